@@ -1,0 +1,414 @@
+/* sql/secrets--1.0.sql */
+
+-- complain if script is sourced in psql, rather than via CREATE EXTENSION
+\echo Use "CREATE EXTENSION secrets" to load this file. \quit
+
+/*
+ * State lives in schema csms, owned by the extension and closed to ordinary
+ * roles.  The API functions (csms_*) are C functions in the extension's
+ * schema; they reach these tables as the owner of schema csms after their
+ * own privilege and state checks, so callers need no privilege here.
+ *
+ * Nothing in these tables is plaintext: values are AES-256-GCM ciphertexts
+ * under per-version data keys, data keys are wrapped by master key material,
+ * and master key material is wrapped by the root key, which is never stored
+ * in the database (see README.md, "Storage and encryption format").
+ */
+CREATE SCHEMA csms;
+REVOKE ALL ON SCHEMA csms FROM PUBLIC;
+
+-- The account: one row, made by CREATE EXTENSION.
+CREATE TABLE csms.account (
+	singleton		boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+	domain_id		text NOT NULL CHECK (domain_id ~ '^[0-9a-f]{32}$'),
+	-- HMAC-SHA-256 of the label 'csms/root-key-check/v1' under the root key
+	root_check		bytea NOT NULL CHECK (pg_catalog.length(root_check) = 32),
+	home_region		text NOT NULL,
+	home_project_id	text NOT NULL CHECK (home_project_id ~ '^[0-9a-f]{32}$'),
+	create_time		timestamptz NOT NULL
+);
+
+-- Regions of the account other than the home region (which lives in account).
+CREATE TABLE csms.regions (
+	name			text PRIMARY KEY CHECK (name ~ '^[a-zA-Z0-9_-]{1,64}$'),
+	project_id		text NOT NULL UNIQUE CHECK (project_id ~ '^[0-9a-f]{32}$'),
+	create_time		timestamptz NOT NULL
+);
+
+-- Master keys (CMKs) and the region backup keys.
+CREATE TABLE csms.keys (
+	id				uuid PRIMARY KEY,
+	region			text NOT NULL,
+	alias			text NOT NULL,
+	purpose			text NOT NULL CHECK (purpose IN ('secret', 'backup')),
+	state			text NOT NULL CHECK (state IN ('ENABLED', 'DISABLED')),
+	description		text,
+	current_version	integer NOT NULL CHECK (current_version >= 1),
+	create_time		timestamptz NOT NULL,
+	update_time		timestamptz NOT NULL,
+	UNIQUE (region, alias)
+);
+
+-- Key material versions: nonce(12) || AES-256-GCM(root key, 32 bytes) || tag(16),
+-- AAD 'csms/cmk/v1|<key id>|<version>'.
+CREATE TABLE csms.key_versions (
+	key_id			uuid NOT NULL REFERENCES csms.keys ON DELETE CASCADE,
+	version			integer NOT NULL CHECK (version >= 1),
+	material		bytea NOT NULL CHECK (pg_catalog.length(material) = 60),
+	create_time		timestamptz NOT NULL,
+	PRIMARY KEY (key_id, version)
+);
+
+CREATE TABLE csms.secrets (
+	id				uuid PRIMARY KEY,
+	region			text NOT NULL,
+	name			text COLLATE "C" NOT NULL CHECK (name ~ '^[a-zA-Z0-9_-]{1,64}$'),
+	state			text NOT NULL
+		CHECK (state IN ('ENABLED', 'DISABLED', 'PENDING_DELETE', 'FROZEN')),
+	kms_key_id		uuid NOT NULL REFERENCES csms.keys,
+	description		text,
+	secret_type		text NOT NULL,
+	auto_rotation	boolean NOT NULL,
+	rotation_period	text,
+	rotation_config	jsonb,
+	rotation_time	timestamptz,
+	next_rotation_time timestamptz,
+	last_used_time	timestamptz,
+	event_subscriptions text[] NOT NULL,
+	enterprise_project_id text NOT NULL,
+	rotation_func_urn text,
+	create_time		timestamptz NOT NULL,
+	update_time		timestamptz NOT NULL,
+	scheduled_delete_time timestamptz,
+	replica_type	text NOT NULL DEFAULT 'STANDALONE'
+		CHECK (replica_type IN ('STANDALONE', 'PRIMARY', 'REPLICA')),
+	primary_id		uuid,
+	last_version	integer NOT NULL,
+	UNIQUE (region, name)
+);
+
+-- One row per version: the value sealed under a fresh data key (DEK), and the
+-- DEK sealed under the master key's material version key_version.
+--   ciphertext:  nonce || AES-256-GCM(dek, kind byte || value) || tag,
+--                AAD 'csms/value/v1|<domain_id>|<region>|<secret id>|v<N>'
+--   wrapped_dek: nonce || AES-256-GCM(cmk material, dek) || tag,
+--                AAD 'csms/dek/v1|<secret id>|v<N>|<key id>|<key version>'
+CREATE TABLE csms.versions (
+	secret_id		uuid NOT NULL REFERENCES csms.secrets ON DELETE CASCADE,
+	version			integer NOT NULL CHECK (version >= 1),
+	create_time		timestamptz NOT NULL,
+	expire_time		timestamptz,
+	key_id			uuid NOT NULL,
+	key_version		integer NOT NULL,
+	wrapped_dek		bytea NOT NULL,
+	ciphertext		bytea NOT NULL,
+	PRIMARY KEY (secret_id, version),
+	FOREIGN KEY (key_id, key_version) REFERENCES csms.key_versions
+);
+-- ciphertext does not compress: do not let TOAST try
+ALTER TABLE csms.versions ALTER COLUMN ciphertext SET STORAGE EXTERNAL;
+
+CREATE TABLE csms.stages (
+	secret_id		uuid NOT NULL,
+	name			text NOT NULL CHECK (name ~ '^[a-zA-Z0-9_-]{1,64}$'),
+	version			integer NOT NULL,
+	update_time		timestamptz NOT NULL,
+	PRIMARY KEY (secret_id, name),
+	FOREIGN KEY (secret_id, version) REFERENCES csms.versions ON DELETE CASCADE
+);
+CREATE INDEX ON csms.stages (secret_id, version);
+
+CREATE TABLE csms.tags (
+	secret_id		uuid NOT NULL REFERENCES csms.secrets ON DELETE CASCADE,
+	key				text NOT NULL,
+	value			text NOT NULL,
+	PRIMARY KEY (secret_id, key)
+);
+
+/*
+ * pg_dump carries the state (ciphertext and wrapped keys only).  Restoring a
+ * dump runs CREATE EXTENSION, which makes a fresh account row, and then loads
+ * the dumped one: the dumped account replaces the fresh one as long as the
+ * fresh one holds nothing yet.
+ */
+CREATE FUNCTION csms.account_before_insert() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS
+$$
+BEGIN
+	IF EXISTS (SELECT FROM csms.account) THEN
+		IF EXISTS (SELECT FROM csms.secrets) OR EXISTS (SELECT FROM csms.keys)
+			OR EXISTS (SELECT FROM csms.regions) THEN
+			RAISE EXCEPTION 'the account of extension "secrets" already holds data'
+				USING ERRCODE = 'duplicate_object',
+					  HINT = 'Restore a dump into a database where the extension was just created.';
+		END IF;
+		DELETE FROM csms.account;
+	END IF;
+	RETURN NEW;
+END
+$$;
+CREATE TRIGGER account_before_insert BEFORE INSERT ON csms.account
+	FOR EACH ROW EXECUTE FUNCTION csms.account_before_insert();
+REVOKE ALL ON FUNCTION csms.account_before_insert() FROM PUBLIC;
+
+SELECT pg_catalog.pg_extension_config_dump('csms.account', '');
+SELECT pg_catalog.pg_extension_config_dump('csms.regions', '');
+SELECT pg_catalog.pg_extension_config_dump('csms.keys', '');
+SELECT pg_catalog.pg_extension_config_dump('csms.key_versions', '');
+SELECT pg_catalog.pg_extension_config_dump('csms.secrets', '');
+SELECT pg_catalog.pg_extension_config_dump('csms.versions', '');
+SELECT pg_catalog.pg_extension_config_dump('csms.stages', '');
+SELECT pg_catalog.pg_extension_config_dump('csms.tags', '');
+
+-- Result types ------------------------------------------------------------
+
+CREATE TYPE @extschema@.csms_replica AS (
+	id				uuid,
+	kms_key_id		text,
+	project_id		text,
+	region			text,
+	replica_type	text,
+	status			text,
+	created_at		timestamptz,
+	updated_at		timestamptz
+);
+
+CREATE TYPE @extschema@.csms_secret AS (
+	id				uuid,
+	name			text,
+	state			text,
+	kms_key_id		text,
+	description		text,
+	create_time		timestamptz,
+	update_time		timestamptz,
+	scheduled_delete_time timestamptz,
+	secret_type		text,
+	auto_rotation	boolean,
+	rotation_period	text,
+	rotation_config	jsonb,
+	rotation_time	timestamptz,
+	next_rotation_time timestamptz,
+	last_used_time	timestamptz,
+	event_subscriptions text[],
+	enterprise_project_id text,
+	rotation_func_urn text,
+	domain_id		text,
+	region			text,
+	replica_type	text,
+	replicas		@extschema@.csms_replica[]
+);
+
+CREATE TYPE @extschema@.csms_version_metadata AS (
+	id				text,
+	create_time		timestamptz,
+	expire_time		timestamptz,
+	kms_key_id		text,
+	secret_name		text,
+	version_stages	text[]
+);
+
+CREATE TYPE @extschema@.csms_version AS (
+	id				text,
+	create_time		timestamptz,
+	expire_time		timestamptz,
+	kms_key_id		text,
+	secret_name		text,
+	version_stages	text[],
+	secret_string	text,
+	secret_binary	bytea
+);
+
+CREATE TYPE @extschema@.csms_stage AS (
+	name			text,
+	secret_name		text,
+	update_time		timestamptz,
+	version_id		text
+);
+
+CREATE TYPE @extschema@.csms_key AS (
+	key_id			text,
+	alias			text,
+	region			text,
+	state			text,
+	description		text,
+	key_version		integer,
+	create_time		timestamptz,
+	update_time		timestamptz
+);
+
+-- Internal -----------------------------------------------------------------
+
+-- Makes the account row: loads or generates the root key and stores its check
+-- value.  Called once, below; not part of the API.
+CREATE FUNCTION csms.init_account() RETURNS void
+	AS 'MODULE_PATHNAME', 'csms_init_account' LANGUAGE C STRICT VOLATILE;
+REVOKE ALL ON FUNCTION csms.init_account() FROM PUBLIC;
+
+-- Root key ---------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.csms_root_key_fingerprint() RETURNS text
+	AS 'MODULE_PATHNAME', 'csms_root_key_fingerprint' LANGUAGE C VOLATILE;
+
+-- Master keys ------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.csms_create_key(alias text, description text DEFAULT NULL)
+	RETURNS @extschema@.csms_key
+	AS 'MODULE_PATHNAME', 'csms_create_key' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.csms_list_keys()
+	RETURNS SETOF @extschema@.csms_key
+	AS 'MODULE_PATHNAME', 'csms_list_keys' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.csms_enable_key(key text)
+	RETURNS @extschema@.csms_key
+	AS 'MODULE_PATHNAME', 'csms_enable_key' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.csms_disable_key(key text)
+	RETURNS @extschema@.csms_key
+	AS 'MODULE_PATHNAME', 'csms_disable_key' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.csms_rotate_key(key text)
+	RETURNS @extschema@.csms_key
+	AS 'MODULE_PATHNAME', 'csms_rotate_key' LANGUAGE C VOLATILE;
+
+-- Secrets ----------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.csms_create_secret(
+	name text,
+	secret_string text DEFAULT NULL,
+	secret_binary bytea DEFAULT NULL,
+	kms_key_id text DEFAULT NULL,
+	description text DEFAULT NULL,
+	secret_type text DEFAULT 'COMMON',
+	auto_rotation boolean DEFAULT false,
+	rotation_period text DEFAULT NULL,
+	rotation_config jsonb DEFAULT NULL,
+	event_subscriptions text[] DEFAULT NULL,
+	enterprise_project_id text DEFAULT NULL,
+	rotation_func_urn text DEFAULT NULL,
+	tags jsonb DEFAULT NULL)
+	RETURNS @extschema@.csms_secret
+	AS 'MODULE_PATHNAME', 'csms_create_secret' LANGUAGE C VOLATILE;
+
+CREATE FUNCTION @extschema@.csms_show_secret(name text)
+	RETURNS @extschema@.csms_secret
+	AS 'MODULE_PATHNAME', 'csms_show_secret' LANGUAGE C VOLATILE;
+
+CREATE FUNCTION @extschema@.csms_list_secrets(
+	page_size integer DEFAULT 50,
+	marker text DEFAULT NULL,
+	event_name text DEFAULT NULL)
+	RETURNS SETOF @extschema@.csms_secret
+	AS 'MODULE_PATHNAME', 'csms_list_secrets' LANGUAGE C VOLATILE;
+
+CREATE FUNCTION @extschema@.csms_update_secret(
+	name text,
+	kms_key_id text DEFAULT NULL,
+	description text DEFAULT NULL,
+	auto_rotation boolean DEFAULT NULL,
+	rotation_period text DEFAULT NULL,
+	event_subscriptions text[] DEFAULT NULL,
+	rotation_func_urn text DEFAULT NULL)
+	RETURNS @extschema@.csms_secret
+	AS 'MODULE_PATHNAME', 'csms_update_secret' LANGUAGE C VOLATILE;
+
+CREATE FUNCTION @extschema@.csms_delete_secret(name text) RETURNS void
+	AS 'MODULE_PATHNAME', 'csms_delete_secret' LANGUAGE C VOLATILE;
+
+CREATE FUNCTION @extschema@.csms_enable_secret(name text)
+	RETURNS @extschema@.csms_secret
+	AS 'MODULE_PATHNAME', 'csms_enable_secret' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.csms_disable_secret(name text)
+	RETURNS @extschema@.csms_secret
+	AS 'MODULE_PATHNAME', 'csms_disable_secret' LANGUAGE C VOLATILE;
+
+-- Versions and values ----------------------------------------------------
+
+CREATE FUNCTION @extschema@.csms_create_secret_version(
+	name text,
+	secret_string text DEFAULT NULL,
+	secret_binary bytea DEFAULT NULL,
+	version_stages text[] DEFAULT NULL,
+	expire_time timestamptz DEFAULT NULL)
+	RETURNS @extschema@.csms_version_metadata
+	AS 'MODULE_PATHNAME', 'csms_create_secret_version' LANGUAGE C VOLATILE;
+
+CREATE FUNCTION @extschema@.csms_list_secret_versions(
+	name text,
+	page_size integer DEFAULT 50,
+	marker text DEFAULT NULL)
+	RETURNS SETOF @extschema@.csms_version_metadata
+	AS 'MODULE_PATHNAME', 'csms_list_secret_versions' LANGUAGE C VOLATILE;
+
+CREATE FUNCTION @extschema@.csms_show_secret_version(
+	name text, version_id text DEFAULT 'latest')
+	RETURNS @extschema@.csms_version
+	AS 'MODULE_PATHNAME', 'csms_show_secret_version' LANGUAGE C VOLATILE;
+
+CREATE FUNCTION @extschema@.csms_get_secret_value(
+	name text, version_id text DEFAULT 'latest')
+	RETURNS text
+	AS 'MODULE_PATHNAME', 'csms_get_secret_value' LANGUAGE C VOLATILE;
+
+CREATE FUNCTION @extschema@.csms_get_secret_binary(
+	name text, version_id text DEFAULT 'latest')
+	RETURNS bytea
+	AS 'MODULE_PATHNAME', 'csms_get_secret_binary' LANGUAGE C VOLATILE;
+
+CREATE FUNCTION @extschema@.csms_batch_get_secret_value(names text[])
+	RETURNS SETOF @extschema@.csms_version
+	AS 'MODULE_PATHNAME', 'csms_batch_get_secret_value' LANGUAGE C VOLATILE;
+
+CREATE FUNCTION @extschema@.csms_update_secret_version(
+	name text, version_id text, expire_time timestamptz)
+	RETURNS @extschema@.csms_version_metadata
+	AS 'MODULE_PATHNAME', 'csms_update_secret_version' LANGUAGE C VOLATILE;
+
+-- Stages -------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.csms_update_secret_stage(
+	name text, stage_name text, version_id text)
+	RETURNS @extschema@.csms_stage
+	AS 'MODULE_PATHNAME', 'csms_update_secret_stage' LANGUAGE C VOLATILE;
+
+CREATE FUNCTION @extschema@.csms_show_secret_stage(name text, stage_name text)
+	RETURNS @extschema@.csms_stage
+	AS 'MODULE_PATHNAME', 'csms_show_secret_stage' LANGUAGE C VOLATILE;
+
+CREATE FUNCTION @extschema@.csms_delete_secret_stage(name text, stage_name text)
+	RETURNS void
+	AS 'MODULE_PATHNAME', 'csms_delete_secret_stage' LANGUAGE C VOLATILE;
+
+-- Passwords ----------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.csms_generate_random_password(
+	length integer DEFAULT 32,
+	exclude_characters text DEFAULT NULL,
+	exclude_lowercase boolean DEFAULT false,
+	exclude_uppercase boolean DEFAULT false,
+	exclude_numbers boolean DEFAULT false,
+	exclude_punctuation boolean DEFAULT false,
+	include_space boolean DEFAULT false,
+	require_each_included_type boolean DEFAULT false)
+	RETURNS text
+	AS 'MODULE_PATHNAME', 'csms_generate_random_password' LANGUAGE C VOLATILE;
+
+-- Secure by default: nobody but superusers may call the API until an
+-- administrator grants EXECUTE on what each role may call.
+DO $$
+DECLARE
+	f regprocedure;
+BEGIN
+	FOR f IN
+		SELECT d.objid::regprocedure
+		  FROM pg_catalog.pg_depend d
+		 WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass
+		   AND d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass
+		   AND d.refobjid = (SELECT e.oid FROM pg_catalog.pg_extension e
+							  WHERE e.extname OPERATOR(pg_catalog.=) 'secrets')
+		   AND d.deptype OPERATOR(pg_catalog.=) 'e'
+	LOOP
+		EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f);
+	END LOOP;
+END
+$$;
+
+-- The account and the home region: the region named by csms.region at this
+-- moment, else 'local'.
+SELECT csms.init_account();

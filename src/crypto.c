@@ -1,0 +1,556 @@
+/*-------------------------------------------------------------------------
+ *
+ * crypto.c
+ *	  OpenSSL 3 EVP glue for the secrets extension.  See crypto.h.
+ *
+ *	  No PostgreSQL header is included here on purpose: test/ builds this
+ *	  file alone against published test vectors, and fuzzers link it.
+ *
+ *	  The GCM sequence follows the EVP documentation: clear the error queue,
+ *	  set the IV length, then key and IV, feed the AAD with a NULL output,
+ *	  then the data, set the expected tag before the final call when
+ *	  decrypting, and treat a final call that does not return 1 as an
+ *	  authentication failure.
+ *
+ * src/crypto.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "crypto.h"
+
+#include <limits.h>
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/params.h>
+#include <openssl/rand.h>
+
+const char *
+csms_crypto_strerror(csms_crypto_status st)
+{
+	switch (st)
+	{
+		case CSMS_OK:
+			return "success";
+		case CSMS_ERR_AUTH:
+			return "authentication failed";
+		case CSMS_ERR_LENGTH:
+			return "input has an invalid length";
+		case CSMS_ERR_ENCODING:
+			return "input is not validly encoded";
+		case CSMS_ERR_RANDOM:
+			return "the random number generator failed";
+		case CSMS_ERR_OPENSSL:
+			return "OpenSSL failed";
+	}
+	return "unknown error";
+}
+
+csms_crypto_status
+csms_random_bytes(uint8_t *buf, size_t len)
+{
+	while (len > 0)
+	{
+		int			chunk = len > INT_MAX ? INT_MAX : (int) len;
+
+		if (RAND_bytes(buf, chunk) != 1)
+		{
+			ERR_clear_error();
+			return CSMS_ERR_RANDOM;
+		}
+		buf += chunk;
+		len -= chunk;
+	}
+	return CSMS_OK;
+}
+
+static const EVP_CIPHER *
+gcm_cipher(size_t keylen)
+{
+	switch (keylen)
+	{
+		case 16:
+			return EVP_aes_128_gcm();
+		case 24:
+			return EVP_aes_192_gcm();
+		case 32:
+			return EVP_aes_256_gcm();
+	}
+	return NULL;
+}
+
+csms_crypto_status
+csms_gcm_encrypt(const uint8_t *key, size_t keylen,
+				 const uint8_t *iv, size_t ivlen,
+				 const uint8_t *aad, size_t aadlen,
+				 const uint8_t *pt, size_t ptlen,
+				 uint8_t *out, uint8_t *tag)
+{
+	const EVP_CIPHER *cipher = gcm_cipher(keylen);
+	EVP_CIPHER_CTX *ctx;
+	csms_crypto_status st = CSMS_ERR_OPENSSL;
+	int			len;
+
+	if (cipher == NULL || ivlen == 0 || ivlen > INT_MAX ||
+		aadlen > INT_MAX || ptlen > INT_MAX)
+		return CSMS_ERR_LENGTH;
+
+	ERR_clear_error();
+	ctx = EVP_CIPHER_CTX_new();
+	if (ctx == NULL)
+		return CSMS_ERR_OPENSSL;
+
+	if (EVP_EncryptInit_ex(ctx, cipher, NULL, NULL, NULL) != 1)
+		goto done;
+	if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, (int) ivlen, NULL) != 1)
+		goto done;
+	if (EVP_EncryptInit_ex(ctx, NULL, NULL, key, iv) != 1)
+		goto done;
+	if (aadlen > 0 &&
+		EVP_EncryptUpdate(ctx, NULL, &len, aad, (int) aadlen) != 1)
+		goto done;
+	if (ptlen > 0 &&
+		EVP_EncryptUpdate(ctx, out, &len, pt, (int) ptlen) != 1)
+		goto done;
+	if (EVP_EncryptFinal_ex(ctx, ptlen ? out + ptlen : out, &len) != 1)
+		goto done;
+	if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, CSMS_GCM_TAG_LEN, tag) != 1)
+		goto done;
+	st = CSMS_OK;
+
+done:
+	EVP_CIPHER_CTX_free(ctx);	/* also cleanses the key schedule */
+	if (st != CSMS_OK)
+	{
+		ERR_clear_error();
+		if (ptlen > 0)
+			csms_wipe(out, ptlen);
+	}
+	return st;
+}
+
+csms_crypto_status
+csms_gcm_decrypt(const uint8_t *key, size_t keylen,
+				 const uint8_t *iv, size_t ivlen,
+				 const uint8_t *aad, size_t aadlen,
+				 const uint8_t *ct, size_t ctlen,
+				 const uint8_t *tag, uint8_t *out)
+{
+	const EVP_CIPHER *cipher = gcm_cipher(keylen);
+	EVP_CIPHER_CTX *ctx;
+	csms_crypto_status st = CSMS_ERR_OPENSSL;
+	uint8_t		tagcopy[CSMS_GCM_TAG_LEN];
+	int			len;
+
+	if (cipher == NULL || ivlen == 0 || ivlen > INT_MAX ||
+		aadlen > INT_MAX || ctlen > INT_MAX)
+		return CSMS_ERR_LENGTH;
+
+	ERR_clear_error();
+	ctx = EVP_CIPHER_CTX_new();
+	if (ctx == NULL)
+		return CSMS_ERR_OPENSSL;
+	memcpy(tagcopy, tag, CSMS_GCM_TAG_LEN);
+
+	if (EVP_DecryptInit_ex(ctx, cipher, NULL, NULL, NULL) != 1)
+		goto done;
+	if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, (int) ivlen, NULL) != 1)
+		goto done;
+	if (EVP_DecryptInit_ex(ctx, NULL, NULL, key, iv) != 1)
+		goto done;
+	if (aadlen > 0 &&
+		EVP_DecryptUpdate(ctx, NULL, &len, aad, (int) aadlen) != 1)
+		goto done;
+	if (ctlen > 0 &&
+		EVP_DecryptUpdate(ctx, out, &len, ct, (int) ctlen) != 1)
+		goto done;
+	if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, CSMS_GCM_TAG_LEN,
+							tagcopy) != 1)
+		goto done;
+	/* Final verifies the tag: anything but 1 is an authentication failure */
+	if (EVP_DecryptFinal_ex(ctx, ctlen ? out + ctlen : out, &len) != 1)
+	{
+		st = CSMS_ERR_AUTH;
+		goto done;
+	}
+	st = CSMS_OK;
+
+done:
+	EVP_CIPHER_CTX_free(ctx);
+	if (st != CSMS_OK)
+	{
+		ERR_clear_error();
+		/* never hand out unauthenticated plaintext */
+		if (ctlen > 0)
+			csms_wipe(out, ctlen);
+		if (st == CSMS_ERR_OPENSSL)
+			st = CSMS_ERR_AUTH;
+	}
+	return st;
+}
+
+csms_crypto_status
+csms_seal(const uint8_t key[CSMS_KEY_LEN],
+		  const uint8_t *aad, size_t aadlen,
+		  const uint8_t *pt, size_t ptlen,
+		  uint8_t *out)
+{
+	csms_crypto_status st;
+
+	st = csms_random_bytes(out, CSMS_GCM_NONCE_LEN);
+	if (st != CSMS_OK)
+		return st;
+	return csms_gcm_encrypt(key, CSMS_KEY_LEN, out, CSMS_GCM_NONCE_LEN,
+							aad, aadlen, pt, ptlen,
+							out + CSMS_GCM_NONCE_LEN,
+							out + CSMS_GCM_NONCE_LEN + ptlen);
+}
+
+csms_crypto_status
+csms_open(const uint8_t key[CSMS_KEY_LEN],
+		  const uint8_t *aad, size_t aadlen,
+		  const uint8_t *in, size_t inlen,
+		  uint8_t *out, size_t *outlen)
+{
+	size_t		ctlen;
+	csms_crypto_status st;
+
+	*outlen = 0;
+	if (inlen < CSMS_SEAL_OVERHEAD)
+		return CSMS_ERR_LENGTH;
+	ctlen = inlen - CSMS_SEAL_OVERHEAD;
+	st = csms_gcm_decrypt(key, CSMS_KEY_LEN, in, CSMS_GCM_NONCE_LEN,
+						  aad, aadlen, in + CSMS_GCM_NONCE_LEN, ctlen,
+						  in + CSMS_GCM_NONCE_LEN + ctlen, out);
+	if (st == CSMS_OK)
+		*outlen = ctlen;
+	return st;
+}
+
+static const EVP_CIPHER *
+kw_cipher(size_t keklen)
+{
+	switch (keklen)
+	{
+		case 16:
+			return EVP_aes_128_wrap();
+		case 24:
+			return EVP_aes_192_wrap();
+		case 32:
+			return EVP_aes_256_wrap();
+	}
+	return NULL;
+}
+
+static csms_crypto_status
+aes_kw(bool wrap, const uint8_t *kek, size_t keklen,
+	   const uint8_t *in, size_t inlen, uint8_t *out)
+{
+	const EVP_CIPHER *cipher = kw_cipher(keklen);
+	EVP_CIPHER_CTX *ctx;
+	csms_crypto_status st = CSMS_ERR_OPENSSL;
+	size_t		outlen = wrap ? inlen + CSMS_KW_OVERHEAD : inlen - CSMS_KW_OVERHEAD;
+	int			len1 = 0,
+				len2 = 0;
+
+	if (cipher == NULL || inlen % 8 != 0 || inlen > INT_MAX - 8 ||
+		inlen < (wrap ? 16 : 24))
+		return CSMS_ERR_LENGTH;
+
+	ERR_clear_error();
+	ctx = EVP_CIPHER_CTX_new();
+	if (ctx == NULL)
+		return CSMS_ERR_OPENSSL;
+	EVP_CIPHER_CTX_set_flags(ctx, EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
+
+	if (EVP_CipherInit_ex(ctx, cipher, NULL, kek, NULL, wrap ? 1 : 0) != 1)
+		goto done;
+	if (EVP_CipherUpdate(ctx, out, &len1, in, (int) inlen) != 1)
+	{
+		st = wrap ? CSMS_ERR_OPENSSL : CSMS_ERR_AUTH;
+		goto done;
+	}
+	if (EVP_CipherFinal_ex(ctx, out + len1, &len2) != 1)
+	{
+		st = wrap ? CSMS_ERR_OPENSSL : CSMS_ERR_AUTH;
+		goto done;
+	}
+	if ((size_t) len1 + (size_t) len2 != outlen)
+		goto done;
+	st = CSMS_OK;
+
+done:
+	EVP_CIPHER_CTX_free(ctx);
+	if (st != CSMS_OK)
+	{
+		ERR_clear_error();
+		csms_wipe(out, outlen);
+	}
+	return st;
+}
+
+csms_crypto_status
+csms_aes_kw_wrap(const uint8_t *kek, size_t keklen,
+				 const uint8_t *in, size_t inlen, uint8_t *out)
+{
+	return aes_kw(true, kek, keklen, in, inlen, out);
+}
+
+csms_crypto_status
+csms_aes_kw_unwrap(const uint8_t *kek, size_t keklen,
+				   const uint8_t *in, size_t inlen, uint8_t *out)
+{
+	return aes_kw(false, kek, keklen, in, inlen, out);
+}
+
+csms_crypto_status
+csms_hmac_sha256(const uint8_t *key, size_t keylen,
+				 const uint8_t *msg, size_t msglen,
+				 uint8_t out[CSMS_HMAC_LEN])
+{
+	EVP_MAC    *mac;
+	EVP_MAC_CTX *ctx = NULL;
+	OSSL_PARAM	params[2];
+	size_t		outlen = 0;
+	csms_crypto_status st = CSMS_ERR_OPENSSL;
+
+	ERR_clear_error();
+	mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	if (mac == NULL)
+		goto done;
+	ctx = EVP_MAC_CTX_new(mac);
+	if (ctx == NULL)
+		goto done;
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+												 (char *) "SHA256", 0);
+	params[1] = OSSL_PARAM_construct_end();
+	if (EVP_MAC_init(ctx, key, keylen, params) != 1)
+		goto done;
+	if (EVP_MAC_update(ctx, msg, msglen) != 1)
+		goto done;
+	if (EVP_MAC_final(ctx, out, &outlen, CSMS_HMAC_LEN) != 1 ||
+		outlen != CSMS_HMAC_LEN)
+		goto done;
+	st = CSMS_OK;
+
+done:
+	EVP_MAC_CTX_free(ctx);
+	EVP_MAC_free(mac);
+	if (st != CSMS_OK)
+	{
+		ERR_clear_error();
+		csms_wipe(out, CSMS_HMAC_LEN);
+	}
+	return st;
+}
+
+bool
+csms_ct_equal(const void *a, const void *b, size_t len)
+{
+	return CRYPTO_memcmp(a, b, len) == 0;
+}
+
+void
+csms_wipe(void *p, size_t len)
+{
+	if (p != NULL && len > 0)
+		OPENSSL_cleanse(p, len);
+}
+
+/* base64url ------------------------------------------------------------ */
+
+static const char b64url_alphabet[] =
+"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+size_t
+csms_b64url_enclen(size_t n)
+{
+	return (n / 3) * 4 + (n % 3 == 0 ? 0 : n % 3 + 1);
+}
+
+size_t
+csms_b64url_declen_max(size_t n)
+{
+	return (n / 4) * 3 + (n % 4 == 0 ? 0 : (n % 4) - 1 + (n % 4 == 1));
+}
+
+void
+csms_b64url_encode(const uint8_t *in, size_t n, char *out)
+{
+	size_t		i = 0;
+	char	   *p = out;
+
+	while (i + 3 <= n)
+	{
+		uint32_t	v = ((uint32_t) in[i] << 16) | ((uint32_t) in[i + 1] << 8) | in[i + 2];
+
+		*p++ = b64url_alphabet[(v >> 18) & 63];
+		*p++ = b64url_alphabet[(v >> 12) & 63];
+		*p++ = b64url_alphabet[(v >> 6) & 63];
+		*p++ = b64url_alphabet[v & 63];
+		i += 3;
+	}
+	if (n - i == 1)
+	{
+		uint32_t	v = (uint32_t) in[i] << 16;
+
+		*p++ = b64url_alphabet[(v >> 18) & 63];
+		*p++ = b64url_alphabet[(v >> 12) & 63];
+	}
+	else if (n - i == 2)
+	{
+		uint32_t	v = ((uint32_t) in[i] << 16) | ((uint32_t) in[i + 1] << 8);
+
+		*p++ = b64url_alphabet[(v >> 18) & 63];
+		*p++ = b64url_alphabet[(v >> 12) & 63];
+		*p++ = b64url_alphabet[(v >> 6) & 63];
+	}
+	*p = '\0';
+}
+
+static int
+b64url_value(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '-')
+		return 62;
+	if (c == '_')
+		return 63;
+	return -1;
+}
+
+csms_crypto_status
+csms_b64url_decode(const char *in, size_t inlen, uint8_t *out, size_t *outlen)
+{
+	size_t		i = 0;
+	size_t		o = 0;
+	size_t		rem = inlen % 4;
+
+	*outlen = 0;
+	if (rem == 1)
+		return CSMS_ERR_ENCODING;
+
+	while (i + 4 <= inlen)
+	{
+		int			a = b64url_value((unsigned char) in[i]),
+					b = b64url_value((unsigned char) in[i + 1]),
+					c = b64url_value((unsigned char) in[i + 2]),
+					d = b64url_value((unsigned char) in[i + 3]);
+		uint32_t	v;
+
+		if (a < 0 || b < 0 || c < 0 || d < 0)
+			return CSMS_ERR_ENCODING;
+		v = ((uint32_t) a << 18) | ((uint32_t) b << 12) | ((uint32_t) c << 6) | (uint32_t) d;
+		out[o++] = (v >> 16) & 0xff;
+		out[o++] = (v >> 8) & 0xff;
+		out[o++] = v & 0xff;
+		i += 4;
+	}
+	if (rem == 2)
+	{
+		int			a = b64url_value((unsigned char) in[i]),
+					b = b64url_value((unsigned char) in[i + 1]);
+
+		if (a < 0 || b < 0 || (b & 0x0f) != 0)
+			return CSMS_ERR_ENCODING;
+		out[o++] = (uint8_t) ((a << 2) | (b >> 4));
+	}
+	else if (rem == 3)
+	{
+		int			a = b64url_value((unsigned char) in[i]),
+					b = b64url_value((unsigned char) in[i + 1]),
+					c = b64url_value((unsigned char) in[i + 2]);
+
+		if (a < 0 || b < 0 || c < 0 || (c & 0x03) != 0)
+			return CSMS_ERR_ENCODING;
+		out[o++] = (uint8_t) ((a << 2) | (b >> 4));
+		out[o++] = (uint8_t) (((b & 0x0f) << 4) | (c >> 2));
+	}
+	*outlen = o;
+	return CSMS_OK;
+}
+
+/* hex ------------------------------------------------------------------ */
+
+void
+csms_hex_encode(const uint8_t *in, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t		i;
+
+	for (i = 0; i < n; i++)
+	{
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 0x0f];
+	}
+	out[2 * n] = '\0';
+}
+
+static int
+hex_value(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+csms_crypto_status
+csms_hex_decode(const char *in, size_t inlen, uint8_t *out, size_t n)
+{
+	size_t		i;
+
+	if (inlen != 2 * n)
+		return CSMS_ERR_LENGTH;
+	for (i = 0; i < n; i++)
+	{
+		int			hi = hex_value((unsigned char) in[2 * i]),
+					lo = hex_value((unsigned char) in[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+		{
+			csms_wipe(out, n);
+			return CSMS_ERR_ENCODING;
+		}
+		out[i] = (uint8_t) ((hi << 4) | lo);
+	}
+	return CSMS_OK;
+}
+
+/* unbiased random index -------------------------------------------------- */
+
+csms_crypto_status
+csms_random_index(uint32_t n, uint32_t *out)
+{
+	uint32_t	limit;
+
+	if (n == 0 || n > 65536)
+		return CSMS_ERR_LENGTH;
+	/* the largest multiple of n that fits in 2^32; draws at or above it are
+	 * rejected, so every residue is equally likely */
+	limit = (uint32_t) ((UINT64_C(1) << 32) - ((UINT64_C(1) << 32) % n));
+	for (;;)
+	{
+		uint32_t	r;
+		csms_crypto_status st = csms_random_bytes((uint8_t *) &r, sizeof(r));
+
+		if (st != CSMS_OK)
+			return st;
+		if (limit == 0 || r < limit)
+		{
+			*out = r % n;
+			return CSMS_OK;
+		}
+	}
+}

@@ -1,0 +1,586 @@
+/*-------------------------------------------------------------------------
+ *
+ * keyring.c
+ *	  The root key and master keys (CMKs).
+ *
+ *	  Root key: 32 bytes, read from csms.root_key_command, csms.root_key_file
+ *	  or the file csms_root.key in the data directory (the first that is set
+ *	  wins), never stored in the database.  The account row holds its check
+ *	  value, HMAC-SHA-256(root key, "csms/root-key-check/v1"), so a wrong or
+ *	  missing root key is one clear error instead of authentication failures
+ *	  per secret.  The loaded key is cached per backend and dropped (wiped)
+ *	  when either setting changes.
+ *
+ *	  CMK material: 32 random bytes per key version, stored as
+ *	  nonce(12) || AES-256-GCM(root key, material) || tag(16) with AAD
+ *	  "csms/cmk/v1|<key id>|<version>".  Unwrapped material is cached per
+ *	  backend by (key id, version), in a small fixed table that is wiped on
+ *	  eviction and on reset; the key's state is read from its row on every
+ *	  use, so disabling a key takes effect at once.
+ *
+ * src/keyring.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "catalog/pg_type.h"
+#include "miscadmin.h"
+#include "storage/fd.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+#include "secrets.h"
+
+#define ROOT_CHECK_LABEL	"csms/root-key-check/v1"
+#define ROOT_KEY_FILENAME	"csms_root.key"
+#define CMK_CACHE_SIZE		64
+
+static bool root_loaded = false;
+static uint8 root_key[CSMS_KEY_LEN];
+static uint8 root_check[CSMS_HMAC_LEN];
+static char root_source[MAXPGPATH + 64];
+
+typedef struct CmkCacheEntry
+{
+	bool		used;
+	pg_uuid_t	key_id;
+	int			version;
+	uint64		last_use;
+	uint8		material[CSMS_KEY_LEN];
+} CmkCacheEntry;
+
+static CmkCacheEntry cmk_cache[CMK_CACHE_SIZE];
+static uint64 cmk_clock = 0;
+
+void
+csms_keyring_reset(void)
+{
+	csms_wipe(root_key, sizeof(root_key));
+	csms_wipe(root_check, sizeof(root_check));
+	root_loaded = false;
+	csms_wipe(cmk_cache, sizeof(cmk_cache));
+	memset(cmk_cache, 0, sizeof(cmk_cache));
+}
+
+void
+csms_root_key_check_value(const uint8 *root, uint8 out[CSMS_HMAC_LEN])
+{
+	if (csms_hmac_sha256(root, CSMS_KEY_LEN, (const uint8 *) ROOT_CHECK_LABEL,
+						 strlen(ROOT_CHECK_LABEL), out) != CSMS_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not compute the root key check value")));
+}
+
+/*
+ * Parse 64 hex characters, optionally surrounded by white space, into key.
+ * Returns false on anything else.  buf is wiped by the caller.
+ */
+static bool
+parse_root_key_text(const char *buf, size_t len, uint8 *key)
+{
+	size_t		start = 0,
+				end = len;
+
+	while (start < end && isspace((unsigned char) buf[start]))
+		start++;
+	while (end > start && isspace((unsigned char) buf[end - 1]))
+		end--;
+	return csms_hex_decode(buf + start, end - start, key, CSMS_KEY_LEN) == CSMS_OK;
+}
+
+static void
+root_key_missing(const char *detail_path) pg_attribute_noreturn();
+
+static void
+root_key_missing(const char *detail_path)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("root key is missing"),
+			 errdetail("Neither csms.root_key_command nor csms.root_key_file is set, and the file \"%s\" does not exist.",
+					   detail_path),
+			 errhint("Set csms.root_key_command or csms.root_key_file to the root key this database was created with.")));
+}
+
+static void
+root_key_unreadable(const char *source, const char *why) pg_attribute_noreturn();
+
+static void
+root_key_unreadable(const char *source, const char *why)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("could not read the root key from %s", source),
+			 errdetail("%s", why),
+			 errhint("The root key is 64 hexadecimal characters; check csms.root_key_command and csms.root_key_file.")));
+}
+
+/* Reads a key file; false when it does not exist and missing_ok. */
+static bool
+read_root_key_file(const char *path, bool missing_ok, uint8 *key)
+{
+	char		buf[256];
+	struct stat st;
+	int			fd;
+	ssize_t		n;
+	bool		ok;
+
+	fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
+	if (fd < 0)
+	{
+		if (errno == ENOENT && missing_ok)
+			return false;
+		root_key_unreadable(psprintf("file \"%s\"", path),
+							psprintf("The file could not be opened: %m."));
+	}
+	if (fstat(fd, &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0 &&
+		!(st.st_uid == 0 && (st.st_mode & (S_IWGRP | S_IXGRP | S_IRWXO)) == 0))
+	{
+		CloseTransientFile(fd);
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("root key file \"%s\" has group or world access", path),
+				 errdetail("A file owned by the database user must have permissions u=rw (0600) or less; a file owned by root may also be readable by its group (0640)."),
+				 errhint("Run chmod 0600 on the file.")));
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	CloseTransientFile(fd);
+	ok = n > 0 && parse_root_key_text(buf, (size_t) n, key);
+	csms_wipe(buf, sizeof(buf));
+	if (!ok)
+		root_key_unreadable(psprintf("file \"%s\"", path),
+							"The file does not hold 64 hexadecimal characters.");
+	return true;
+}
+
+static void
+read_root_key_command(const char *cmd, uint8 *key)
+{
+	char		buf[256];
+	size_t		n = 0;
+	FILE	   *fh;
+	int			rc;
+	bool		ok;
+
+	fflush(NULL);
+	fh = OpenPipeStream(cmd, "r");
+	if (fh == NULL)
+		root_key_unreadable("csms.root_key_command",
+							psprintf("The command could not be started: %m."));
+	while (n < sizeof(buf) - 1)
+	{
+		size_t		r = fread(buf + n, 1, sizeof(buf) - 1 - n, fh);
+
+		if (r == 0)
+			break;
+		n += r;
+	}
+	/* drain anything longer, so the command does not die of SIGPIPE */
+	if (n == sizeof(buf) - 1)
+	{
+		char		sink[256];
+
+		while (fread(sink, 1, sizeof(sink), fh) > 0)
+			csms_wipe(sink, sizeof(sink));
+		csms_wipe(buf, sizeof(buf));
+		ClosePipeStream(fh);
+		root_key_unreadable("csms.root_key_command",
+							"The command printed more than a root key.");
+	}
+	rc = ClosePipeStream(fh);
+	ok = rc == 0 && parse_root_key_text(buf, n, key);
+	csms_wipe(buf, sizeof(buf));
+	if (rc != 0)
+		root_key_unreadable("csms.root_key_command",
+							psprintf("The command exited with status %d.", rc));
+	if (!ok)
+		root_key_unreadable("csms.root_key_command",
+							"The command did not print 64 hexadecimal characters.");
+}
+
+static void
+generate_root_key_file(const char *path, uint8 *key)
+{
+	char		hex[CSMS_KEY_LEN * 2 + 2];
+	int			fd;
+	bool		ok;
+
+	if (csms_random_bytes(key, CSMS_KEY_LEN) != CSMS_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not generate random bytes")));
+	csms_hex_encode(key, CSMS_KEY_LEN, hex);
+	hex[CSMS_KEY_LEN * 2] = '\n';
+	hex[CSMS_KEY_LEN * 2 + 1] = '\0';
+
+	fd = OpenTransientFilePerm(path, O_WRONLY | O_CREAT | O_EXCL | PG_BINARY,
+							   S_IRUSR | S_IWUSR);
+	if (fd < 0)
+	{
+		csms_wipe(hex, sizeof(hex));
+		csms_wipe(key, CSMS_KEY_LEN);
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not create root key file \"%s\": %m", path)));
+	}
+	ok = write(fd, hex, CSMS_KEY_LEN * 2 + 1) == CSMS_KEY_LEN * 2 + 1 &&
+		pg_fsync(fd) == 0;
+	csms_wipe(hex, sizeof(hex));
+	CloseTransientFile(fd);
+	if (!ok)
+	{
+		unlink(path);
+		csms_wipe(key, CSMS_KEY_LEN);
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not write root key file \"%s\": %m", path)));
+	}
+	ereport(WARNING,
+			(errmsg("generated a new root key in file \"%s\"", path),
+			 errdetail("The root key protects every secret of this database: without it the secrets are lost, and anyone holding it and a copy of the data can read them."),
+			 errhint("Back up this file apart from the database and its backups, then move it out of the data directory and point csms.root_key_file (or csms.root_key_command) at it.")));
+}
+
+/*
+ * Return the root key, loading it if needed.  With expected_check, the key
+ * must match it (XX001 otherwise).  generate_if_missing is for CREATE
+ * EXTENSION only: when no setting is set and the data directory has no key
+ * file, a new key file is written.
+ */
+const uint8 *
+csms_root_key_load(const uint8 *expected_check, bool generate_if_missing)
+{
+	if (!root_loaded)
+	{
+		uint8		key[CSMS_KEY_LEN];
+
+		if (csms_root_key_command && csms_root_key_command[0])
+		{
+			read_root_key_command(csms_root_key_command, key);
+			snprintf(root_source, sizeof(root_source), "csms.root_key_command");
+		}
+		else if (csms_root_key_file && csms_root_key_file[0])
+		{
+			read_root_key_file(csms_root_key_file, false, key);
+			snprintf(root_source, sizeof(root_source), "file \"%s\" (csms.root_key_file)",
+					 csms_root_key_file);
+		}
+		else
+		{
+			char	   *path = psprintf("%s/%s", DataDir, ROOT_KEY_FILENAME);
+
+			if (!read_root_key_file(path, true, key))
+			{
+				if (!generate_if_missing)
+					root_key_missing(path);
+				generate_root_key_file(path, key);
+			}
+			snprintf(root_source, sizeof(root_source), "file \"%s\"", path);
+		}
+		memcpy(root_key, key, CSMS_KEY_LEN);
+		csms_wipe(key, sizeof(key));
+		csms_root_key_check_value(root_key, root_check);
+		root_loaded = true;
+	}
+
+	if (expected_check && !csms_ct_equal(expected_check, root_check, CSMS_HMAC_LEN))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("root key does not match this database"),
+				 errdetail("The root key was read from %s; its check value differs from the one stored when the extension was created.",
+						   root_source),
+				 errhint("Set csms.root_key_command or csms.root_key_file to the root key this database was created with; csms_root_key_fingerprint() shows the fingerprint it expects.")));
+	return root_key;
+}
+
+/* Master keys ----------------------------------------------------------- */
+
+static CsmsStmt q_key_by_ref = {
+	"SELECT id, alias, state, current_version FROM csms.keys"
+	" WHERE region OPERATOR(pg_catalog.=) $1 AND purpose OPERATOR(pg_catalog.=) 'secret'"
+	"   AND (alias OPERATOR(pg_catalog.=) $2 OR id OPERATOR(pg_catalog.=) $3)"
+	" ORDER BY (id OPERATOR(pg_catalog.=) $3) DESC NULLS LAST LIMIT 1",
+	3, {TEXTOID, TEXTOID, UUIDOID}
+};
+
+static CsmsStmt q_key_by_ref_lock = {
+	"SELECT id, alias, state, current_version FROM csms.keys"
+	" WHERE region OPERATOR(pg_catalog.=) $1 AND purpose OPERATOR(pg_catalog.=) 'secret'"
+	"   AND (alias OPERATOR(pg_catalog.=) $2 OR id OPERATOR(pg_catalog.=) $3)"
+	" ORDER BY (id OPERATOR(pg_catalog.=) $3) DESC NULLS LAST LIMIT 1 FOR NO KEY UPDATE",
+	3, {TEXTOID, TEXTOID, UUIDOID}
+};
+
+static CsmsStmt q_key_insert = {
+	"INSERT INTO csms.keys (id, region, alias, purpose, state, description,"
+	" current_version, create_time, update_time)"
+	" VALUES ($1, $2, $3, 'secret', 'ENABLED', $4, 1, pg_catalog.now(), pg_catalog.now())"
+	" ON CONFLICT DO NOTHING",
+	4, {UUIDOID, TEXTOID, TEXTOID, TEXTOID}
+};
+
+static CsmsStmt q_key_version_insert = {
+	"INSERT INTO csms.key_versions (key_id, version, material, create_time)"
+	" VALUES ($1, $2, $3, pg_catalog.now())",
+	3, {UUIDOID, INT4OID, BYTEAOID}
+};
+
+static CsmsStmt q_key_material = {
+	"SELECT material FROM csms.key_versions"
+	" WHERE key_id OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2",
+	2, {UUIDOID, INT4OID}
+};
+
+static char *
+cmk_aad(const char *key_id, int version)
+{
+	return psprintf("csms/cmk/v1|%s|%d", key_id, version);
+}
+
+/* Seal fresh material for (key id, version) and store it. */
+static void
+key_add_material(CsmsCall *call, const pg_uuid_t *id, int version)
+{
+	uint8	   *material = csms_alloc_sensitive(CSMS_KEY_LEN);
+	bytea	   *sealed = palloc(VARHDRSZ + CSMS_KEY_LEN + CSMS_SEAL_OVERHEAD);
+	char	   *aad = cmk_aad(csms_uuid_text(id), version);
+	Datum		args[3];
+
+	if (csms_random_bytes(material, CSMS_KEY_LEN) != CSMS_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not generate random bytes")));
+	if (csms_seal(call->root_key, (const uint8 *) aad, strlen(aad),
+				  material, CSMS_KEY_LEN, (uint8 *) VARDATA(sealed)) != CSMS_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not encrypt master key material")));
+	csms_wipe(material, CSMS_KEY_LEN);
+	SET_VARSIZE(sealed, VARHDRSZ + CSMS_KEY_LEN + CSMS_SEAL_OVERHEAD);
+
+	args[0] = UUIDPGetDatum(id);
+	args[1] = Int32GetDatum(version);
+	args[2] = PointerGetDatum(sealed);
+	csms_exec(&q_key_version_insert, args, NULL, SPI_OK_INSERT, 0);
+}
+
+/*
+ * Create a master key in the call's region.  id may be NULL (a random one).
+ * Returns NULL when the alias or id is taken (the caller reports that).
+ */
+CsmsKey *
+csms_key_create(CsmsCall *call, const char *alias, const char *description,
+				const pg_uuid_t *id)
+{
+	CsmsKey    *key = csms_alloc_sensitive(sizeof(CsmsKey));
+	Datum		args[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
+
+	if (id)
+		key->id = *id;
+	else
+		csms_random_uuid(&key->id);
+	strlcpy(key->id_text, csms_uuid_text(&key->id), sizeof(key->id_text));
+	key->alias = pstrdup(alias);
+	key->enabled = true;
+	key->version = 1;
+
+	args[0] = UUIDPGetDatum(&key->id);
+	args[1] = csms_text_datum(call->region);
+	args[2] = csms_text_datum(alias);
+	if (description)
+		args[3] = csms_text_datum(description);
+	else
+		nulls[3] = 'n';
+	if (csms_exec(&q_key_insert, args, nulls, SPI_OK_INSERT, 0) != 1)
+		return NULL;
+	key_add_material(call, &key->id, 1);
+	return key;
+}
+
+/*
+ * Find a secret-encryption key of the call's region by id or alias.  With
+ * ref NULL, the region's csms/default, created on first use when
+ * create_default.  Unknown references are 42704, ill-formed ones 22023.
+ */
+CsmsKey *
+csms_key_resolve(CsmsCall *call, const char *ref, bool create_default,
+				 bool for_update)
+{
+	pg_uuid_t	uuid;
+	bool		is_uuid;
+	Datum		args[3];
+	char		nulls[3] = {' ', ' ', ' '};
+	CsmsKey    *key;
+	const char *p;
+	bool		isnull;
+
+	if (ref == NULL)
+		ref = CSMS_DEFAULT_KEY_ALIAS;
+	else
+	{
+		size_t		len = strlen(ref);
+
+		for (p = ref; *p; p++)
+			if (!(isalnum((unsigned char) *p) || *p == ':' || *p == '/' ||
+				  *p == '_' || *p == '-'))
+				break;
+		if (len == 0 || len > 255 || *p != '\0')
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid key reference \"%s\"", csms_trunc(ref)),
+					 errdetail("A key is named by its id (a UUID) or by its alias (1 to 255 characters from a-z, A-Z, 0-9, \":\", \"/\", \"_\" and \"-\").")));
+	}
+	is_uuid = csms_parse_uuid(ref, &uuid);
+
+	args[0] = csms_text_datum(call->region);
+	args[1] = csms_text_datum(ref);
+	if (is_uuid)
+		args[2] = UUIDPGetDatum(&uuid);
+	else
+		nulls[2] = 'n';
+
+	if (csms_exec(for_update ? &q_key_by_ref_lock : &q_key_by_ref,
+				  args, nulls, SPI_OK_SELECT, 1) == 0)
+	{
+		if (create_default && strcmp(ref, CSMS_DEFAULT_KEY_ALIAS) == 0)
+		{
+			key = csms_key_create(call, CSMS_DEFAULT_KEY_ALIAS,
+								  "Default master key of the region, created on first use", NULL);
+			if (key != NULL)
+				return key;
+			/* created concurrently: read it */
+			if (csms_exec(for_update ? &q_key_by_ref_lock : &q_key_by_ref,
+						  args, nulls, SPI_OK_SELECT, 1) == 0)
+				elog(ERROR, "default key vanished");
+		}
+		else
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("key \"%s\" does not exist in region \"%s\"",
+							ref, call->region)));
+	}
+
+	key = csms_alloc_sensitive(sizeof(CsmsKey));
+	key->id = *DatumGetUUIDP(csms_col(0, 1, &isnull));
+	strlcpy(key->id_text, csms_uuid_text(&key->id), sizeof(key->id_text));
+	key->alias = csms_col_text(0, 2);
+	key->enabled = strcmp(csms_col_text(0, 3), "ENABLED") == 0;
+	key->version = DatumGetInt32(csms_col(0, 4, &isnull));
+	return key;
+}
+
+void
+csms_key_require_enabled(CsmsKey *key)
+{
+	if (!key->enabled)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("key \"%s\" is disabled", key->alias),
+				 errdetail("Key %s neither encrypts nor decrypts while it is disabled.", key->id_text),
+				 errhint("Enable it with csms_enable_key().")));
+}
+
+/*
+ * Load the material of (key, version) into key->material, through the
+ * per-backend cache.  Sets key->version.
+ */
+void
+csms_key_material(CsmsCall *call, CsmsKey *key, int version)
+{
+	int			i,
+				victim = 0;
+	bytea	   *sealed;
+	size_t		outlen;
+	char	   *aad;
+	Datum		args[2];
+	csms_crypto_status st;
+
+	Assert(call->root_key != NULL);
+	key->version = version;
+	for (i = 0; i < CMK_CACHE_SIZE; i++)
+	{
+		CmkCacheEntry *e = &cmk_cache[i];
+
+		if (e->used && e->version == version &&
+			memcmp(e->key_id.data, key->id.data, UUID_LEN) == 0)
+		{
+			e->last_use = ++cmk_clock;
+			memcpy(key->material, e->material, CSMS_KEY_LEN);
+			return;
+		}
+		if (!e->used)
+		{
+			if (cmk_cache[victim].used)
+				victim = i;
+		}
+		else if (cmk_cache[victim].used &&
+				 e->last_use < cmk_cache[victim].last_use)
+			victim = i;
+	}
+
+	args[0] = UUIDPGetDatum(&key->id);
+	args[1] = Int32GetDatum(version);
+	if (csms_exec(&q_key_material, args, NULL, SPI_OK_SELECT, 1) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("material version %d of key \"%s\" is missing", version, key->alias)));
+	sealed = csms_col_bytea(0, 1);
+	aad = cmk_aad(key->id_text, version);
+	if (VARSIZE_ANY_EXHDR(sealed) != CSMS_KEY_LEN + CSMS_SEAL_OVERHEAD)
+		st = CSMS_ERR_LENGTH;
+	else
+		st = csms_open(call->root_key, (const uint8 *) aad, strlen(aad),
+					   (const uint8 *) VARDATA_ANY(sealed), VARSIZE_ANY_EXHDR(sealed),
+					   key->material, &outlen);
+	if (st != CSMS_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("material version %d of key \"%s\" failed authentication",
+						version, key->alias),
+				 errdetail("The stored key material was altered or belongs to another key.")));
+
+	cmk_cache[victim].used = true;
+	cmk_cache[victim].key_id = key->id;
+	cmk_cache[victim].version = version;
+	cmk_cache[victim].last_use = ++cmk_clock;
+	memcpy(cmk_cache[victim].material, key->material, CSMS_KEY_LEN);
+}
+
+/* A new material version of an existing key (csms_rotate_key). */
+void
+csms_key_add_version(CsmsCall *call, CsmsKey *key, int version)
+{
+	key_add_material(call, &key->id, version);
+}
+
+static CsmsStmt q_key_by_id = {
+	"SELECT alias, state, current_version FROM csms.keys WHERE id OPERATOR(pg_catalog.=) $1",
+	1, {UUIDOID}
+};
+
+/* The key with this id (any region), at its current material version. */
+CsmsKey *
+csms_key_by_id(CsmsCall *call, const pg_uuid_t *id)
+{
+	CsmsKey    *key = csms_alloc_sensitive(sizeof(CsmsKey));
+	Datum		arg = UUIDPGetDatum(id);
+	bool		isnull;
+
+	key->id = *id;
+	strlcpy(key->id_text, csms_uuid_text(id), sizeof(key->id_text));
+	if (csms_exec(&q_key_by_id, &arg, NULL, SPI_OK_SELECT, 1) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("key %s is missing", key->id_text)));
+	key->alias = csms_col_text(0, 1);
+	key->enabled = strcmp(csms_col_text(0, 2), "ENABLED") == 0;
+	key->version = DatumGetInt32(csms_col(0, 3, &isnull));
+	return key;
+}

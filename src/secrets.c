@@ -1,0 +1,362 @@
+/*-------------------------------------------------------------------------
+ *
+ * secrets.c
+ *	  Module entry: GUCs, the call frame every SQL entry point runs in, SPI
+ *	  helpers with saved plans, regions, and small shared helpers.
+ *
+ *	  Security: SQL run here reaches schema csms as the owner of that schema,
+ *	  after the entry point has done its own checks.  Every statement is
+ *	  fully schema-qualified (relations, functions, operators and types), so
+ *	  the caller's search_path cannot redirect anything.  Values are always
+ *	  passed as parameters, never interpolated.
+ *
+ * src/secrets.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <string.h>
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_namespace.h"
+#include "catalog/pg_type.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/syscache.h"
+
+#include "secrets.h"
+
+PG_MODULE_MAGIC;
+
+char	   *csms_root_key_command = NULL;
+char	   *csms_root_key_file = NULL;
+char	   *csms_region_guc = NULL;
+
+void		_PG_init(void);
+
+static void
+root_key_source_assign(const char *newval, void *extra)
+{
+	/* a changed source means the cached root key and CMK material go */
+	csms_keyring_reset();
+}
+
+void
+_PG_init(void)
+{
+	DefineCustomStringVariable("csms.root_key_command",
+							   "Shell command that prints the root key as 64 hexadecimal characters.",
+							   "Takes precedence over csms.root_key_file and the key file in the data directory.",
+							   &csms_root_key_command,
+							   "",
+							   PGC_SUSET,
+							   GUC_SUPERUSER_ONLY,
+							   NULL, root_key_source_assign, NULL);
+	DefineCustomStringVariable("csms.root_key_file",
+							   "File that holds the root key as 64 hexadecimal characters.",
+							   "Used when csms.root_key_command is empty; when both are empty the file csms_root.key in the data directory is used.",
+							   &csms_root_key_file,
+							   "",
+							   PGC_SUSET,
+							   GUC_SUPERUSER_ONLY,
+							   NULL, root_key_source_assign, NULL);
+	DefineCustomStringVariable("csms.region",
+							   "Region the session works in.",
+							   "Empty means the home region of the account.",
+							   &csms_region_guc,
+							   "",
+							   PGC_USERSET,
+							   0,
+							   NULL, NULL, NULL);
+	MarkGUCPrefixReserved("csms");
+}
+
+/* SPI ----------------------------------------------------------------- */
+
+uint64
+csms_exec(CsmsStmt *stmt, Datum *values, const char *nulls, int expected,
+		  long tcount)
+{
+	int			rc;
+
+	if (stmt->plan == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare(stmt->sql, stmt->nargs, stmt->argtypes);
+
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(plan) != 0)
+			elog(ERROR, "SPI_keepplan failed");
+		stmt->plan = plan;
+	}
+	rc = SPI_execute_plan(stmt->plan, values, nulls, false, tcount);
+	if (rc != expected)
+		elog(ERROR, "unexpected SPI result %s for \"%.60s\"",
+			 SPI_result_code_string(rc), stmt->sql);
+	return SPI_processed;
+}
+
+Datum
+csms_col(uint64 row, int col, bool *isnull)
+{
+	return SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, isnull);
+}
+
+bool
+csms_is_null(uint64 row, int col)
+{
+	bool		isnull;
+
+	(void) csms_col(row, col, &isnull);
+	return isnull;
+}
+
+char *
+csms_col_text(uint64 row, int col)
+{
+	bool		isnull;
+	Datum		d = csms_col(row, col, &isnull);
+
+	if (isnull)
+		return NULL;
+	return TextDatumGetCString(d);
+}
+
+bytea *
+csms_col_bytea(uint64 row, int col)
+{
+	bool		isnull;
+	Datum		d = csms_col(row, col, &isnull);
+
+	if (isnull)
+		return NULL;
+	return DatumGetByteaPP(d);
+}
+
+Datum
+csms_text_datum(const char *s)
+{
+	return CStringGetTextDatum(s);
+}
+
+/* The call frame --------------------------------------------------------- */
+
+static CsmsStmt q_account = {
+	"SELECT domain_id, root_check, home_region, home_project_id FROM csms.account",
+	0, {0}
+};
+
+static CsmsStmt q_region = {
+	"SELECT project_id FROM csms.regions WHERE name OPERATOR(pg_catalog.=) $1",
+	1, {TEXTOID}
+};
+
+static CsmsStmt q_region_names = {
+	"SELECT pg_catalog.string_agg(n, ', ' ORDER BY n) FROM ("
+	" SELECT home_region AS n FROM csms.account"
+	" UNION ALL SELECT name FROM csms.regions) r",
+	0, {0}
+};
+
+static Oid
+csms_owner(void)
+{
+	Oid			nsp = get_namespace_oid("csms", true);
+	HeapTuple	tup;
+	Oid			owner;
+
+	if (!OidIsValid(nsp))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("schema \"csms\" of extension \"secrets\" does not exist"),
+				 errhint("Run CREATE EXTENSION secrets.")));
+	tup = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(nsp));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for namespace %u", nsp);
+	owner = ((Form_pg_namespace) GETSTRUCT(tup))->nspowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
+bool
+csms_region_exists(const char *name, char *project_id_out)
+{
+	Datum		arg = csms_text_datum(name);
+
+	if (csms_exec(&q_region, &arg, NULL, SPI_OK_SELECT, 1) == 0)
+		return false;
+	if (project_id_out)
+		strlcpy(project_id_out, csms_col_text(0, 1), 33);
+	return true;
+}
+
+char *
+csms_known_regions(void)
+{
+	csms_exec(&q_region_names, NULL, NULL, SPI_OK_SELECT, 1);
+	return csms_col_text(0, 1);
+}
+
+void
+csms_call_begin(CsmsCall *call, const char *fname, int flags)
+{
+	Oid			owner;
+	bytea	   *check;
+	char	   *s;
+
+	memset(call, 0, sizeof(*call));
+	call->fname = fname;
+	call->caller_cxt = CurrentMemoryContext;
+
+	owner = csms_owner();
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	call->connected = true;
+
+	/*
+	 * Run the statements as the owner of the state.  The previous user is
+	 * restored by csms_call_end, or by transaction or subtransaction abort
+	 * when an error leaves early.
+	 */
+	GetUserIdAndSecContext(&call->save_uid, &call->save_sec);
+	SetUserIdAndSecContext(owner, call->save_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+
+	if (csms_exec(&q_account, NULL, NULL, SPI_OK_SELECT, 2) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("the account of extension \"secrets\" is missing"),
+				 errhint("Drop and create the extension, or restore the table csms.account from a backup.")));
+	strlcpy(call->domain_id, csms_col_text(0, 1), sizeof(call->domain_id));
+	check = csms_col_bytea(0, 2);
+	strlcpy(call->home_region, csms_col_text(0, 3), sizeof(call->home_region));
+	s = csms_col_text(0, 4);
+
+	if (csms_region_guc == NULL || csms_region_guc[0] == '\0' ||
+		strcmp(csms_region_guc, call->home_region) == 0)
+	{
+		strlcpy(call->region, call->home_region, sizeof(call->region));
+		strlcpy(call->project_id, s, sizeof(call->project_id));
+	}
+	else
+	{
+		if (strlen(csms_region_guc) > CSMS_NAME_MAXLEN ||
+			!csms_region_exists(csms_region_guc, call->project_id))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("region \"%s\" does not exist", csms_region_guc),
+					 errdetail("Known regions: %s.", csms_known_regions()),
+					 errhint("Set csms.region to one of the known regions, or to an empty string for the home region.")));
+		strlcpy(call->region, csms_region_guc, sizeof(call->region));
+	}
+
+	if (flags & CSMS_NEED_ROOT_KEY)
+	{
+		if (VARSIZE_ANY_EXHDR(check) != CSMS_HMAC_LEN)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("the root key check value of extension \"secrets\" is damaged")));
+		call->root_key = csms_root_key_load((const uint8 *) VARDATA_ANY(check), false);
+	}
+}
+
+void
+csms_call_end(CsmsCall *call)
+{
+	SetUserIdAndSecContext(call->save_uid, call->save_sec);
+	if (call->connected)
+	{
+		SPI_finish();
+		call->connected = false;
+	}
+}
+
+/* helpers ------------------------------------------------------------- */
+
+void
+csms_random_uuid(pg_uuid_t *uuid)
+{
+	if (csms_random_bytes(uuid->data, UUID_LEN) != CSMS_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not generate random bytes")));
+	uuid->data[6] = (uuid->data[6] & 0x0f) | 0x40;	/* version 4 */
+	uuid->data[8] = (uuid->data[8] & 0x3f) | 0x80;	/* RFC 4122 variant */
+}
+
+char *
+csms_uuid_text(const pg_uuid_t *uuid)
+{
+	return DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(uuid)));
+}
+
+/* Strict lower- or upper-case 8-4-4-4-12 form only. */
+bool
+csms_parse_uuid(const char *s, pg_uuid_t *uuid)
+{
+	static const int groups[] = {8, 4, 4, 4, 12};
+	const char *p = s;
+	int			g,
+				i,
+				o = 0;
+
+	for (g = 0; g < 5; g++)
+	{
+		for (i = 0; i < groups[g]; i += 2)
+		{
+			uint8		b;
+
+			if (csms_hex_decode(p, 2, &b, 1) != CSMS_OK)
+				return false;
+			uuid->data[o++] = b;
+			p += 2;
+		}
+		if (g < 4)
+		{
+			if (*p != '-')
+				return false;
+			p++;
+		}
+	}
+	return *p == '\0';
+}
+
+char *
+csms_version_id(int version)
+{
+	return psprintf("v%d", version);
+}
+
+/* Sensitive buffers: wiped when their memory context is reset or deleted. */
+typedef struct SensitiveBuf
+{
+	MemoryContextCallback cb;
+	void	   *ptr;
+	Size		size;
+} SensitiveBuf;
+
+static void
+sensitive_wipe(void *arg)
+{
+	SensitiveBuf *b = (SensitiveBuf *) arg;
+
+	csms_wipe(b->ptr, b->size);
+}
+
+void *
+csms_alloc_sensitive(Size size)
+{
+	SensitiveBuf *b = palloc(sizeof(SensitiveBuf));
+
+	b->ptr = palloc0(size);
+	b->size = size;
+	b->cb.func = sensitive_wipe;
+	b->cb.arg = b;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, &b->cb);
+	return b->ptr;
+}

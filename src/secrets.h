@@ -1,0 +1,201 @@
+/*-------------------------------------------------------------------------
+ *
+ * secrets.h
+ *	  Declarations shared by the PostgreSQL side of the secrets extension.
+ *
+ *	  Every SQL entry point follows the same shape:
+ *
+ *		CsmsCall	call;
+ *		csms_call_begin(&call, "csms_xxx", CSMS_NEED_ROOT_KEY);
+ *		... validate arguments, csms_secret_open() for the one place where
+ *		... privilege and state checks happen, SPI through csms_exec() ...
+ *		csms_call_end(&call);
+ *
+ *	  csms_call_begin connects SPI, switches to the owner of schema csms (so
+ *	  callers need no privilege on the tables; the user switch is undone by
+ *	  csms_call_end or, on error, by transaction abort), loads the account
+ *	  row, resolves the session's region and, when asked, loads and checks the
+ *	  root key.
+ *
+ * src/secrets.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef CSMS_SECRETS_H
+#define CSMS_SECRETS_H
+
+#include "postgres.h"
+
+#include "access/htup.h"
+#include "access/tupdesc.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "datatype/timestamp.h"
+#include "utils/array.h"
+#include "utils/jsonb.h"
+#include "utils/uuid.h"
+
+#include "crypto.h"
+
+#define CSMS_NAME_MAXLEN		64
+#define CSMS_VALUE_MAXLEN		32768
+#define CSMS_DESCRIPTION_MAXLEN 2048
+#define CSMS_MAX_VERSIONS		20
+#define CSMS_MAX_STAGES			12
+#define CSMS_MAX_TAGS			20
+#define CSMS_PAGE_MAX			1000
+#define CSMS_DEFAULT_KEY_ALIAS	"csms/default"
+#define CSMS_MAX_ARGS			16
+
+/* GUCs */
+extern char *csms_root_key_command;
+extern char *csms_root_key_file;
+extern char *csms_region_guc;
+
+/* flags for csms_call_begin */
+#define CSMS_NEED_ROOT_KEY		0x01
+
+typedef struct CsmsCall
+{
+	const char *fname;			/* SQL name of the entry point */
+	MemoryContext caller_cxt;	/* where results must be allocated */
+	Oid			save_uid;
+	int			save_sec;
+	bool		connected;
+	/* the account */
+	char		domain_id[33];
+	char		home_region[CSMS_NAME_MAXLEN + 1];
+	/* the session's region */
+	char		region[CSMS_NAME_MAXLEN + 1];
+	char		project_id[33];
+	/* the verified root key, when CSMS_NEED_ROOT_KEY was asked for */
+	const uint8 *root_key;
+} CsmsCall;
+
+extern void csms_call_begin(CsmsCall *call, const char *fname, int flags);
+extern void csms_call_end(CsmsCall *call);
+
+/* A saved SPI plan, prepared on first use. */
+typedef struct CsmsStmt
+{
+	const char *sql;
+	int			nargs;
+	Oid			argtypes[CSMS_MAX_ARGS];
+	SPIPlanPtr	plan;
+} CsmsStmt;
+
+extern uint64 csms_exec(CsmsStmt *stmt, Datum *values, const char *nulls,
+						int expected, long tcount);
+extern Datum csms_col(uint64 row, int col, bool *isnull);
+extern char *csms_col_text(uint64 row, int col);	/* NULL if SQL NULL */
+extern bytea *csms_col_bytea(uint64 row, int col);
+extern bool csms_is_null(uint64 row, int col);
+
+/* helpers */
+extern void csms_random_uuid(pg_uuid_t *uuid);
+extern char *csms_uuid_text(const pg_uuid_t *uuid);
+extern bool csms_parse_uuid(const char *s, pg_uuid_t *uuid);
+extern char *csms_version_id(int version);
+extern Datum csms_text_datum(const char *s);
+
+/* wiped-on-reset buffers for key material and plaintext */
+extern void *csms_alloc_sensitive(Size size);
+
+/* regions (secrets.c) */
+extern bool csms_region_exists(const char *name, char *project_id_out);
+extern char *csms_known_regions(void);
+
+/* keyring.c */
+typedef struct CsmsKey
+{
+	pg_uuid_t	id;
+	char		id_text[37];
+	char	   *alias;
+	bool		enabled;
+	int			version;		/* the material version used */
+	uint8		material[CSMS_KEY_LEN];
+} CsmsKey;
+
+extern const uint8 *csms_root_key_load(const uint8 *expected_check,
+									   bool generate_if_missing);
+extern void csms_root_key_check_value(const uint8 *root, uint8 out[CSMS_HMAC_LEN]);
+extern void csms_keyring_reset(void);
+
+extern CsmsKey *csms_key_resolve(CsmsCall *call, const char *ref,
+								 bool create_default, bool for_update);
+extern CsmsKey *csms_key_create(CsmsCall *call, const char *alias,
+								const char *description, const pg_uuid_t *id);
+extern void csms_key_material(CsmsCall *call, CsmsKey *key, int version);
+extern void csms_key_require_enabled(CsmsKey *key);
+extern CsmsKey *csms_key_by_id(CsmsCall *call, const pg_uuid_t *id);
+extern void csms_key_add_version(CsmsCall *call, CsmsKey *key, int version);
+
+/* envelope.c: sealing values and data keys */
+#define CSMS_KIND_STRING	's'
+#define CSMS_KIND_BINARY	'b'
+
+typedef struct CsmsSealed
+{
+	bytea	   *wrapped_dek;
+	bytea	   *ciphertext;
+} CsmsSealed;
+
+extern void csms_seal_value(CsmsCall *call, const pg_uuid_t *secret_id,
+							const char *region, int version, CsmsKey *key,
+							char kind, const char *value, Size len,
+							CsmsSealed *out);
+extern bytea *csms_open_value(CsmsCall *call, const pg_uuid_t *secret_id,
+							  const char *region, const char *secret_name,
+							  int version, CsmsKey *key,
+							  const bytea *wrapped_dek, const bytea *ciphertext,
+							  char *kind);
+extern bytea *csms_rewrap_dek(CsmsCall *call, const pg_uuid_t *secret_id,
+							  const char *secret_name, int version,
+							  CsmsKey *from, const bytea *wrapped_dek,
+							  CsmsKey *to);
+
+/* secrets_api.c: the gate every secret operation goes through */
+typedef enum CsmsAction
+{
+	CSMS_ACT_READ_META,			/* metadata: any state */
+	CSMS_ACT_READ_VALUE,		/* values: ENABLED only */
+	CSMS_ACT_WRITE_META,		/* metadata, stages: ENABLED or DISABLED */
+	CSMS_ACT_WRITE_VERSION,		/* new versions, expiry: ENABLED only */
+	CSMS_ACT_SET_STATE,			/* enable, disable: ENABLED or DISABLED */
+	CSMS_ACT_DELETE				/* delete: any state but FROZEN */
+} CsmsAction;
+
+typedef struct CsmsSecret
+{
+	pg_uuid_t	id;
+	char	   *name;
+	char	   *state;
+	pg_uuid_t	kms_key_id;
+	char	   *replica_type;
+	int			last_version;
+	bool		auto_rotation;
+	char	   *rotation_period;
+} CsmsSecret;
+
+extern CsmsSecret *csms_secret_open(CsmsCall *call, const char *name,
+									CsmsAction action);
+extern HeapTuple csms_secret_tuple(CsmsCall *call, TupleDesc tupdesc,
+								   const pg_uuid_t *id);
+extern void csms_secret_not_found(CsmsCall *call, const char *name) pg_attribute_noreturn();
+extern char *csms_arg_text(FunctionCallInfo fcinfo, int argno, const char *argname);
+extern char *csms_arg_text_opt(FunctionCallInfo fcinfo, int argno);
+
+/* validate.c */
+extern char *csms_trunc(const char *s);
+extern void csms_check_name(const char *what, const char *name);
+extern void csms_check_page_size(int page_size);
+extern int	csms_parse_version_id(const char *version_id, bool allow_latest);
+extern void csms_check_rotation_period(const char *period, Interval **out);
+extern void csms_check_description(const char *description);
+extern ArrayType *csms_check_stage_list(ArrayType *stages, int *nstages,
+										char ***names);
+extern void csms_check_event_subscriptions(ArrayType *subs);
+extern void csms_check_tags(Jsonb *tags);
+extern void csms_check_value_size(Size len);
+
+#endif							/* CSMS_SECRETS_H */

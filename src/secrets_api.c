@@ -1,0 +1,783 @@
+/*-------------------------------------------------------------------------
+ *
+ * secrets_api.c
+ *	  The gate through which every operation on one secret passes
+ *	  (csms_secret_open), and the SQL entry points for secrets:
+ *	  csms_create_secret, csms_show_secret, csms_list_secrets,
+ *	  csms_update_secret, csms_delete_secret, csms_enable_secret,
+ *	  csms_disable_secret.
+ *
+ * src/secrets_api.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/timestamp.h"
+
+#include "secrets.h"
+
+PG_FUNCTION_INFO_V1(csms_create_secret);
+PG_FUNCTION_INFO_V1(csms_show_secret);
+PG_FUNCTION_INFO_V1(csms_list_secrets);
+PG_FUNCTION_INFO_V1(csms_update_secret);
+PG_FUNCTION_INFO_V1(csms_delete_secret);
+PG_FUNCTION_INFO_V1(csms_enable_secret);
+PG_FUNCTION_INFO_V1(csms_disable_secret);
+
+/* The csms_secret columns, in order, but for replicas (computed in C). */
+#define SECRET_COLUMNS \
+	"s.id, s.name, s.state, s.kms_key_id::pg_catalog.text, s.description," \
+	" s.create_time, s.update_time, s.scheduled_delete_time, s.secret_type," \
+	" s.auto_rotation, s.rotation_period, s.rotation_config, s.rotation_time," \
+	" s.next_rotation_time, s.last_used_time, s.event_subscriptions," \
+	" s.enterprise_project_id, s.rotation_func_urn, a.domain_id, s.region," \
+	" s.replica_type"
+#define SECRET_NCOLS 21
+
+#define GATE_COLUMNS \
+	"id, name, state, kms_key_id, replica_type, last_version, auto_rotation," \
+	" rotation_period"
+
+static CsmsStmt q_gate = {
+	"SELECT " GATE_COLUMNS " FROM csms.secrets"
+	" WHERE region OPERATOR(pg_catalog.=) $1 AND name OPERATOR(pg_catalog.=) $2",
+	2, {TEXTOID, TEXTOID}
+};
+static CsmsStmt q_gate_update = {
+	"SELECT " GATE_COLUMNS " FROM csms.secrets"
+	" WHERE region OPERATOR(pg_catalog.=) $1 AND name OPERATOR(pg_catalog.=) $2"
+	" FOR NO KEY UPDATE",
+	2, {TEXTOID, TEXTOID}
+};
+static CsmsStmt q_gate_delete = {
+	"SELECT " GATE_COLUMNS " FROM csms.secrets"
+	" WHERE region OPERATOR(pg_catalog.=) $1 AND name OPERATOR(pg_catalog.=) $2"
+	" FOR UPDATE",
+	2, {TEXTOID, TEXTOID}
+};
+
+static CsmsStmt q_secret_row = {
+	"SELECT " SECRET_COLUMNS " FROM csms.secrets s CROSS JOIN csms.account a"
+	" WHERE s.id OPERATOR(pg_catalog.=) $1",
+	1, {UUIDOID}
+};
+
+static CsmsStmt q_secret_list = {
+	"SELECT " SECRET_COLUMNS " FROM csms.secrets s CROSS JOIN csms.account a"
+	" WHERE s.region OPERATOR(pg_catalog.=) $1"
+	"   AND ($2 IS NULL OR s.name OPERATOR(pg_catalog.>) $2)"
+	"   AND ($3 IS NULL OR $3 OPERATOR(pg_catalog.=) ANY (s.event_subscriptions))"
+	" ORDER BY s.name LIMIT $4",
+	4, {TEXTOID, TEXTOID, TEXTOID, INT4OID}
+};
+
+static CsmsStmt q_secret_insert = {
+	"INSERT INTO csms.secrets (id, region, name, state, kms_key_id, description,"
+	" secret_type, auto_rotation, rotation_period, rotation_config,"
+	" next_rotation_time, event_subscriptions, enterprise_project_id,"
+	" rotation_func_urn, create_time, update_time, last_version)"
+	" VALUES ($1, $2, $3, 'ENABLED', $4, $5, $6, $7, $8, $9,"
+	" pg_catalog.now() OPERATOR(pg_catalog.+) $10, $11, $12, $13,"
+	" pg_catalog.now(), pg_catalog.now(), 1)"
+	" ON CONFLICT (region, name) DO NOTHING",
+	13, {UUIDOID, TEXTOID, TEXTOID, UUIDOID, TEXTOID, TEXTOID, BOOLOID, TEXTOID,
+	JSONBOID, INTERVALOID, TEXTARRAYOID, TEXTOID, TEXTOID}
+};
+
+static CsmsStmt q_version_insert = {
+	"INSERT INTO csms.versions (secret_id, version, create_time, expire_time,"
+	" key_id, key_version, wrapped_dek, ciphertext)"
+	" VALUES ($1, $2, pg_catalog.now(), $3, $4, $5, $6, $7)",
+	7, {UUIDOID, INT4OID, TIMESTAMPTZOID, UUIDOID, INT4OID, BYTEAOID, BYTEAOID}
+};
+
+static CsmsStmt q_stage_set = {
+	"INSERT INTO csms.stages (secret_id, name, version, update_time)"
+	" VALUES ($1, $2, $3, pg_catalog.now())"
+	" ON CONFLICT (secret_id, name) DO UPDATE"
+	" SET version = excluded.version, update_time = excluded.update_time",
+	3, {UUIDOID, TEXTOID, INT4OID}
+};
+
+static CsmsStmt q_tags_insert = {
+	"INSERT INTO csms.tags (secret_id, key, value)"
+	" SELECT $1, t.key, t.value FROM pg_catalog.jsonb_each_text($2) t",
+	2, {UUIDOID, JSONBOID}
+};
+
+static CsmsStmt q_secret_update = {
+	"UPDATE csms.secrets SET kms_key_id = $2, description = $3, auto_rotation = $4,"
+	" rotation_period = $5, event_subscriptions = $6, rotation_func_urn = $7,"
+	" next_rotation_time = CASE WHEN NOT $4 THEN NULL"
+	"   WHEN $8 OR next_rotation_time IS NULL"
+	"   THEN pg_catalog.now() OPERATOR(pg_catalog.+) $9"
+	"   ELSE next_rotation_time END,"
+	" update_time = pg_catalog.now()"
+	" WHERE id OPERATOR(pg_catalog.=) $1",
+	9, {UUIDOID, UUIDOID, TEXTOID, BOOLOID, TEXTOID, TEXTARRAYOID, TEXTOID,
+	BOOLOID, INTERVALOID}
+};
+
+static CsmsStmt q_secret_versions_keys = {
+	"SELECT version, key_id, key_version, wrapped_dek FROM csms.versions"
+	" WHERE secret_id OPERATOR(pg_catalog.=) $1 ORDER BY version",
+	1, {UUIDOID}
+};
+
+static CsmsStmt q_key_by_id = {
+	"SELECT alias, state FROM csms.keys WHERE id OPERATOR(pg_catalog.=) $1",
+	1, {UUIDOID}
+};
+
+static CsmsStmt q_version_rewrap = {
+	"UPDATE csms.versions SET key_id = $3, key_version = $4, wrapped_dek = $5"
+	" WHERE secret_id OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2",
+	5, {UUIDOID, INT4OID, UUIDOID, INT4OID, BYTEAOID}
+};
+
+static CsmsStmt q_secret_delete = {
+	"DELETE FROM csms.secrets WHERE id OPERATOR(pg_catalog.=) $1",
+	1, {UUIDOID}
+};
+
+static CsmsStmt q_secret_set_state = {
+	"UPDATE csms.secrets SET state = $2, update_time = pg_catalog.now()"
+	" WHERE id OPERATOR(pg_catalog.=) $1",
+	2, {UUIDOID, TEXTOID}
+};
+
+/* Arguments ------------------------------------------------------------- */
+
+char *
+csms_arg_text(FunctionCallInfo fcinfo, int argno, const char *argname)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must not be NULL", argname)));
+	return text_to_cstring(PG_GETARG_TEXT_PP(argno));
+}
+
+char *
+csms_arg_text_opt(FunctionCallInfo fcinfo, int argno)
+{
+	if (PG_ARGISNULL(argno))
+		return NULL;
+	return text_to_cstring(PG_GETARG_TEXT_PP(argno));
+}
+
+/* The gate ---------------------------------------------------------------- */
+
+void
+csms_secret_not_found(CsmsCall *call, const char *name)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_OBJECT),
+			 errmsg("secret \"%s\" does not exist in region \"%s\"",
+					name, call->region)));
+}
+
+static void
+state_error(const CsmsSecret *s, const char *what) pg_attribute_noreturn();
+
+static void
+state_error(const CsmsSecret *s, const char *what)
+{
+	if (strcmp(s->state, "DISABLED") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("secret \"%s\" is disabled", s->name),
+				 errdetail("A disabled secret keeps its versions but does not allow %s.", what),
+				 errhint("Enable it with csms_enable_secret().")));
+	if (strcmp(s->state, "PENDING_DELETE") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("secret \"%s\" is scheduled for deletion", s->name),
+				 errdetail("A secret scheduled for deletion does not allow %s.", what)));
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("secret \"%s\" is frozen", s->name),
+			 errdetail("A frozen secret does not allow %s.", what)));
+}
+
+/*
+ * Find the secret `name` in the call's region and check that `action` is
+ * allowed on it: this is the one place for privilege and state checks.
+ * Writes lock the secret's row, so concurrent changes of one secret run one
+ * after the other.
+ *
+ * Privileges: in 1.0, EXECUTE on each API function is the privilege (the
+ * install script revokes it from PUBLIC); per-secret owners and grants are
+ * checked here when they come.
+ */
+CsmsSecret *
+csms_secret_open(CsmsCall *call, const char *name, CsmsAction action)
+{
+	CsmsStmt   *q;
+	Datum		args[2];
+	CsmsSecret *s;
+	bool		isnull;
+
+	csms_check_name("secret", name);
+	switch (action)
+	{
+		case CSMS_ACT_READ_META:
+		case CSMS_ACT_READ_VALUE:
+			q = &q_gate;
+			break;
+		case CSMS_ACT_DELETE:
+			q = &q_gate_delete;
+			break;
+		default:
+			q = &q_gate_update;
+			break;
+	}
+	args[0] = csms_text_datum(call->region);
+	args[1] = csms_text_datum(name);
+	if (csms_exec(q, args, NULL, SPI_OK_SELECT, 1) == 0)
+		csms_secret_not_found(call, name);
+
+	s = palloc0(sizeof(CsmsSecret));
+	s->id = *DatumGetUUIDP(csms_col(0, 1, &isnull));
+	s->name = csms_col_text(0, 2);
+	s->state = csms_col_text(0, 3);
+	s->kms_key_id = *DatumGetUUIDP(csms_col(0, 4, &isnull));
+	s->replica_type = csms_col_text(0, 5);
+	s->last_version = DatumGetInt32(csms_col(0, 6, &isnull));
+	s->auto_rotation = DatumGetBool(csms_col(0, 7, &isnull));
+	s->rotation_period = csms_col_text(0, 8);
+
+	/* a replica follows its primary and takes no writes of its own */
+	if (action != CSMS_ACT_READ_META && action != CSMS_ACT_READ_VALUE &&
+		strcmp(s->replica_type, "REPLICA") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("secret \"%s\" in region \"%s\" is a replica and is read-only",
+						name, call->region),
+				 errhint("Change the primary secret; its changes reach the replica.")));
+
+	switch (action)
+	{
+		case CSMS_ACT_READ_META:
+			break;
+		case CSMS_ACT_READ_VALUE:
+			if (strcmp(s->state, "ENABLED") != 0)
+				state_error(s, "reading its value");
+			break;
+		case CSMS_ACT_WRITE_VERSION:
+			if (strcmp(s->state, "ENABLED") != 0)
+				state_error(s, "changing its versions");
+			break;
+		case CSMS_ACT_WRITE_META:
+		case CSMS_ACT_SET_STATE:
+			if (strcmp(s->state, "ENABLED") != 0 && strcmp(s->state, "DISABLED") != 0)
+				state_error(s, "changes");
+			break;
+		case CSMS_ACT_DELETE:
+			if (strcmp(s->state, "FROZEN") == 0)
+				state_error(s, "deletion");
+			break;
+	}
+	return s;
+}
+
+/* The csms_secret row of secret `id`, formed in the caller's context. */
+HeapTuple
+csms_secret_tuple(CsmsCall *call, TupleDesc tupdesc, const pg_uuid_t *id)
+{
+	Datum		arg = UUIDPGetDatum(id);
+	Datum		values[SECRET_NCOLS + 1];
+	bool		nulls[SECRET_NCOLS + 1];
+	int			i;
+	MemoryContext old;
+	HeapTuple	tup;
+	Oid			replica_type;
+
+	if (csms_exec(&q_secret_row, &arg, NULL, SPI_OK_SELECT, 1) != 1)
+		elog(ERROR, "secret vanished");
+	for (i = 0; i < SECRET_NCOLS; i++)
+		values[i] = csms_col(0, i + 1, &nulls[i]);
+
+	old = MemoryContextSwitchTo(call->caller_cxt);
+	/* replicas: a STANDALONE secret has none */
+	replica_type = get_element_type(TupleDescAttr(tupdesc, SECRET_NCOLS)->atttypid);
+	values[SECRET_NCOLS] = PointerGetDatum(construct_empty_array(replica_type));
+	nulls[SECRET_NCOLS] = false;
+	tup = heap_form_tuple(tupdesc, values, nulls);
+	MemoryContextSwitchTo(old);
+	return tup;
+}
+
+static TupleDesc
+result_tupdesc(FunctionCallInfo fcinfo)
+{
+	TupleDesc	tupdesc;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	return tupdesc;
+}
+
+/* Argument checks shared by create and update ------------------------------- */
+
+static void
+check_rotation_config(Jsonb *config, const char *secret_type)
+{
+	bool		needs = strcmp(secret_type, "RDS-FG") == 0 ||
+		strcmp(secret_type, "GaussDB-FG") == 0;
+
+	if (config == NULL)
+	{
+		if (needs)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("rotation_config is required for secrets of type %s", secret_type),
+					 errhint("Give '{\"InstanceId\": \"...\", \"SecretSubType\": \"SingleUser\"}' or \"MultiUser\".")));
+		return;
+	}
+	if (!JB_ROOT_IS_OBJECT(config) || JB_ROOT_IS_SCALAR(config))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("rotation_config must be a JSON object")));
+	if (strlen(JsonbToCString(NULL, &config->root, VARSIZE(config))) > 1024)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("rotation_config is too long"),
+				 errdetail("rotation_config has at most 1024 characters as JSON text.")));
+	if (needs)
+	{
+		JsonbValue *iid = getKeyJsonValueFromContainer(&config->root, "InstanceId", 10, NULL);
+		JsonbValue *sub = getKeyJsonValueFromContainer(&config->root, "SecretSubType", 13, NULL);
+
+		if (iid == NULL || iid->type != jbvString || iid->val.string.len == 0 ||
+			sub == NULL || sub->type != jbvString ||
+			!((sub->val.string.len == 10 && strncmp(sub->val.string.val, "SingleUser", 10) == 0) ||
+			  (sub->val.string.len == 9 && strncmp(sub->val.string.val, "MultiUser", 9) == 0)))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid rotation_config for a secret of type %s", secret_type),
+					 errdetail("It needs a string \"InstanceId\" and \"SecretSubType\" \"SingleUser\" or \"MultiUser\".")));
+	}
+}
+
+static void
+check_printable(const char *what, const char *s, int maxlen)
+{
+	const char *p;
+
+	for (p = s; *p; p++)
+		if ((unsigned char) *p < 0x20 || (unsigned char) *p >= 0x7f)
+			break;
+	if (*p != '\0' || p == s || p - s > maxlen)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid %s \"%s\"", what, csms_trunc(s)),
+				 errdetail("A %s is 1 to %d printable ASCII characters.", what, maxlen)));
+}
+
+/* csms_create_secret --------------------------------------------------------- */
+
+Datum
+csms_create_secret(PG_FUNCTION_ARGS)
+{
+	CsmsCall	call;
+	char	   *name = csms_arg_text(fcinfo, 0, "name");
+	char	   *key_ref = csms_arg_text_opt(fcinfo, 3);
+	char	   *description = csms_arg_text_opt(fcinfo, 4);
+	char	   *secret_type = PG_ARGISNULL(5) ? "COMMON" : csms_arg_text(fcinfo, 5, "secret_type");
+	bool		auto_rotation = PG_ARGISNULL(6) ? false : PG_GETARG_BOOL(6);
+	char	   *rotation_period = csms_arg_text_opt(fcinfo, 7);
+	Jsonb	   *rotation_config = PG_ARGISNULL(8) ? NULL : PG_GETARG_JSONB_P(8);
+	ArrayType  *subs = PG_ARGISNULL(9) ? NULL : PG_GETARG_ARRAYTYPE_P(9);
+	char	   *project = PG_ARGISNULL(10) ? "0" : csms_arg_text(fcinfo, 10, "enterprise_project_id");
+	char	   *urn = csms_arg_text_opt(fcinfo, 11);
+	Jsonb	   *tags = PG_ARGISNULL(12) ? NULL : PG_GETARG_JSONB_P(12);
+	Interval   *period = NULL;
+	pg_uuid_t	id;
+	CsmsKey    *key;
+	CsmsSealed	sealed;
+	const char *value;
+	Size		len;
+	char		kind;
+	Datum		args[13];
+	char		nulls[13];
+	HeapTuple	tup;
+
+	/* arguments, all before touching anything */
+	csms_check_name("secret", name);
+	if (PG_ARGISNULL(1) == PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("exactly one of secret_string and secret_binary must be given")));
+	if (!PG_ARGISNULL(1))
+	{
+		text	   *t = PG_GETARG_TEXT_PP(1);
+
+		value = VARDATA_ANY(t);
+		len = VARSIZE_ANY_EXHDR(t);
+		kind = CSMS_KIND_STRING;
+	}
+	else
+	{
+		bytea	   *b = PG_GETARG_BYTEA_PP(2);
+
+		value = VARDATA_ANY(b);
+		len = VARSIZE_ANY_EXHDR(b);
+		kind = CSMS_KIND_BINARY;
+	}
+	csms_check_value_size(len);
+	if (description)
+		csms_check_description(description);
+	if (strcmp(secret_type, "COMMON") != 0 && strcmp(secret_type, "RDS-FG") != 0 &&
+		strcmp(secret_type, "GaussDB-FG") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid secret type \"%s\"", csms_trunc(secret_type)),
+				 errdetail("The secret types are COMMON, RDS-FG and GaussDB-FG.")));
+	if (rotation_period)
+		csms_check_rotation_period(rotation_period, &period);
+	if (auto_rotation && rotation_period == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("rotation_period is required when auto_rotation is true")));
+	check_rotation_config(rotation_config, secret_type);
+	if (subs)
+		csms_check_event_subscriptions(subs);
+	check_printable("enterprise project id", project, 36);
+	if (urn)
+		check_printable("rotation function URN", urn, 1024);
+	if (tags)
+		csms_check_tags(tags);
+
+	csms_call_begin(&call, "csms_create_secret", CSMS_NEED_ROOT_KEY);
+	key = csms_key_resolve(&call, key_ref, true, false);
+	csms_key_require_enabled(key);
+	csms_key_material(&call, key, key->version);
+
+	/* encrypt before any row exists */
+	csms_random_uuid(&id);
+	csms_seal_value(&call, &id, call.region, 1, key, kind, value, len, &sealed);
+
+	memset(nulls, ' ', sizeof(nulls));
+	args[0] = UUIDPGetDatum(&id);
+	args[1] = csms_text_datum(call.region);
+	args[2] = csms_text_datum(name);
+	args[3] = UUIDPGetDatum(&key->id);
+	args[4] = description ? csms_text_datum(description) : (nulls[4] = 'n', (Datum) 0);
+	args[5] = csms_text_datum(secret_type);
+	args[6] = BoolGetDatum(auto_rotation);
+	args[7] = rotation_period ? csms_text_datum(rotation_period) : (nulls[7] = 'n', (Datum) 0);
+	args[8] = rotation_config ? JsonbPGetDatum(rotation_config) : (nulls[8] = 'n', (Datum) 0);
+	args[9] = (auto_rotation && period) ? IntervalPGetDatum(period) : (nulls[9] = 'n', (Datum) 0);
+	args[10] = subs ? PointerGetDatum(subs) : PointerGetDatum(construct_empty_array(TEXTOID));
+	args[11] = csms_text_datum(project);
+	args[12] = urn ? csms_text_datum(urn) : (nulls[12] = 'n', (Datum) 0);
+	if (csms_exec(&q_secret_insert, args, nulls, SPI_OK_INSERT, 0) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("secret \"%s\" already exists in region \"%s\"", name, call.region)));
+
+	memset(nulls, ' ', sizeof(nulls));
+	args[0] = UUIDPGetDatum(&id);
+	args[1] = Int32GetDatum(1);
+	nulls[2] = 'n';
+	args[2] = (Datum) 0;
+	args[3] = UUIDPGetDatum(&key->id);
+	args[4] = Int32GetDatum(key->version);
+	args[5] = PointerGetDatum(sealed.wrapped_dek);
+	args[6] = PointerGetDatum(sealed.ciphertext);
+	csms_exec(&q_version_insert, args, nulls, SPI_OK_INSERT, 0);
+
+	args[0] = UUIDPGetDatum(&id);
+	args[1] = csms_text_datum("SYSCURRENT");
+	args[2] = Int32GetDatum(1);
+	csms_exec(&q_stage_set, args, NULL, SPI_OK_INSERT, 0);
+
+	if (tags)
+	{
+		args[0] = UUIDPGetDatum(&id);
+		args[1] = JsonbPGetDatum(tags);
+		csms_exec(&q_tags_insert, args, NULL, SPI_OK_INSERT, 0);
+	}
+
+	tup = csms_secret_tuple(&call, result_tupdesc(fcinfo), &id);
+	csms_call_end(&call);
+	PG_RETURN_DATUM(HeapTupleGetDatum(tup));
+}
+
+/* csms_show_secret ----------------------------------------------------------- */
+
+Datum
+csms_show_secret(PG_FUNCTION_ARGS)
+{
+	CsmsCall	call;
+	char	   *name = csms_arg_text(fcinfo, 0, "name");
+	CsmsSecret *s;
+	HeapTuple	tup;
+
+	csms_call_begin(&call, "csms_show_secret", 0);
+	s = csms_secret_open(&call, name, CSMS_ACT_READ_META);
+	tup = csms_secret_tuple(&call, result_tupdesc(fcinfo), &s->id);
+	csms_call_end(&call);
+	PG_RETURN_DATUM(HeapTupleGetDatum(tup));
+}
+
+/* csms_list_secrets ---------------------------------------------------------- */
+
+Datum
+csms_list_secrets(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int			page_size = PG_ARGISNULL(0) ? 50 : PG_GETARG_INT32(0);
+	char	   *marker = csms_arg_text_opt(fcinfo, 1);
+	char	   *event = csms_arg_text_opt(fcinfo, 2);
+	CsmsCall	call;
+	Datum		args[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
+	uint64		n,
+				i;
+	Oid			replica_type;
+	Datum		empty;
+
+	csms_check_page_size(page_size);
+	if (marker)
+		csms_check_name("secret", marker);
+	if (event)
+		csms_check_name("event", event);
+
+	InitMaterializedSRF(fcinfo, 0);
+	replica_type = get_element_type(TupleDescAttr(rsinfo->setDesc, SECRET_NCOLS)->atttypid);
+	empty = PointerGetDatum(construct_empty_array(replica_type));
+
+	csms_call_begin(&call, "csms_list_secrets", 0);
+	args[0] = csms_text_datum(call.region);
+	args[1] = marker ? csms_text_datum(marker) : (nulls[1] = 'n', (Datum) 0);
+	args[2] = event ? csms_text_datum(event) : (nulls[2] = 'n', (Datum) 0);
+	args[3] = Int32GetDatum(page_size);
+	n = csms_exec(&q_secret_list, args, nulls, SPI_OK_SELECT, 0);
+	for (i = 0; i < n; i++)
+	{
+		Datum		values[SECRET_NCOLS + 1];
+		bool		isnull[SECRET_NCOLS + 1];
+		int			c;
+
+		for (c = 0; c < SECRET_NCOLS; c++)
+			values[c] = csms_col(i, c + 1, &isnull[c]);
+		values[SECRET_NCOLS] = empty;
+		isnull[SECRET_NCOLS] = false;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, isnull);
+	}
+	csms_call_end(&call);
+	return (Datum) 0;
+}
+
+/* csms_update_secret --------------------------------------------------------- */
+
+/* Re-wrap the data key of every version of s under `to`. */
+static void
+rewrap_all_versions(CsmsCall *call, CsmsSecret *s, CsmsKey *to)
+{
+	Datum		arg = UUIDPGetDatum(&s->id);
+	SPITupleTable *versions;
+	uint64		n,
+				i;
+
+	n = csms_exec(&q_secret_versions_keys, &arg, NULL, SPI_OK_SELECT, 0);
+	versions = SPI_tuptable;
+	for (i = 0; i < n; i++)
+	{
+		bool		isnull;
+		HeapTuple	row = versions->vals[i];
+		TupleDesc	desc = versions->tupdesc;
+		int			version = DatumGetInt32(SPI_getbinval(row, desc, 1, &isnull));
+		pg_uuid_t	from_id = *DatumGetUUIDP(SPI_getbinval(row, desc, 2, &isnull));
+		int			from_version = DatumGetInt32(SPI_getbinval(row, desc, 3, &isnull));
+		bytea	   *wrapped = DatumGetByteaPP(SPI_getbinval(row, desc, 4, &isnull));
+		CsmsKey    *from = csms_alloc_sensitive(sizeof(CsmsKey));
+		Datum		args[5];
+		bytea	   *rewrapped;
+
+		from->id = from_id;
+		strlcpy(from->id_text, csms_uuid_text(&from_id), sizeof(from->id_text));
+		args[0] = UUIDPGetDatum(&from_id);
+		if (csms_exec(&q_key_by_id, args, NULL, SPI_OK_SELECT, 1) != 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("key %s of version \"v%d\" of secret \"%s\" is missing",
+							from->id_text, version, s->name)));
+		from->alias = csms_col_text(0, 1);
+		from->enabled = strcmp(csms_col_text(0, 2), "ENABLED") == 0;
+		csms_key_require_enabled(from);
+		csms_key_material(call, from, from_version);
+
+		rewrapped = csms_rewrap_dek(call, &s->id, s->name, version, from, wrapped, to);
+		args[0] = UUIDPGetDatum(&s->id);
+		args[1] = Int32GetDatum(version);
+		args[2] = UUIDPGetDatum(&to->id);
+		args[3] = Int32GetDatum(to->version);
+		args[4] = PointerGetDatum(rewrapped);
+		csms_exec(&q_version_rewrap, args, NULL, SPI_OK_UPDATE, 0);
+		csms_wipe(from->material, CSMS_KEY_LEN);
+	}
+}
+
+Datum
+csms_update_secret(PG_FUNCTION_ARGS)
+{
+	CsmsCall	call;
+	char	   *name = csms_arg_text(fcinfo, 0, "name");
+	char	   *key_ref = csms_arg_text_opt(fcinfo, 1);
+	char	   *description = csms_arg_text_opt(fcinfo, 2);
+	char	   *rotation_period = csms_arg_text_opt(fcinfo, 4);
+	ArrayType  *subs = PG_ARGISNULL(5) ? NULL : PG_GETARG_ARRAYTYPE_P(5);
+	char	   *urn = csms_arg_text_opt(fcinfo, 6);
+	Interval   *period = NULL;
+	CsmsSecret *s;
+	bool		auto_rotation;
+	bool		reschedule;
+	pg_uuid_t	key_id;
+	Datum		args[9];
+	char		nulls[9];
+	HeapTuple	tup;
+	Datum		cur_desc,
+				cur_subs,
+				cur_urn;
+	bool		desc_null,
+				subs_null,
+				urn_null;
+	static CsmsStmt q_current = {
+		"SELECT description, event_subscriptions, rotation_func_urn FROM csms.secrets"
+		" WHERE id OPERATOR(pg_catalog.=) $1",
+		1, {UUIDOID}
+	};
+
+	if (description)
+		csms_check_description(description);
+	if (rotation_period)
+		csms_check_rotation_period(rotation_period, NULL);
+	if (subs)
+		csms_check_event_subscriptions(subs);
+	if (urn && urn[0] != '\0')
+		check_printable("rotation function URN", urn, 1024);
+
+	csms_call_begin(&call, "csms_update_secret", CSMS_NEED_ROOT_KEY);
+	s = csms_secret_open(&call, name, CSMS_ACT_WRITE_META);
+
+	auto_rotation = PG_ARGISNULL(3) ? s->auto_rotation : PG_GETARG_BOOL(3);
+	if (rotation_period == NULL)
+		rotation_period = s->rotation_period;
+	if (auto_rotation && rotation_period == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("rotation_period is required when auto_rotation is true")));
+	if (rotation_period)
+		csms_check_rotation_period(rotation_period, &period);
+	/* a newly enabled rotation or a new period starts a new schedule */
+	reschedule = (!PG_ARGISNULL(3) && PG_GETARG_BOOL(3) && !s->auto_rotation) ||
+		!PG_ARGISNULL(4);
+
+	key_id = s->kms_key_id;
+	if (key_ref)
+	{
+		CsmsKey    *to = csms_key_resolve(&call, key_ref, true, false);
+
+		csms_key_require_enabled(to);
+		if (memcmp(to->id.data, s->kms_key_id.data, UUID_LEN) != 0)
+		{
+			csms_key_material(&call, to, to->version);
+			rewrap_all_versions(&call, s, to);
+			key_id = to->id;
+		}
+	}
+
+	args[0] = UUIDPGetDatum(&s->id);
+	csms_exec(&q_current, args, NULL, SPI_OK_SELECT, 1);
+	cur_desc = csms_col(0, 1, &desc_null);
+	cur_subs = csms_col(0, 2, &subs_null);
+	cur_urn = csms_col(0, 3, &urn_null);
+
+	memset(nulls, ' ', sizeof(nulls));
+	args[0] = UUIDPGetDatum(&s->id);
+	args[1] = UUIDPGetDatum(&key_id);
+	/* an empty description or URN clears it */
+	if (description)
+		args[2] = description[0] ? csms_text_datum(description) : (nulls[2] = 'n', (Datum) 0);
+	else
+		args[2] = desc_null ? (nulls[2] = 'n', (Datum) 0) : cur_desc;
+	args[3] = BoolGetDatum(auto_rotation);
+	args[4] = rotation_period ? csms_text_datum(rotation_period) : (nulls[4] = 'n', (Datum) 0);
+	args[5] = subs ? PointerGetDatum(subs) : cur_subs;
+	if (urn)
+		args[6] = urn[0] ? csms_text_datum(urn) : (nulls[6] = 'n', (Datum) 0);
+	else
+		args[6] = urn_null ? (nulls[6] = 'n', (Datum) 0) : cur_urn;
+	args[7] = BoolGetDatum(reschedule);
+	args[8] = period ? IntervalPGetDatum(period) : (nulls[8] = 'n', (Datum) 0);
+	csms_exec(&q_secret_update, args, nulls, SPI_OK_UPDATE, 0);
+
+	tup = csms_secret_tuple(&call, result_tupdesc(fcinfo), &s->id);
+	csms_call_end(&call);
+	PG_RETURN_DATUM(HeapTupleGetDatum(tup));
+}
+
+/* csms_delete_secret ------------------------------------------------------- */
+
+Datum
+csms_delete_secret(PG_FUNCTION_ARGS)
+{
+	CsmsCall	call;
+	char	   *name = csms_arg_text(fcinfo, 0, "name");
+	CsmsSecret *s;
+	Datum		arg;
+
+	csms_call_begin(&call, "csms_delete_secret", 0);
+	s = csms_secret_open(&call, name, CSMS_ACT_DELETE);
+	arg = UUIDPGetDatum(&s->id);
+	csms_exec(&q_secret_delete, &arg, NULL, SPI_OK_DELETE, 0);
+	csms_call_end(&call);
+	PG_RETURN_VOID();
+}
+
+/* csms_enable_secret, csms_disable_secret ------------------------------------ */
+
+static Datum
+secret_set_state(FunctionCallInfo fcinfo, const char *fname, const char *state)
+{
+	CsmsCall	call;
+	char	   *name = csms_arg_text(fcinfo, 0, "name");
+	CsmsSecret *s;
+	Datum		args[2];
+	HeapTuple	tup;
+
+	csms_call_begin(&call, fname, 0);
+	s = csms_secret_open(&call, name, CSMS_ACT_SET_STATE);
+	if (strcmp(s->state, state) != 0)
+	{
+		args[0] = UUIDPGetDatum(&s->id);
+		args[1] = csms_text_datum(state);
+		csms_exec(&q_secret_set_state, args, NULL, SPI_OK_UPDATE, 0);
+	}
+	tup = csms_secret_tuple(&call, result_tupdesc(fcinfo), &s->id);
+	csms_call_end(&call);
+	PG_RETURN_DATUM(HeapTupleGetDatum(tup));
+}
+
+Datum
+csms_enable_secret(PG_FUNCTION_ARGS)
+{
+	return secret_set_state(fcinfo, "csms_enable_secret", "ENABLED");
+}
+
+Datum
+csms_disable_secret(PG_FUNCTION_ARGS)
+{
+	return secret_set_state(fcinfo, "csms_disable_secret", "DISABLED");
+}

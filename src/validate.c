@@ -1,0 +1,325 @@
+/*-------------------------------------------------------------------------
+ *
+ * validate.c
+ *	  Argument checks shared by the entry points.  Each raises one error
+ *	  with the SQLSTATE of the error model (22023 for malformed arguments,
+ *	  54000 for limits) and never echoes more than a short, cleaned prefix of
+ *	  what the caller sent.
+ *
+ * src/validate.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "mb/pg_wchar.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/timestamp.h"
+
+#include "secrets.h"
+
+/* A printable, bounded copy of caller input for messages. */
+char *
+csms_trunc(const char *s)
+{
+	StringInfoData buf;
+	int			n = 0;
+
+	initStringInfo(&buf);
+	for (; *s && n < 64; s++, n++)
+		appendStringInfoChar(&buf, (*s >= 0x20 && *s < 0x7f) ? *s : '?');
+	if (*s)
+		appendStringInfoString(&buf, "...");
+	return buf.data;
+}
+
+static bool
+name_ok(const char *name, int maxlen)
+{
+	const char *p;
+
+	for (p = name; *p; p++)
+		if (!(isalnum((unsigned char) *p) || *p == '_' || *p == '-') ||
+			(unsigned char) *p >= 0x80)
+			return false;
+	return p > name && p - name <= maxlen;
+}
+
+/* Names of secrets, stages and events: ^[a-zA-Z0-9_-]{1,64}$ */
+void
+csms_check_name(const char *what, const char *name)
+{
+	if (!name_ok(name, CSMS_NAME_MAXLEN))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid %s name \"%s\"", what, csms_trunc(name)),
+				 errdetail("A %s name is 1 to 64 characters from a-z, A-Z, 0-9, \"_\" and \"-\".", what)));
+}
+
+void
+csms_check_page_size(int page_size)
+{
+	if (page_size < 1 || page_size > CSMS_PAGE_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("page_size must be between 1 and %d", CSMS_PAGE_MAX)));
+}
+
+/*
+ * "latest" (when allowed) gives 0; "v<N>" gives N; N beyond int range gives
+ * -1 (well-formed, but no such version can exist).
+ */
+int
+csms_parse_version_id(const char *version_id, bool allow_latest)
+{
+	const char *p;
+	int64		n = 0;
+
+	if (allow_latest && strcmp(version_id, "latest") == 0)
+		return 0;
+	if (version_id[0] != 'v' || version_id[1] == '\0' || strlen(version_id) > 11)
+		goto bad;
+	for (p = version_id + 1; *p; p++)
+	{
+		if (*p < '0' || *p > '9')
+			goto bad;
+		n = n * 10 + (*p - '0');
+	}
+	if (n < 1 || n > PG_INT32_MAX)
+		return -1;
+	return (int) n;
+
+bad:
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid version id \"%s\"", csms_trunc(version_id)),
+			 errdetail(allow_latest ?
+					   "A version id is \"latest\" or \"v\" followed by 1 to 10 digits." :
+					   "A version id is \"v\" followed by 1 to 10 digits.")));
+	return 0;
+}
+
+/* <n>h or <n>d, from 4h to 8760h (365d). */
+void
+csms_check_rotation_period(const char *period, Interval **out)
+{
+	const char *p = period;
+	int64		n = 0;
+	int64		hours;
+	char		unit;
+
+	if (!isdigit((unsigned char) *p))
+		goto bad;
+	while (isdigit((unsigned char) *p))
+	{
+		n = n * 10 + (*p - '0');
+		if (n > 1000000)
+			goto range;
+		p++;
+	}
+	unit = *p++;
+	if ((unit != 'h' && unit != 'd') || *p != '\0')
+		goto bad;
+	hours = unit == 'd' ? n * 24 : n;
+	if (hours < 4 || hours > 8760)
+		goto range;
+	if (out)
+	{
+		Interval   *iv = palloc0(sizeof(Interval));
+
+		iv->time = hours * USECS_PER_HOUR;
+		*out = iv;
+	}
+	return;
+
+bad:
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid rotation period \"%s\"", csms_trunc(period)),
+			 errdetail("A rotation period is a number followed by \"h\" (hours) or \"d\" (days), for example \"24h\" or \"30d\".")));
+range:
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("rotation period \"%s\" is out of range", csms_trunc(period)),
+			 errdetail("A rotation period is between 4 hours and 8760 hours (365 days).")));
+}
+
+void
+csms_check_description(const char *description)
+{
+	if (strlen(description) > CSMS_DESCRIPTION_MAXLEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("description is too long"),
+				 errdetail("A description has at most %d bytes; this one has %zu.",
+						   CSMS_DESCRIPTION_MAXLEN, strlen(description))));
+}
+
+void
+csms_check_value_size(Size len)
+{
+	if (len > CSMS_VALUE_MAXLEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("secret value is too large"),
+				 errdetail("A value has at most %d bytes; this one has %zu.",
+						   CSMS_VALUE_MAXLEN, (size_t) len)));
+}
+
+/*
+ * A text[] of stage names: 1 to 12 names, each valid, no NULL, no
+ * duplicates.  Returns the names as C strings.
+ */
+ArrayType *
+csms_check_stage_list(ArrayType *stages, int *nstages, char ***names)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n,
+				i,
+				j;
+	char	  **out;
+
+	if (ARR_NDIM(stages) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("version_stages must be a one-dimensional array")));
+	deconstruct_array(stages, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	if (n == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("version_stages must not be empty"),
+				 errhint("Omit version_stages to make the new version SYSCURRENT.")));
+	if (n > CSMS_MAX_STAGES)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many version stages"),
+				 errdetail("A version takes at most %d stages; %d were given.",
+						   CSMS_MAX_STAGES, n)));
+	out = palloc(sizeof(char *) * n);
+	for (i = 0; i < n; i++)
+	{
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("version_stages must not contain NULL")));
+		out[i] = TextDatumGetCString(elems[i]);
+		csms_check_name("stage", out[i]);
+		for (j = 0; j < i; j++)
+			if (strcmp(out[i], out[j]) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("stage \"%s\" is given twice", out[i])));
+	}
+	*nstages = n;
+	*names = out;
+	return stages;
+}
+
+/* 0 or 1 event names. */
+void
+csms_check_event_subscriptions(ArrayType *subs)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+
+	if (ARR_NDIM(subs) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("event_subscriptions must be a one-dimensional array")));
+	deconstruct_array(subs, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	if (n > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a secret subscribes to at most one event"),
+				 errdetail("%d event names were given.", n)));
+	if (n == 1)
+	{
+		if (nulls[0])
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("event_subscriptions must not contain NULL")));
+		csms_check_name("event", TextDatumGetCString(elems[0]));
+	}
+}
+
+/*
+ * Tag keys: 1..128 characters, no leading or trailing white space, not
+ * starting with "_sys_", letters, digits, white space and _ . : = + - @.
+ * Tag values: 0..255 characters, the same set plus "/".  Non-ASCII
+ * characters count as letters.
+ */
+static bool
+tag_chars_ok(const char *s, bool is_value)
+{
+	for (; *s; s++)
+	{
+		unsigned char c = (unsigned char) *s;
+
+		if (c >= 0x80 || isalnum(c) || c == ' ' || strchr("_.:=+-@", c) ||
+			(is_value && c == '/'))
+			continue;
+		return false;
+	}
+	return true;
+}
+
+void
+csms_check_tags(Jsonb *tags)
+{
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	int			count = 0;
+
+	if (!JB_ROOT_IS_OBJECT(tags) || JB_ROOT_IS_SCALAR(tags))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("tags must be a JSON object of string values"),
+				 errhint("For example '{\"env\": \"prod\"}'.")));
+	if (JB_ROOT_COUNT(tags) > CSMS_MAX_TAGS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many tags"),
+				 errdetail("A secret has at most %d tags; %d were given.",
+						   CSMS_MAX_TAGS, (int) JB_ROOT_COUNT(tags))));
+
+	it = JsonbIteratorInit(&tags->root);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		if (tok == WJB_KEY)
+		{
+			char	   *key = pnstrdup(v.val.string.val, v.val.string.len);
+			int			clen = pg_mbstrlen(key);
+
+			count++;
+			if (clen < 1 || clen > 128 || !tag_chars_ok(key, false) ||
+				isspace((unsigned char) key[0]) ||
+				isspace((unsigned char) key[strlen(key) - 1]) ||
+				strncmp(key, "_sys_", 5) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("invalid tag key \"%s\"", csms_trunc(key)),
+						 errdetail("A tag key is 1 to 128 letters, digits, spaces or \"_.:=+-@\", does not start or end with a space, and does not start with \"_sys_\".")));
+		}
+		else if (tok == WJB_VALUE)
+		{
+			char	   *val;
+
+			if (v.type != jbvString)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("tags must be a JSON object of string values")));
+			val = pnstrdup(v.val.string.val, v.val.string.len);
+			if (pg_mbstrlen(val) > 255 || !tag_chars_ok(val, true))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("invalid value for tag"),
+						 errdetail("A tag value is 0 to 255 letters, digits, spaces or \"_.:/=+-@\".")));
+		}
+	}
+	(void) count;
+}

@@ -1,0 +1,897 @@
+/*-------------------------------------------------------------------------
+ *
+ * versions_api.c
+ *	  SQL entry points for versions, values and stages:
+ *	  csms_create_secret_version, csms_list_secret_versions,
+ *	  csms_show_secret_version, csms_get_secret_value,
+ *	  csms_get_secret_binary, csms_batch_get_secret_value,
+ *	  csms_update_secret_version, csms_update_secret_stage,
+ *	  csms_show_secret_stage, csms_delete_secret_stage.
+ *
+ *	  The read path (value_lookup + read_value) is the hot path of the
+ *	  extension: one saved plan finds the secret, the version and its key by
+ *	  index, CMK material comes from the per-backend cache, and one AES-GCM
+ *	  open of the data key and one of the value follow.  last_used_time is
+ *	  written at most once a minute per secret, and never waits for a lock.
+ *
+ * src/versions_api.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+#include "secrets.h"
+
+PG_FUNCTION_INFO_V1(csms_create_secret_version);
+PG_FUNCTION_INFO_V1(csms_list_secret_versions);
+PG_FUNCTION_INFO_V1(csms_show_secret_version);
+PG_FUNCTION_INFO_V1(csms_get_secret_value);
+PG_FUNCTION_INFO_V1(csms_get_secret_binary);
+PG_FUNCTION_INFO_V1(csms_batch_get_secret_value);
+PG_FUNCTION_INFO_V1(csms_update_secret_version);
+PG_FUNCTION_INFO_V1(csms_update_secret_stage);
+PG_FUNCTION_INFO_V1(csms_show_secret_stage);
+PG_FUNCTION_INFO_V1(csms_delete_secret_stage);
+
+#define METADATA_NCOLS 6
+
+#define METADATA_COLUMNS \
+	"'v' OPERATOR(pg_catalog.||) v.version::pg_catalog.text, v.create_time," \
+	" v.expire_time, v.key_id::pg_catalog.text, s.name," \
+	" ARRAY(SELECT st.name FROM csms.stages st" \
+	"  WHERE st.secret_id OPERATOR(pg_catalog.=) v.secret_id" \
+	"    AND st.version OPERATOR(pg_catalog.=) v.version ORDER BY st.name)"
+
+static CsmsStmt q_metadata = {
+	"SELECT " METADATA_COLUMNS
+	" FROM csms.versions v JOIN csms.secrets s ON s.id OPERATOR(pg_catalog.=) v.secret_id"
+	" WHERE v.secret_id OPERATOR(pg_catalog.=) $1 AND v.version OPERATOR(pg_catalog.=) $2",
+	2, {UUIDOID, INT4OID}
+};
+
+static CsmsStmt q_metadata_list = {
+	"SELECT " METADATA_COLUMNS
+	" FROM csms.versions v JOIN csms.secrets s ON s.id OPERATOR(pg_catalog.=) v.secret_id"
+	" WHERE v.secret_id OPERATOR(pg_catalog.=) $1 AND v.version OPERATOR(pg_catalog.>) $2"
+	" ORDER BY v.version LIMIT $3",
+	3, {UUIDOID, INT4OID, INT4OID}
+};
+
+/* The hot path: secret, version (by number, or SYSCURRENT) and key at once. */
+static CsmsStmt q_value = {
+	"SELECT s.id, s.name, s.state, s.replica_type, v.version, v.key_id,"
+	" v.key_version, v.wrapped_dek, v.ciphertext, k.alias, k.state,"
+	" (s.last_used_time IS NULL OR s.last_used_time OPERATOR(pg_catalog.<)"
+	"  (pg_catalog.now() OPERATOR(pg_catalog.-) '1 minute'::pg_catalog.interval))"
+	" FROM csms.secrets s"
+	" JOIN csms.versions v ON v.secret_id OPERATOR(pg_catalog.=) s.id"
+	"  AND v.version OPERATOR(pg_catalog.=) COALESCE($3,"
+	"   (SELECT st.version FROM csms.stages st"
+	"     WHERE st.secret_id OPERATOR(pg_catalog.=) s.id"
+	"       AND st.name OPERATOR(pg_catalog.=) 'SYSCURRENT'))"
+	" JOIN csms.keys k ON k.id OPERATOR(pg_catalog.=) v.key_id"
+	" WHERE s.region OPERATOR(pg_catalog.=) $1 AND s.name OPERATOR(pg_catalog.=) $2",
+	3, {TEXTOID, TEXTOID, INT4OID}
+};
+
+static CsmsStmt q_touch = {
+	"UPDATE csms.secrets s SET last_used_time = pg_catalog.now()"
+	" FROM (SELECT id FROM csms.secrets WHERE id OPERATOR(pg_catalog.=) $1"
+	"       FOR NO KEY UPDATE SKIP LOCKED) l"
+	" WHERE s.id OPERATOR(pg_catalog.=) l.id",
+	1, {UUIDOID}
+};
+
+static CsmsStmt q_stage_version = {
+	"SELECT version FROM csms.stages"
+	" WHERE secret_id OPERATOR(pg_catalog.=) $1 AND name OPERATOR(pg_catalog.=) $2",
+	2, {UUIDOID, TEXTOID}
+};
+
+static CsmsStmt q_stage_names = {
+	"SELECT name FROM csms.stages WHERE secret_id OPERATOR(pg_catalog.=) $1",
+	1, {UUIDOID}
+};
+
+static CsmsStmt q_stage_set = {
+	"INSERT INTO csms.stages (secret_id, name, version, update_time)"
+	" VALUES ($1, $2, $3, pg_catalog.now())"
+	" ON CONFLICT (secret_id, name) DO UPDATE"
+	" SET version = excluded.version, update_time = excluded.update_time",
+	3, {UUIDOID, TEXTOID, INT4OID}
+};
+
+static CsmsStmt q_stage_row = {
+	"SELECT st.name, s.name, st.update_time, 'v' OPERATOR(pg_catalog.||) st.version::pg_catalog.text"
+	" FROM csms.stages st JOIN csms.secrets s ON s.id OPERATOR(pg_catalog.=) st.secret_id"
+	" WHERE st.secret_id OPERATOR(pg_catalog.=) $1 AND st.name OPERATOR(pg_catalog.=) $2",
+	2, {UUIDOID, TEXTOID}
+};
+
+static CsmsStmt q_stage_delete = {
+	"DELETE FROM csms.stages"
+	" WHERE secret_id OPERATOR(pg_catalog.=) $1 AND name OPERATOR(pg_catalog.=) $2",
+	2, {UUIDOID, TEXTOID}
+};
+
+static CsmsStmt q_version_exists = {
+	"SELECT FROM csms.versions"
+	" WHERE secret_id OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2",
+	2, {UUIDOID, INT4OID}
+};
+
+static CsmsStmt q_version_count = {
+	"SELECT pg_catalog.count(*)::pg_catalog.int4 FROM csms.versions"
+	" WHERE secret_id OPERATOR(pg_catalog.=) $1",
+	1, {UUIDOID}
+};
+
+static CsmsStmt q_version_prune = {
+	"DELETE FROM csms.versions WHERE secret_id OPERATOR(pg_catalog.=) $1"
+	" AND version OPERATOR(pg_catalog.=) (SELECT pg_catalog.min(v.version)"
+	"  FROM csms.versions v WHERE v.secret_id OPERATOR(pg_catalog.=) $1"
+	"  AND NOT EXISTS (SELECT FROM csms.stages st"
+	"   WHERE st.secret_id OPERATOR(pg_catalog.=) $1"
+	"     AND st.version OPERATOR(pg_catalog.=) v.version))",
+	1, {UUIDOID}
+};
+
+static CsmsStmt q_version_insert = {
+	"INSERT INTO csms.versions (secret_id, version, create_time, expire_time,"
+	" key_id, key_version, wrapped_dek, ciphertext)"
+	" VALUES ($1, $2, pg_catalog.now(), $3, $4, $5, $6, $7)",
+	7, {UUIDOID, INT4OID, TIMESTAMPTZOID, UUIDOID, INT4OID, BYTEAOID, BYTEAOID}
+};
+
+static CsmsStmt q_version_expire = {
+	"UPDATE csms.versions SET expire_time = $3"
+	" WHERE secret_id OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2",
+	3, {UUIDOID, INT4OID, TIMESTAMPTZOID}
+};
+
+static CsmsStmt q_secret_touch_version = {
+	"UPDATE csms.secrets SET last_version = $2, update_time = pg_catalog.now()"
+	" WHERE id OPERATOR(pg_catalog.=) $1",
+	2, {UUIDOID, INT4OID}
+};
+
+static TupleDesc
+result_tupdesc(FunctionCallInfo fcinfo)
+{
+	TupleDesc	tupdesc;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	return tupdesc;
+}
+
+static void
+version_not_found(const char *secret, int version) pg_attribute_noreturn();
+
+static void
+version_not_found(const char *secret, int version)
+{
+	if (version == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("secret \"%s\" has no SYSCURRENT version", secret)));
+	if (version < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("version of secret \"%s\" does not exist", secret)));
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_OBJECT),
+			 errmsg("version \"v%d\" of secret \"%s\" does not exist", version, secret)));
+}
+
+/* Resolve "latest" (0) to the SYSCURRENT version; check the version exists. */
+static int
+resolve_version(CsmsSecret *s, int version)
+{
+	Datum		args[2];
+
+	args[0] = UUIDPGetDatum(&s->id);
+	if (version == 0)
+	{
+		bool		isnull;
+
+		args[1] = csms_text_datum("SYSCURRENT");
+		if (csms_exec(&q_stage_version, args, NULL, SPI_OK_SELECT, 1) != 1)
+			version_not_found(s->name, 0);
+		return DatumGetInt32(csms_col(0, 1, &isnull));
+	}
+	if (version < 0)
+		version_not_found(s->name, version);
+	args[1] = Int32GetDatum(version);
+	if (csms_exec(&q_version_exists, args, NULL, SPI_OK_SELECT, 1) != 1)
+		version_not_found(s->name, version);
+	return version;
+}
+
+/* Metadata of one version: fills values[0..5]. */
+static void
+version_metadata(const pg_uuid_t *secret_id, int version, Datum *values, bool *nulls)
+{
+	Datum		args[2];
+	int			i;
+
+	args[0] = UUIDPGetDatum(secret_id);
+	args[1] = Int32GetDatum(version);
+	if (csms_exec(&q_metadata, args, NULL, SPI_OK_SELECT, 1) != 1)
+		elog(ERROR, "version vanished");
+	for (i = 0; i < METADATA_NCOLS; i++)
+		values[i] = csms_col(0, i + 1, &nulls[i]);
+}
+
+static Datum
+metadata_result(CsmsCall *call, FunctionCallInfo fcinfo, const pg_uuid_t *secret_id,
+				int version)
+{
+	TupleDesc	tupdesc = result_tupdesc(fcinfo);
+	Datum		values[METADATA_NCOLS];
+	bool		nulls[METADATA_NCOLS];
+	MemoryContext old;
+	HeapTuple	tup;
+
+	version_metadata(secret_id, version, values, nulls);
+	old = MemoryContextSwitchTo(call->caller_cxt);
+	tup = heap_form_tuple(tupdesc, values, nulls);
+	MemoryContextSwitchTo(old);
+	return HeapTupleGetDatum(tup);
+}
+
+/* The read path -------------------------------------------------------------- */
+
+typedef struct ValueRow
+{
+	bool		found;
+	pg_uuid_t	secret_id;
+	char	   *name;
+	int			version;
+	bool		readable;
+	bool		touch;
+	CsmsKey    *key;
+	bytea	   *wrapped_dek;
+	bytea	   *ciphertext;
+} ValueRow;
+
+/*
+ * One index lookup of the secret `name`, its version (0 = SYSCURRENT) and
+ * the version's key.  Does not raise for a missing secret or a state that
+ * forbids reading: row->found and row->readable tell.
+ */
+static void
+value_lookup(CsmsCall *call, const char *name, int version, ValueRow *row)
+{
+	Datum		args[3];
+	char		nulls[3] = {' ', ' ', ' '};
+	bool		isnull;
+
+	memset(row, 0, sizeof(*row));
+	args[0] = csms_text_datum(call->region);
+	args[1] = csms_text_datum(name);
+	if (version > 0)
+		args[2] = Int32GetDatum(version);
+	else
+	{
+		args[2] = (Datum) 0;
+		nulls[2] = 'n';
+	}
+	if (version < 0 || csms_exec(&q_value, args, nulls, SPI_OK_SELECT, 1) != 1)
+		return;
+	row->found = true;
+	row->secret_id = *DatumGetUUIDP(csms_col(0, 1, &isnull));
+	row->name = csms_col_text(0, 2);
+	row->readable = strcmp(csms_col_text(0, 3), "ENABLED") == 0;
+	row->version = DatumGetInt32(csms_col(0, 5, &isnull));
+	row->key = csms_alloc_sensitive(sizeof(CsmsKey));
+	row->key->id = *DatumGetUUIDP(csms_col(0, 6, &isnull));
+	strlcpy(row->key->id_text, csms_uuid_text(&row->key->id), sizeof(row->key->id_text));
+	row->key->version = DatumGetInt32(csms_col(0, 7, &isnull));
+	row->wrapped_dek = csms_col_bytea(0, 8);
+	row->ciphertext = csms_col_bytea(0, 9);
+	row->key->alias = csms_col_text(0, 10);
+	row->key->enabled = strcmp(csms_col_text(0, 11), "ENABLED") == 0;
+	row->touch = DatumGetBool(csms_col(0, 12, &isnull));
+}
+
+/*
+ * Raise the right error for a lookup that found nothing or found a secret
+ * that cannot be read: the gate knows the state rules.
+ */
+static void
+value_lookup_failed(CsmsCall *call, const char *name, int version) pg_attribute_noreturn();
+
+static void
+value_lookup_failed(CsmsCall *call, const char *name, int version)
+{
+	CsmsSecret *s = csms_secret_open(call, name, CSMS_ACT_READ_VALUE);
+
+	resolve_version(s, version);
+	elog(ERROR, "secret \"%s\" could not be read", name);
+}
+
+/* Decrypt a found row; the result is wiped when the SPI context goes. */
+static bytea *
+read_value(CsmsCall *call, ValueRow *row, char *kind)
+{
+	bytea	   *plain;
+
+	csms_key_require_enabled(row->key);
+	csms_key_material(call, row->key, row->key->version);
+	plain = csms_open_value(call, &row->secret_id, call->region, row->name,
+							row->version, row->key, row->wrapped_dek,
+							row->ciphertext, kind);
+	csms_wipe(row->key->material, CSMS_KEY_LEN);
+
+	/* last_used_time, at most once a minute, never waiting for a lock */
+	if (row->touch && !XactReadOnly && !RecoveryInProgress())
+	{
+		Datum		arg = UUIDPGetDatum(&row->secret_id);
+
+		csms_exec(&q_touch, &arg, NULL, SPI_OK_UPDATE, 0);
+	}
+	return plain;
+}
+
+static bytea *
+read_one(CsmsCall *call, const char *name, int version, char *kind, ValueRow *row)
+{
+	csms_check_name("secret", name);
+	value_lookup(call, name, version, row);
+	if (!row->found || !row->readable)
+		value_lookup_failed(call, name, version);
+	return read_value(call, row, kind);
+}
+
+static int
+version_arg(FunctionCallInfo fcinfo, int argno)
+{
+	if (PG_ARGISNULL(argno))
+		return 0;				/* NULL means not given: latest */
+	return csms_parse_version_id(text_to_cstring(PG_GETARG_TEXT_PP(argno)), true);
+}
+
+Datum
+csms_get_secret_value(PG_FUNCTION_ARGS)
+{
+	CsmsCall	call;
+	char	   *name = csms_arg_text(fcinfo, 0, "name");
+	int			version = version_arg(fcinfo, 1);
+	ValueRow	row;
+	bytea	   *plain;
+	text	   *result;
+	char		kind;
+
+	csms_call_begin(&call, "csms_get_secret_value", CSMS_NEED_ROOT_KEY);
+	plain = read_one(&call, name, version, &kind, &row);
+	if (kind != CSMS_KIND_STRING)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("version \"v%d\" of secret \"%s\" holds a secret_binary", row.version, name),
+				 errhint("Read it with csms_get_secret_binary().")));
+	result = (text *) MemoryContextAlloc(call.caller_cxt, VARSIZE(plain));
+	memcpy(result, plain, VARSIZE(plain));
+	csms_call_end(&call);
+	PG_RETURN_TEXT_P(result);
+}
+
+Datum
+csms_get_secret_binary(PG_FUNCTION_ARGS)
+{
+	CsmsCall	call;
+	char	   *name = csms_arg_text(fcinfo, 0, "name");
+	int			version = version_arg(fcinfo, 1);
+	ValueRow	row;
+	bytea	   *plain;
+	bytea	   *result;
+	char		kind;
+
+	csms_call_begin(&call, "csms_get_secret_binary", CSMS_NEED_ROOT_KEY);
+	plain = read_one(&call, name, version, &kind, &row);
+	result = (bytea *) MemoryContextAlloc(call.caller_cxt, VARSIZE(plain));
+	memcpy(result, plain, VARSIZE(plain));
+	csms_call_end(&call);
+	PG_RETURN_BYTEA_P(result);
+}
+
+/* A csms_version row: metadata, then exactly one of string and binary. */
+static void
+version_values(ValueRow *row, bytea *plain, char kind, Datum *values, bool *nulls)
+{
+	version_metadata(&row->secret_id, row->version, values, nulls);
+	values[METADATA_NCOLS] = PointerGetDatum(plain);
+	nulls[METADATA_NCOLS] = kind != CSMS_KIND_STRING;
+	values[METADATA_NCOLS + 1] = PointerGetDatum(plain);
+	nulls[METADATA_NCOLS + 1] = kind != CSMS_KIND_BINARY;
+}
+
+Datum
+csms_show_secret_version(PG_FUNCTION_ARGS)
+{
+	CsmsCall	call;
+	char	   *name = csms_arg_text(fcinfo, 0, "name");
+	int			version = version_arg(fcinfo, 1);
+	TupleDesc	tupdesc = result_tupdesc(fcinfo);
+	ValueRow	row;
+	bytea	   *plain;
+	char		kind;
+	Datum		values[METADATA_NCOLS + 2];
+	bool		nulls[METADATA_NCOLS + 2];
+	MemoryContext old;
+	HeapTuple	tup;
+
+	csms_call_begin(&call, "csms_show_secret_version", CSMS_NEED_ROOT_KEY);
+	plain = read_one(&call, name, version, &kind, &row);
+	version_values(&row, plain, kind, values, nulls);
+	old = MemoryContextSwitchTo(call.caller_cxt);
+	tup = heap_form_tuple(tupdesc, values, nulls);
+	MemoryContextSwitchTo(old);
+	csms_call_end(&call);
+	PG_RETURN_DATUM(HeapTupleGetDatum(tup));
+}
+
+/*
+ * SYSCURRENT of each name, in the order given.  Unknown names, and secrets
+ * that cannot be read, fail the whole call with one error naming them all.
+ */
+Datum
+csms_batch_get_secret_value(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	ArrayType  *arr;
+	Datum	   *elems;
+	bool	   *elnulls;
+	int			n,
+				i;
+	CsmsCall	call;
+	ValueRow   *rows;
+	StringInfoData missing,
+				unreadable;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("names must not be NULL")));
+	arr = PG_GETARG_ARRAYTYPE_P(0);
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("names must be a one-dimensional array")));
+	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &elnulls, &n);
+	if (n > CSMS_PAGE_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many names"),
+				 errdetail("One call reads at most %d secrets; %d names were given.",
+						   CSMS_PAGE_MAX, n)));
+	for (i = 0; i < n; i++)
+	{
+		if (elnulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("names must not contain NULL")));
+		csms_check_name("secret", TextDatumGetCString(elems[i]));
+	}
+
+	InitMaterializedSRF(fcinfo, 0);
+	csms_call_begin(&call, "csms_batch_get_secret_value", CSMS_NEED_ROOT_KEY);
+	rows = palloc0(sizeof(ValueRow) * Max(n, 1));
+	initStringInfo(&missing);
+	initStringInfo(&unreadable);
+	for (i = 0; i < n; i++)
+	{
+		char	   *name = TextDatumGetCString(elems[i]);
+
+		value_lookup(&call, name, 0, &rows[i]);
+		if (!rows[i].found)
+			appendStringInfo(&missing, "%s%s", missing.len ? ", " : "", name);
+		else if (!rows[i].readable)
+			appendStringInfo(&unreadable, "%s%s", unreadable.len ? ", " : "", name);
+	}
+	if (missing.len)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("secrets do not exist in region \"%s\" or have no SYSCURRENT version: %s",
+						call.region, missing.data)));
+	if (unreadable.len)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("secrets are not enabled: %s", unreadable.data),
+				 errdetail("Only enabled secrets serve their values.")));
+
+	for (i = 0; i < n; i++)
+	{
+		char		kind;
+		bytea	   *plain = read_value(&call, &rows[i], &kind);
+		Datum		values[METADATA_NCOLS + 2];
+		bool		nulls[METADATA_NCOLS + 2];
+
+		version_values(&rows[i], plain, kind, values, nulls);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		csms_wipe(VARDATA(plain), VARSIZE(plain) - VARHDRSZ);
+	}
+	csms_call_end(&call);
+	return (Datum) 0;
+}
+
+/* csms_list_secret_versions ------------------------------------------------ */
+
+Datum
+csms_list_secret_versions(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *name = csms_arg_text(fcinfo, 0, "name");
+	int			page_size = PG_ARGISNULL(1) ? 50 : PG_GETARG_INT32(1);
+	char	   *marker = csms_arg_text_opt(fcinfo, 2);
+	int			after = 0;
+	CsmsCall	call;
+	CsmsSecret *s;
+	Datum		args[3];
+	uint64		n,
+				i;
+
+	csms_check_page_size(page_size);
+	if (marker)
+		after = csms_parse_version_id(marker, true);
+
+	InitMaterializedSRF(fcinfo, 0);
+	csms_call_begin(&call, "csms_list_secret_versions", 0);
+	s = csms_secret_open(&call, name, CSMS_ACT_READ_META);
+	if (marker && after == 0)
+		after = resolve_version(s, 0);
+	else if (after < 0)
+		after = PG_INT32_MAX;
+	args[0] = UUIDPGetDatum(&s->id);
+	args[1] = Int32GetDatum(after);
+	args[2] = Int32GetDatum(page_size);
+	n = csms_exec(&q_metadata_list, args, NULL, SPI_OK_SELECT, 0);
+	for (i = 0; i < n; i++)
+	{
+		Datum		values[METADATA_NCOLS];
+		bool		nulls[METADATA_NCOLS];
+		int			c;
+
+		for (c = 0; c < METADATA_NCOLS; c++)
+			values[c] = csms_col(i, c + 1, &nulls[c]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	csms_call_end(&call);
+	return (Datum) 0;
+}
+
+/* Stages ------------------------------------------------------------------ */
+
+/*
+ * Fail with 54000 when giving `names` to this secret would make it hold more
+ * than CSMS_MAX_STAGES distinct stages.
+ */
+static void
+check_stage_limit(CsmsSecret *s, char **names, int n)
+{
+	Datum		arg = UUIDPGetDatum(&s->id);
+	uint64		existing = csms_exec(&q_stage_names, &arg, NULL, SPI_OK_SELECT, 0);
+	int			added = 0;
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		uint64		j;
+		bool		found = false;
+
+		for (j = 0; j < existing && !found; j++)
+			found = strcmp(csms_col_text(j, 1), names[i]) == 0;
+		if (!found)
+			added++;
+	}
+	if (existing + added > CSMS_MAX_STAGES)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("secret \"%s\" would have more than %d stages", s->name, CSMS_MAX_STAGES),
+				 errdetail("It has %d stages and %d new ones were asked for.", (int) existing, added),
+				 errhint("Delete stages that are no longer used with csms_delete_secret_stage().")));
+}
+
+static int
+stage_version(CsmsSecret *s, const char *stage)
+{
+	Datum		args[2];
+	bool		isnull;
+
+	args[0] = UUIDPGetDatum(&s->id);
+	args[1] = csms_text_datum(stage);
+	if (csms_exec(&q_stage_version, args, NULL, SPI_OK_SELECT, 1) != 1)
+		return 0;
+	return DatumGetInt32(csms_col(0, 1, &isnull));
+}
+
+static void
+set_stage(CsmsSecret *s, const char *stage, int version)
+{
+	Datum		args[3];
+
+	args[0] = UUIDPGetDatum(&s->id);
+	args[1] = csms_text_datum(stage);
+	args[2] = Int32GetDatum(version);
+	csms_exec(&q_stage_set, args, NULL, SPI_OK_INSERT, 0);
+}
+
+static void
+touch_secret(CsmsSecret *s)
+{
+	Datum		args[2];
+
+	args[0] = UUIDPGetDatum(&s->id);
+	args[1] = Int32GetDatum(s->last_version);
+	csms_exec(&q_secret_touch_version, args, NULL, SPI_OK_UPDATE, 0);
+}
+
+/* csms_create_secret_version -------------------------------------------------- */
+
+Datum
+csms_create_secret_version(PG_FUNCTION_ARGS)
+{
+	CsmsCall	call;
+	char	   *name = csms_arg_text(fcinfo, 0, "name");
+	ArrayType  *stages_arg = PG_ARGISNULL(3) ? NULL : PG_GETARG_ARRAYTYPE_P(3);
+	char	  **stages = NULL;
+	int			nstages = 0;
+	const char *value;
+	Size		len;
+	char		kind;
+	CsmsSecret *s;
+	CsmsKey    *key;
+	CsmsSealed	sealed;
+	int			version,
+				current,
+				count,
+				i;
+	Datum		args[7];
+	char		nulls[7];
+	bool		isnull;
+	Datum		result;
+
+	if (PG_ARGISNULL(1) == PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("exactly one of secret_string and secret_binary must be given")));
+	if (!PG_ARGISNULL(1))
+	{
+		text	   *t = PG_GETARG_TEXT_PP(1);
+
+		value = VARDATA_ANY(t);
+		len = VARSIZE_ANY_EXHDR(t);
+		kind = CSMS_KIND_STRING;
+	}
+	else
+	{
+		bytea	   *b = PG_GETARG_BYTEA_PP(2);
+
+		value = VARDATA_ANY(b);
+		len = VARSIZE_ANY_EXHDR(b);
+		kind = CSMS_KIND_BINARY;
+	}
+	csms_check_value_size(len);
+	if (stages_arg)
+		csms_check_stage_list(stages_arg, &nstages, &stages);
+	if (!PG_ARGISNULL(4) && TIMESTAMP_NOT_FINITE(PG_GETARG_TIMESTAMPTZ(4)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("expire_time must be finite")));
+
+	csms_call_begin(&call, "csms_create_secret_version", CSMS_NEED_ROOT_KEY);
+	s = csms_secret_open(&call, name, CSMS_ACT_WRITE_VERSION);
+	if (s->last_version == PG_INT32_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("secret \"%s\" has run out of version numbers", name)));
+	version = s->last_version + 1;
+
+	key = csms_key_by_id(&call, &s->kms_key_id);
+	csms_key_require_enabled(key);
+	csms_key_material(&call, key, key->version);
+	csms_seal_value(&call, &s->id, call.region, version, key, kind, value, len, &sealed);
+
+	/* which stages move to the new version */
+	current = stage_version(s, "SYSCURRENT");
+	if (stages == NULL)
+	{
+		stages = palloc(sizeof(char *) * 2);
+		stages[nstages++] = "SYSCURRENT";
+		if (current > 0)
+			stages[nstages++] = "SYSPREVIOUS";
+	}
+	check_stage_limit(s, stages, nstages);
+
+	/* at most CSMS_MAX_VERSIONS: the oldest version without a stage goes */
+	args[0] = UUIDPGetDatum(&s->id);
+	csms_exec(&q_version_count, args, NULL, SPI_OK_SELECT, 1);
+	count = DatumGetInt32(csms_col(0, 1, &isnull));
+	if (count >= CSMS_MAX_VERSIONS &&
+		csms_exec(&q_version_prune, args, NULL, SPI_OK_DELETE, 0) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("secret \"%s\" has reached the limit of %d versions", name, CSMS_MAX_VERSIONS),
+				 errdetail("Every version holds a stage, so none can be removed to make room."),
+				 errhint("Delete stages that are no longer used with csms_delete_secret_stage().")));
+
+	memset(nulls, ' ', sizeof(nulls));
+	args[0] = UUIDPGetDatum(&s->id);
+	args[1] = Int32GetDatum(version);
+	if (PG_ARGISNULL(4))
+	{
+		args[2] = (Datum) 0;
+		nulls[2] = 'n';
+	}
+	else
+		args[2] = PG_GETARG_DATUM(4);
+	args[3] = UUIDPGetDatum(&key->id);
+	args[4] = Int32GetDatum(key->version);
+	args[5] = PointerGetDatum(sealed.wrapped_dek);
+	args[6] = PointerGetDatum(sealed.ciphertext);
+	csms_exec(&q_version_insert, args, nulls, SPI_OK_INSERT, 0);
+
+	if (stages_arg == NULL)
+	{
+		/* default: SYSPREVIOUS to the old SYSCURRENT, SYSCURRENT to the new */
+		if (current > 0)
+			set_stage(s, "SYSPREVIOUS", current);
+		set_stage(s, "SYSCURRENT", version);
+	}
+	else
+		for (i = 0; i < nstages; i++)
+			set_stage(s, stages[i], version);
+
+	s->last_version = version;
+	touch_secret(s);
+	result = metadata_result(&call, fcinfo, &s->id, version);
+	csms_call_end(&call);
+	PG_RETURN_DATUM(result);
+}
+
+/* csms_update_secret_version -------------------------------------------------- */
+
+Datum
+csms_update_secret_version(PG_FUNCTION_ARGS)
+{
+	CsmsCall	call;
+	char	   *name = csms_arg_text(fcinfo, 0, "name");
+	int			version = csms_parse_version_id(csms_arg_text(fcinfo, 1, "version_id"), true);
+	CsmsSecret *s;
+	Datum		args[3];
+	char		nulls[3] = {' ', ' ', ' '};
+	Datum		result;
+
+	if (!PG_ARGISNULL(2) && TIMESTAMP_NOT_FINITE(PG_GETARG_TIMESTAMPTZ(2)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("expire_time must be finite")));
+
+	csms_call_begin(&call, "csms_update_secret_version", 0);
+	s = csms_secret_open(&call, name, CSMS_ACT_WRITE_VERSION);
+	version = resolve_version(s, version);
+	args[0] = UUIDPGetDatum(&s->id);
+	args[1] = Int32GetDatum(version);
+	if (PG_ARGISNULL(2))
+		nulls[2] = 'n';			/* NULL: the version no longer expires */
+	else
+		args[2] = PG_GETARG_DATUM(2);
+	csms_exec(&q_version_expire, args, nulls, SPI_OK_UPDATE, 0);
+	touch_secret(s);
+	result = metadata_result(&call, fcinfo, &s->id, version);
+	csms_call_end(&call);
+	PG_RETURN_DATUM(result);
+}
+
+/* csms_update_secret_stage, csms_show_secret_stage, csms_delete_secret_stage --- */
+
+static Datum
+stage_result(CsmsCall *call, FunctionCallInfo fcinfo, CsmsSecret *s, const char *stage)
+{
+	TupleDesc	tupdesc = result_tupdesc(fcinfo);
+	Datum		args[2];
+	Datum		values[4];
+	bool		nulls[4];
+	int			i;
+	MemoryContext old;
+	HeapTuple	tup;
+
+	args[0] = UUIDPGetDatum(&s->id);
+	args[1] = csms_text_datum(stage);
+	if (csms_exec(&q_stage_row, args, NULL, SPI_OK_SELECT, 1) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("stage \"%s\" of secret \"%s\" does not exist", stage, s->name)));
+	for (i = 0; i < 4; i++)
+		values[i] = csms_col(0, i + 1, &nulls[i]);
+	old = MemoryContextSwitchTo(call->caller_cxt);
+	tup = heap_form_tuple(tupdesc, values, nulls);
+	MemoryContextSwitchTo(old);
+	return HeapTupleGetDatum(tup);
+}
+
+Datum
+csms_update_secret_stage(PG_FUNCTION_ARGS)
+{
+	CsmsCall	call;
+	char	   *name = csms_arg_text(fcinfo, 0, "name");
+	char	   *stage = csms_arg_text(fcinfo, 1, "stage_name");
+	int			version = csms_parse_version_id(csms_arg_text(fcinfo, 2, "version_id"), true);
+	CsmsSecret *s;
+	Datum		result;
+
+	csms_check_name("stage", stage);
+	csms_call_begin(&call, "csms_update_secret_stage", 0);
+	s = csms_secret_open(&call, name, CSMS_ACT_WRITE_META);
+	version = resolve_version(s, version);
+	check_stage_limit(s, &stage, 1);
+	if (strcmp(stage, "SYSCURRENT") == 0)
+	{
+		int			current = stage_version(s, "SYSCURRENT");
+
+		/* the version that was current becomes the previous one */
+		if (current > 0 && current != version)
+			set_stage(s, "SYSPREVIOUS", current);
+	}
+	set_stage(s, stage, version);
+	touch_secret(s);
+	result = stage_result(&call, fcinfo, s, stage);
+	csms_call_end(&call);
+	PG_RETURN_DATUM(result);
+}
+
+Datum
+csms_show_secret_stage(PG_FUNCTION_ARGS)
+{
+	CsmsCall	call;
+	char	   *name = csms_arg_text(fcinfo, 0, "name");
+	char	   *stage = csms_arg_text(fcinfo, 1, "stage_name");
+	CsmsSecret *s;
+	Datum		result;
+
+	csms_check_name("stage", stage);
+	csms_call_begin(&call, "csms_show_secret_stage", 0);
+	s = csms_secret_open(&call, name, CSMS_ACT_READ_META);
+	result = stage_result(&call, fcinfo, s, stage);
+	csms_call_end(&call);
+	PG_RETURN_DATUM(result);
+}
+
+Datum
+csms_delete_secret_stage(PG_FUNCTION_ARGS)
+{
+	CsmsCall	call;
+	char	   *name = csms_arg_text(fcinfo, 0, "name");
+	char	   *stage = csms_arg_text(fcinfo, 1, "stage_name");
+	CsmsSecret *s;
+	Datum		args[2];
+
+	csms_check_name("stage", stage);
+	if (strcmp(stage, "SYSCURRENT") == 0 || strcmp(stage, "SYSPREVIOUS") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("stage \"%s\" cannot be deleted", stage),
+				 errdetail("SYSCURRENT and SYSPREVIOUS are managed by the extension."),
+				 errhint("Move it to another version with csms_update_secret_stage().")));
+	csms_call_begin(&call, "csms_delete_secret_stage", 0);
+	s = csms_secret_open(&call, name, CSMS_ACT_WRITE_META);
+	args[0] = UUIDPGetDatum(&s->id);
+	args[1] = csms_text_datum(stage);
+	if (csms_exec(&q_stage_delete, args, NULL, SPI_OK_DELETE, 0) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("stage \"%s\" of secret \"%s\" does not exist", stage, name)));
+	touch_secret(s);
+	csms_call_end(&call);
+	PG_RETURN_VOID();
+}
