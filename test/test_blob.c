@@ -1024,8 +1024,8 @@ test_foreign_headers(void)
 {
 	static const char *const headers[] = {
 		"{\"kid\":\"bk\",\"enc\":\"A256GCM\",\"alg\":\"A256KW\"}",
-		" {\"alg\" : \"A256KW\", \"enc\" : \"A256GCM\", \"kid\" : \"bk\", \"cty\":\"JSON\", "
-		"\"x\":[1,2.5e3,true,false,null,{\"y\":\"\\ud83d\\ude00\"}]}\n",
+		(" {\"alg\" : \"A256KW\", \"enc\" : \"A256GCM\", \"kid\" : \"bk\", \"cty\":\"JSON\", "
+		 "\"x\":[1,2.5e3,true,false,null,{\"y\":\"\\ud83d\\ude00\"}]}\n"),
 		"{\"alg\":\"A256KW\",\"enc\":\"A256GCM\",\"kid\":\"b\\u006b\",\"zip\":null}"
 	};
 	uint8_t		pt[300];

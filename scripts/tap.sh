@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# TAP tests (t/*.pl): they start their own clusters with PostgreSQL's test
+# modules, which refuse to run as root, so they run as the user postgres in a
+# scratch directory that user owns.  Extra arguments are passed to prove.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+top=$(pwd)
+bindir=$(/usr/lib/postgresql/15/bin/pg_config --bindir)
+perldir=$(dirname "$(dirname "$(/usr/lib/postgresql/15/bin/pg_config --pgxs)")")/test/perl
+runas=${TAP_USER:-postgres}
+
+work=$(mktemp -d /tmp/secrets-tap.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+cp -r t "$work/t"
+chmod 755 "$work"
+if [ "$(id -u)" -eq 0 ]; then
+	chown -R "$runas" "$work"
+	as_user=(runuser -u "$runas" --)
+else
+	as_user=()
+fi
+cd "$work"
+"${as_user[@]}" env PATH="$bindir:$PATH" TESTDIR="$work" PG_REGRESS=/bin/false \
+	PERL5LIB="$perldir" \
+	prove ${PROVE_FLAGS:--v} "$@" t/

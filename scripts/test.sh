@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# make test: every test suite of the extension, on throwaway clusters.
+# Run as root on Debian 12: installs missing packages, builds with warnings
+# as errors, installs the extension, then runs each suite and reports.
+# Exits non-zero when any suite fails.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+top=$(pwd)
+
+bash scripts/deps.sh || exit 1
+make -s WERROR=1 || exit 1
+make -s install >/dev/null || exit 1
+
+passed=0
+failed=0
+failed_names=()
+suite() {
+	local name=$1
+	shift
+	echo
+	echo "=== suite: $name"
+	if "$@"; then
+		passed=$((passed + 1))
+		echo "=== $name: ok"
+	else
+		failed=$((failed + 1))
+		failed_names+=("$name")
+		echo "=== $name: FAILED"
+	fi
+}
+
+regress() {
+	# pg_regress and isolation specs against a throwaway cluster
+	rm -rf results
+	if ! pg_virtualenv -v 15 make -s installcheck; then
+		[ -f results/regression.diffs ] && head -c 20000 results/regression.diffs
+		[ -f results/isolation/regression.diffs ] && head -c 20000 results/isolation/regression.diffs
+		return 1
+	fi
+}
+
+suite "unit (crypto and blob codec vectors)" make -s -C test check
+suite "regress (pg_regress and isolation)" regress
+suite "tap (restarts, root key, data at rest, dump)" bash scripts/tap.sh
+[ -f fuzz/Makefile ] && suite "fuzz (blob parser, bounded)" make -s -C fuzz run FUZZ_SECONDS="${FUZZ_SECONDS:-60}"
+[ -f bench/run.sh ] && suite "bench smoke (tiny sizes)" bash bench/run.sh --smoke
+
+echo
+[ ${#failed_names[@]} -gt 0 ] && echo "failed suites: ${failed_names[*]}"
+echo "suites: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
