@@ -25,9 +25,9 @@ DATA = sql/secrets--1.0.sql
 PGFILEDESC = "secrets - a secrets manager inside PostgreSQL"
 
 REGRESS = setup keys secrets versions values stages password tamper security
-REGRESS_OPTS = --inputdir=. --outputdir=results
+REGRESS_OPTS = --inputdir=.
 ISOLATION = concurrent_versions
-ISOLATION_OPTS = --inputdir=. --outputdir=results/isolation
+ISOLATION_OPTS = --inputdir=.
 
 PG_CPPFLAGS = -I$(srcdir)/src
 PG_CFLAGS = -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
@@ -37,7 +37,7 @@ PG_CFLAGS += -Werror
 endif
 SHLIB_LINK = -lcrypto
 
-EXTRA_CLEAN = results regression.diffs regression.out tmp_check
+EXTRA_CLEAN = results output_iso regression.diffs regression.out tmp_check
 
 PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
 ifneq ($(wildcard $(PG_CONFIG)),)

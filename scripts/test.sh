@@ -31,10 +31,10 @@ suite() {
 
 regress() {
 	# pg_regress and isolation specs against a throwaway cluster
-	rm -rf results
+	rm -rf results output_iso regression.diffs
 	if ! pg_virtualenv -v 15 make -s installcheck; then
-		[ -f results/regression.diffs ] && head -c 20000 results/regression.diffs
-		[ -f results/isolation/regression.diffs ] && head -c 20000 results/isolation/regression.diffs
+		[ -f regression.diffs ] && head -c 20000 regression.diffs
+		[ -f output_iso/regression.diffs ] && head -c 20000 output_iso/regression.diffs
 		return 1
 	fi
 }

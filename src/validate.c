@@ -20,7 +20,10 @@
 
 #include "secrets.h"
 
-/* A printable, bounded copy of caller input for messages. */
+/*
+ * A bounded copy of caller input for messages: at most 64 characters, control
+ * characters replaced by "?".  The input is valid in the server encoding.
+ */
 char *
 csms_trunc(const char *s)
 {
@@ -28,8 +31,17 @@ csms_trunc(const char *s)
 	int			n = 0;
 
 	initStringInfo(&buf);
-	for (; *s && n < 64; s++, n++)
-		appendStringInfoChar(&buf, (*s >= 0x20 && *s < 0x7f) ? *s : '?');
+	while (*s && n < 64)
+	{
+		int			len = pg_mblen(s);
+
+		if (len == 1 && ((unsigned char) *s < 0x20 || *s == 0x7f))
+			appendStringInfoChar(&buf, '?');
+		else
+			appendBinaryStringInfo(&buf, s, len);
+		s += len;
+		n++;
+	}
 	if (*s)
 		appendStringInfoString(&buf, "...");
 	return buf.data;
