@@ -80,8 +80,8 @@ csms_check_page_size(int page_size)
 }
 
 /*
- * "latest" (when allowed) gives 0; "v<N>" gives N; N beyond int range gives
- * -1 (well-formed, but no such version can exist).
+ * "latest" (when allowed) gives 0; "v<N>" gives N, where N is a positive
+ * number without leading zeros that fits in an int4.
  */
 int
 csms_parse_version_id(const char *version_id, bool allow_latest)
@@ -91,7 +91,8 @@ csms_parse_version_id(const char *version_id, bool allow_latest)
 
 	if (allow_latest && strcmp(version_id, "latest") == 0)
 		return 0;
-	if (version_id[0] != 'v' || version_id[1] == '\0' || strlen(version_id) > 11)
+	if (version_id[0] != 'v' || version_id[1] < '1' || version_id[1] > '9' ||
+		strlen(version_id) > 11)
 		goto bad;
 	for (p = version_id + 1; *p; p++)
 	{
@@ -99,8 +100,8 @@ csms_parse_version_id(const char *version_id, bool allow_latest)
 			goto bad;
 		n = n * 10 + (*p - '0');
 	}
-	if (n < 1 || n > PG_INT32_MAX)
-		return -1;
+	if (n > PG_INT32_MAX)
+		goto bad;
 	return (int) n;
 
 bad:
@@ -108,8 +109,8 @@ bad:
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("invalid version id \"%s\"", csms_trunc(version_id)),
 			 errdetail(allow_latest ?
-					   "A version id is \"latest\" or \"v\" followed by 1 to 10 digits." :
-					   "A version id is \"v\" followed by 1 to 10 digits.")));
+					   "A version id is \"latest\" or \"v\" followed by a number from 1 to 2147483647." :
+					   "A version id is \"v\" followed by a number from 1 to 2147483647.")));
 	return 0;
 }
 

@@ -185,10 +185,6 @@ version_not_found(const char *secret, int version)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("secret \"%s\" has no SYSCURRENT version", secret)));
-	if (version < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("version of secret \"%s\" does not exist", secret)));
 	ereport(ERROR,
 			(errcode(ERRCODE_UNDEFINED_OBJECT),
 			 errmsg("version \"v%d\" of secret \"%s\" does not exist", version, secret)));
@@ -210,8 +206,6 @@ resolve_version(CsmsSecret *s, int version)
 			version_not_found(s->name, 0);
 		return DatumGetInt32(csms_col(0, 1, &isnull));
 	}
-	if (version < 0)
-		version_not_found(s->name, version);
 	args[1] = Int32GetDatum(version);
 	if (csms_exec(&q_version_exists, args, NULL, SPI_OK_SELECT, 1) != 1)
 		version_not_found(s->name, version);
@@ -287,7 +281,7 @@ value_lookup(CsmsCall *call, const char *name, int version, ValueRow *row)
 		args[2] = (Datum) 0;
 		nulls[2] = 'n';
 	}
-	if (version < 0 || csms_exec(&q_value, args, nulls, SPI_OK_SELECT, 1) != 1)
+	if (csms_exec(&q_value, args, nulls, SPI_OK_SELECT, 1) != 1)
 		return;
 	row->found = true;
 	row->secret_id = *DatumGetUUIDP(csms_col(0, 1, &isnull));
@@ -550,8 +544,6 @@ csms_list_secret_versions(PG_FUNCTION_ARGS)
 	s = csms_secret_open(&call, name, CSMS_ACT_READ_META);
 	if (marker && after == 0)
 		after = resolve_version(s, 0);
-	else if (after < 0)
-		after = PG_INT32_MAX;
 	args[0] = UUIDPGetDatum(&s->id);
 	args[1] = Int32GetDatum(after);
 	args[2] = Int32GetDatum(page_size);

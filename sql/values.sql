@@ -1,0 +1,80 @@
+-- Values: strings and binaries round-trip exactly (empty, zero bytes,
+-- non-ASCII, the size limit), latest and versioned reads, batches.
+\set VERBOSITY terse
+
+SELECT name FROM csms_create_secret('s-empty', '');
+SELECT name FROM csms_create_secret('s-utf8', 'pässwörd ✓ 密码 🔑');
+SELECT name FROM csms_create_secret('b-zero', secret_binary => '\x00000100ff00'::bytea);
+SELECT name FROM csms_create_secret('b-empty', secret_binary => ''::bytea);
+SELECT name FROM csms_create_secret('s-max', repeat('0123456789abcdef', 2048));
+SELECT name FROM csms_create_secret('b-max', secret_binary => (SELECT string_agg(set_byte('\x00'::bytea, 0, g % 256), ''::bytea) FROM generate_series(1, 32768) g));
+
+SELECT csms_get_secret_value('s-empty') = '' AS empty_ok;
+SELECT csms_get_secret_value('s-utf8');
+SELECT csms_get_secret_binary('b-zero');
+SELECT length(csms_get_secret_binary('b-empty')) AS empty_len;
+SELECT md5(csms_get_secret_value('s-max')) = md5(repeat('0123456789abcdef', 2048)) AS max_string_ok;
+SELECT length(csms_get_secret_binary('b-max')), md5(csms_get_secret_binary('b-max')) =
+	md5((SELECT string_agg(set_byte('\x00'::bytea, 0, g % 256), ''::bytea) FROM generate_series(1, 32768) g)) AS max_binary_ok;
+
+-- a string read as binary gives its bytes; a binary read as text is refused
+SELECT csms_get_secret_binary('s-utf8') = convert_to('pässwörd ✓ 密码 🔑', 'UTF8') AS bytes_ok;
+SELECT try($$SELECT csms_get_secret_value('b-zero')$$);
+
+-- show: metadata and exactly one of the two value columns
+SELECT id, secret_name, version_stages, secret_string, secret_binary FROM csms_show_secret_version('s-utf8');
+SELECT id, secret_string IS NULL AS no_string, secret_binary FROM csms_show_secret_version('b-zero', 'latest');
+SELECT id, secret_string, secret_binary FROM csms_show_secret_version('s-empty', 'v1');
+
+-- versions
+SELECT (csms_create_secret_version('s-utf8', 'second')).id;
+SELECT csms_get_secret_value('s-utf8'), csms_get_secret_value('s-utf8', 'v1'), csms_get_secret_value('s-utf8', 'v2'),
+       csms_get_secret_value('s-utf8', NULL);
+SELECT try($$SELECT csms_get_secret_value('s-utf8', 'v3')$$);
+SELECT try($$SELECT csms_get_secret_value('s-utf8', 'v0')$$);
+SELECT try($$SELECT csms_get_secret_value('s-utf8', 'v01')$$);
+SELECT try($$SELECT csms_get_secret_value('s-utf8', 'v2147483648')$$);
+SELECT try($$SELECT csms_get_secret_value('s-utf8', 'v2147483647')$$);
+SELECT try($$SELECT csms_get_secret_value('s-utf8', 'v99999999999')$$);
+SELECT try($$SELECT csms_get_secret_value('s-utf8', 'LATEST')$$);
+SELECT try($$SELECT csms_get_secret_value('s-utf8', '')$$);
+SELECT try($$SELECT csms_get_secret_value('s-utf8', 'v-1')$$);
+SELECT try($$SELECT csms_get_secret_binary('s-utf8', 'v3')$$);
+SELECT try($$SELECT csms_show_secret_version('s-utf8', 'v3')$$);
+SELECT try($$SELECT csms_get_secret_value('missing')$$);
+SELECT try($$SELECT csms_get_secret_value('bad name')$$);
+SELECT try($$SELECT csms_get_secret_value(NULL)$$);
+SELECT try($$SELECT csms_show_secret_version(NULL)$$);
+
+-- a secret whose SYSCURRENT was moved away from every version has no latest
+SELECT name FROM csms_create_secret('no-current', 'x');
+DELETE FROM csms.stages WHERE name = 'SYSCURRENT'
+   AND secret_id = (SELECT id FROM csms_show_secret('no-current'));
+SELECT try($$SELECT csms_get_secret_value('no-current')$$);
+SELECT csms_get_secret_value('no-current', 'v1');
+
+-- last_used_time is set by reads
+SELECT last_used_time IS NOT NULL AS used FROM csms_show_secret('s-utf8');
+SELECT last_used_time IS NULL AS never_read FROM csms_create_secret('unread', 'x');
+SELECT last_used_time IS NULL AS never_read FROM csms_show_secret('unread');
+
+-- batch: SYSCURRENT of each, in the order given, duplicates kept
+SELECT id, secret_name, secret_string, secret_binary FROM csms_batch_get_secret_value('{s-utf8,b-zero,s-utf8}');
+SELECT count(*) FROM csms_batch_get_secret_value('{}');
+SELECT try($$SELECT * FROM csms_batch_get_secret_value('{s-utf8,missing,also-missing}')$$);
+SELECT try($$SELECT * FROM csms_batch_get_secret_value('{s-utf8,no-current}')$$);
+SELECT name, state FROM csms_disable_secret('b-zero');
+SELECT try($$SELECT * FROM csms_batch_get_secret_value('{s-utf8,b-zero}')$$);
+SELECT try($$SELECT * FROM csms_batch_get_secret_value(ARRAY['s-utf8', NULL])$$);
+SELECT try($$SELECT * FROM csms_batch_get_secret_value('{"bad name"}')$$);
+SELECT try($$SELECT * FROM csms_batch_get_secret_value(NULL)$$);
+SELECT try($$SELECT * FROM csms_batch_get_secret_value((SELECT array_agg('s' || g) FROM generate_series(1, 1001) g))$$);
+SELECT try($$SELECT * FROM csms_batch_get_secret_value('{{a},{b}}')$$);
+
+-- the stored ciphertext: value length + 1 kind byte + 28 bytes of nonce and tag
+SELECT s.name, length(v.ciphertext) AS ct_len, length(v.wrapped_dek) AS dek_len
+  FROM csms.versions v JOIN csms.secrets s ON s.id = v.secret_id
+ WHERE s.name IN ('s-empty', 'b-zero', 's-max') ORDER BY 1;
+SELECT count(DISTINCT v.wrapped_dek) = count(*) AS deks_distinct,
+       count(DISTINCT substr(v.ciphertext, 1, 12)) = count(*) AS nonces_distinct
+  FROM csms.versions v;

@@ -1,0 +1,89 @@
+-- Versions: ids, default stage moves, explicit stages, the 20-version limit,
+-- the 12-stage limit, listing and paging, expiry, rollback.
+\set VERBOSITY terse
+
+SELECT name FROM csms_create_secret('ver', 'one');
+SELECT id, secret_name, version_stages, expire_time, kms_key_id = (SELECT kms_key_id FROM csms_show_secret('ver')) AS key_ok
+  FROM csms_create_secret_version('ver', 'two');
+SELECT id, version_stages FROM csms_create_secret_version('ver', secret_binary => '\x0102'::bytea);
+SELECT id, version_stages FROM csms_list_secret_versions('ver');
+
+-- explicit stages move exactly those stages
+SELECT id, version_stages FROM csms_create_secret_version('ver', 'four', version_stages => '{TEST,QA}');
+SELECT id, version_stages FROM csms_list_secret_versions('ver');
+SELECT id, version_stages FROM csms_create_secret_version('ver', 'five', version_stages => '{QA,SYSCURRENT}');
+SELECT id, version_stages FROM csms_list_secret_versions('ver');
+SELECT csms_get_secret_value('ver');
+
+-- stage lists
+SELECT try($$SELECT csms_create_secret_version('ver', 'x', version_stages => '{}')$$);
+SELECT try($$SELECT csms_create_secret_version('ver', 'x', version_stages => '{a,a}')$$);
+SELECT try($$SELECT csms_create_secret_version('ver', 'x', version_stages => '{"bad stage"}')$$);
+SELECT try($$SELECT csms_create_secret_version('ver', 'x', version_stages => ARRAY['a', NULL])$$);
+SELECT try($$SELECT csms_create_secret_version('ver', 'x', version_stages => '{{a},{b}}')$$);
+SELECT try($$SELECT csms_create_secret_version('ver', 'x', version_stages => (SELECT array_agg('s' || g) FROM generate_series(1, 13) g))$$);
+SELECT try($$SELECT csms_create_secret_version('ver', 'x', version_stages => ARRAY[repeat('s', 65)])$$);
+SELECT id FROM csms_create_secret_version('ver', 'x', version_stages => ARRAY[repeat('s', 64)]);
+
+-- values and expiry
+SELECT try($$SELECT csms_create_secret_version('ver')$$);
+SELECT try($$SELECT csms_create_secret_version('ver', 'x', '\x00'::bytea)$$);
+SELECT try($$SELECT csms_create_secret_version('ver', repeat('x', 32769))$$);
+SELECT try($$SELECT csms_create_secret_version('ver', 'x', expire_time => 'infinity')$$);
+SELECT try($$SELECT csms_create_secret_version('missing', 'x')$$);
+SELECT try($$SELECT csms_create_secret_version(NULL, 'x')$$);
+SELECT id, expire_time FROM csms_create_secret_version('ver', 'expiring', expire_time => '2030-01-01 00:00:00+00');
+SELECT id, expire_time FROM csms_update_secret_version('ver', 'v1', '2031-06-30 12:00:00+00');
+SELECT id, expire_time FROM csms_update_secret_version('ver', 'v1', NULL);
+SELECT id, expire_time FROM csms_update_secret_version('ver', 'latest', '2032-01-01 00:00:00+00');
+SELECT try($$SELECT csms_update_secret_version('ver', 'v99', now())$$);
+SELECT try($$SELECT csms_update_secret_version('ver', 'x1', now())$$);
+SELECT try($$SELECT csms_update_secret_version('ver', NULL, now())$$);
+SELECT try($$SELECT csms_update_secret_version('ver', 'v1', '-infinity')$$);
+SELECT try($$SELECT csms_update_secret_version('missing', 'v1', now())$$);
+
+-- list: ascending, paged, marker exclusive, 'latest' as a marker
+SELECT id FROM csms_list_secret_versions('ver', 2);
+SELECT id FROM csms_list_secret_versions('ver', 2, 'v2');
+SELECT id FROM csms_list_secret_versions('ver', marker => 'latest');
+SELECT id FROM csms_list_secret_versions('ver', marker => 'v2147483647');
+SELECT try($$SELECT * FROM csms_list_secret_versions('ver', 0)$$);
+SELECT try($$SELECT * FROM csms_list_secret_versions('ver', 1001)$$);
+SELECT try($$SELECT * FROM csms_list_secret_versions('ver', marker => 'bad')$$);
+SELECT try($$SELECT * FROM csms_list_secret_versions('missing')$$);
+
+-- at most 20 versions: the oldest version without a stage goes
+SELECT name FROM csms_create_secret('many', 'v1');
+SELECT count(*) FROM (SELECT csms_create_secret_version('many', 'value ' || g) FROM generate_series(2, 20) g) s;
+SELECT count(*), min(id), max(id) FROM csms_list_secret_versions('many');
+SELECT id FROM csms_create_secret_version('many', 'value 21');
+SELECT count(*) AS versions, min(substr(id, 2)::int) AS oldest FROM csms_list_secret_versions('many');
+SELECT id FROM csms_create_secret_version('many', 'value 22');
+SELECT count(*) AS versions, min(substr(id, 2)::int) AS oldest FROM csms_list_secret_versions('many');
+SELECT try($$SELECT csms_get_secret_value('many', 'v1')$$);
+SELECT csms_get_secret_value('many', 'v3');
+-- a version that holds a stage is kept however old
+SELECT name FROM csms_update_secret_stage('many', 'KEEP', 'v3');
+SELECT count(*) FROM (SELECT csms_create_secret_version('many', 'more ' || g) FROM generate_series(1, 5) g) s;
+SELECT count(*) AS versions, min(substr(id, 2)::int) AS oldest FROM csms_list_secret_versions('many');
+SELECT id, version_stages FROM csms_list_secret_versions('many', 2);
+
+-- at most 12 stages per secret
+SELECT name FROM csms_create_secret('stg', 'x');
+SELECT id, array_length(version_stages, 1) FROM csms_create_secret_version('stg', 'y',
+	version_stages => (SELECT array_agg('s' || g) FROM generate_series(1, 11) g));
+SELECT try($$SELECT csms_create_secret_version('stg', 'z', version_stages => '{one-more}')$$);
+SELECT try($$SELECT csms_update_secret_stage('stg', 'one-more', 'v1')$$);
+SELECT id FROM csms_create_secret_version('stg', 'z', version_stages => '{s1,s2}');
+-- the default move adds SYSPREVIOUS, which does not fit either
+SELECT try($$SELECT csms_create_secret_version('stg', 'z')$$);
+
+-- rollback of a new version leaves nothing
+BEGIN;
+SELECT id FROM csms_create_secret_version('ver', 'rolled back');
+ROLLBACK;
+SELECT id, version_stages FROM csms_list_secret_versions('ver', marker => 'v6');
+SELECT id FROM csms_create_secret_version('ver', 'after rollback');
+
+-- update_time moves with every change
+SELECT update_time > create_time AS touched FROM csms_show_secret('ver');
