@@ -1,0 +1,344 @@
+#!/usr/bin/env bash
+# bench/run.sh [--smoke]
+#
+# Benchmarks of the hot paths of the extension against a plain table and
+# pgcrypto, with pgbench in prepared mode, on a throwaway cluster:
+#
+#   read         csms_get_secret_value(name)   vs SELECT value FROM plain
+#                                              vs pgp_sym_decrypt
+#   create       csms_create_secret            vs INSERT (plain, pgp_sym_encrypt)
+#   new version  csms_create_secret_version    vs UPDATE (plain, pgp_sym_encrypt)
+#   scale        read at BENCH_N and at BENCH_BIG secrets
+#   memory       one backend before/after reading BENCH_MEM_N distinct secrets
+#
+# Prints one table (median TPS of several runs, ratio to the plain table) and
+# saves it in bench/results/latest.md and bench/results/<timestamp>.md; a run
+# with the default parameters also writes bench/RESULTS.md (the committed
+# copy).  --smoke runs tiny sizes once (make test): it checks that every
+# workload runs without error and asserts nothing about timings.
+#
+# Exits non-zero when any step or any pgbench run fails.
+#
+# Settings (environment, full mode only):
+#   BENCH_N=10000 BENCH_BIG=1000000 BENCH_MEM_N=100000 BENCH_DURATION=8
+#   BENCH_RUNS=3 BENCH_CLIENTS="1 2" BENCH_BATCH=100000
+#   BENCH_NO_INSTALL=1   do not run make install first
+#   BENCH_KEEP=1         keep the cluster directory (/tmp/csms-bench.*)
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
+mode=full
+case "${1:-}" in
+	--smoke) mode=smoke ;;
+	"") ;;
+	*) echo "usage: $0 [--smoke]" >&2; exit 2 ;;
+esac
+
+if [ "$mode" = smoke ]; then
+	N=200 BIG=1000 MEM_N=200 DURATION=2 RUNS=1 CLIENTS="2" BATCH=500
+	SHARED_BUFFERS=128MB
+else
+	N=${BENCH_N:-10000}
+	BIG=${BENCH_BIG:-1000000}
+	MEM_N=${BENCH_MEM_N:-100000}
+	DURATION=${BENCH_DURATION:-8}
+	RUNS=${BENCH_RUNS:-3}
+	CLIENTS=${BENCH_CLIENTS:-"1 2"}
+	BATCH=${BENCH_BATCH:-100000}
+	SHARED_BUFFERS=${BENCH_SHARED_BUFFERS:-2GB}
+fi
+defaults=no
+[ "$mode" = full ] && [ "$N $BIG $MEM_N $DURATION $RUNS $CLIENTS $BATCH $SHARED_BUFFERS" = "10000 1000000 100000 8 3 1 2 100000 2GB" ] && defaults=yes
+[ "$MEM_N" -gt "$BIG" ] && MEM_N=$BIG
+
+pg_config=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+bindir=$("$pg_config" --bindir) || { echo "bench: pg_config not found at $pg_config" >&2; exit 1; }
+sharedir=$("$pg_config" --sharedir)
+
+t0=$(date +%s)
+log() { printf '[bench %4ds] %s\n' $(( $(date +%s) - t0 )) "$*" >&2; }
+die() { log "FAILED: $*"; exit 1; }
+
+# the installed extension is the one measured
+if [ "$mode" = full ] && [ -z "${BENCH_NO_INSTALL:-}" ] && [ "$(id -u)" -eq 0 ]; then
+	log "building and installing the extension (BENCH_NO_INSTALL=1 skips this)"
+	make -s -C "$top" >/dev/null && make -s -C "$top" install >/dev/null || die "make install"
+fi
+[ -f "$sharedir/extension/secrets.control" ] || die "extension secrets is not installed (run make install)"
+[ -f "$sharedir/extension/pgcrypto.control" ] || die "pgcrypto is not installed (it ships with postgresql-15)"
+
+# --- the throwaway cluster -------------------------------------------------
+# PostgreSQL refuses to run as root: as root, the cluster runs as postgres.
+if [ "$(id -u)" -eq 0 ]; then
+	runas=${BENCH_USER:-postgres}
+	as_pg=(runuser -u "$runas" --)
+else
+	as_pg=()
+fi
+work=$(mktemp -d /tmp/csms-bench.XXXXXX)
+chmod 755 "$work"
+mkdir -p "$work/scripts" "$work/logs"
+cp "$here"/*.sql "$work/scripts/"
+[ "$(id -u)" -eq 0 ] && chown -R "$runas" "$work"
+port=$(( 20000 + RANDOM % 20000 ))	# the socket is private to $work
+data=$work/data
+started=no
+
+cleanup() {
+	local rc=$?
+	if [ "$started" = yes ]; then
+		"${as_pg[@]}" "$bindir/pg_ctl" -D "$data" -m immediate -w stop >/dev/null 2>&1
+	fi
+	if [ $rc -ne 0 ] && [ -f "$work/server.log" ]; then
+		echo "--- last lines of the server log ($work/server.log):" >&2
+		tail -n 30 "$work/server.log" >&2
+	fi
+	if [ -n "${BENCH_KEEP:-}" ]; then
+		log "kept $work"
+	else
+		rm -rf "$work"
+	fi
+	exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log "mode $mode: N=$N BIG=$BIG MEM_N=$MEM_N duration=${DURATION}s runs=$RUNS clients=[$CLIENTS]"
+"${as_pg[@]}" "$bindir/initdb" -D "$data" -U postgres -A trust --no-locale -E UTF8 \
+	>"$work/initdb.log" 2>&1 || { cat "$work/initdb.log" >&2; die initdb; }
+cat >>"$data/postgresql.conf" <<EOF
+
+# bench/run.sh
+listen_addresses = ''
+unix_socket_directories = '$work'
+port = $port
+max_connections = 20
+shared_buffers = $SHARED_BUFFERS
+synchronous_commit = off
+max_wal_size = 8GB
+checkpoint_timeout = 1h
+EOF
+"${as_pg[@]}" "$bindir/pg_ctl" -D "$data" -l "$work/server.log" -w start >/dev/null \
+	|| die "could not start the cluster"
+started=yes
+
+psql_() {
+	"${as_pg[@]}" "$bindir/psql" -h "$work" -p "$port" -U postgres -X -q -v ON_ERROR_STOP=1 "$@"
+}
+now() { date +%s.%N; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }'; }
+
+value_sql="rpad('value-of-s' || g || '-', 100, 'abcdefghij')"	# 100 bytes
+
+# load_db DB COUNT WITH_PGCRYPTO: schema, then COUNT secrets s1..sCOUNT in
+# batches of BATCH per transaction, the same rows in plain (and enc).
+declare -A load_secs
+load_db() {
+	local db=$1 count=$2 with_enc=$3 a
+	psql_ -d postgres -c "CREATE DATABASE $db" || die "create database $db"
+	psql_ -d "$db" -f "$work/scripts/setup.sql" >"$work/logs/setup-$db.log" 2>&1 \
+		|| { cat "$work/logs/setup-$db.log" >&2; die "setup of $db"; }
+
+	a=$(now)
+	psql_ -d "$db" -v n="$count" -v batch="$BATCH" >/dev/null <<EOF || die "loading secrets into $db"
+SELECT format('SELECT count(csms_create_secret(''s'' || g, secret_string => ${value_sql//\'/\'\'}))
+                 FROM generate_series(%s, %s) g', lo, least(lo + :batch - 1, :n))
+  FROM generate_series(1, :n, :batch) lo
+\gexec
+EOF
+	load_secs[$db.csms]=$(secs "$a" "$(now)")
+
+	a=$(now)
+	psql_ -d "$db" -c "INSERT INTO plain SELECT 's' || g, $value_sql FROM generate_series(1, $count) g" \
+		|| die "loading plain into $db"
+	load_secs[$db.plain]=$(secs "$a" "$(now)")
+
+	if [ "$with_enc" = yes ]; then
+		a=$(now)
+		psql_ -d "$db" -c "INSERT INTO enc SELECT 's' || g, pgp_sym_encrypt($value_sql, 'bench-passphrase') FROM generate_series(1, $count) g" \
+			|| die "loading enc into $db"
+		load_secs[$db.enc]=$(secs "$a" "$(now)")
+	fi
+	psql_ -d "$db" -c "VACUUM ANALYZE" || die "vacuum $db"
+}
+
+log "loading $N secrets (database bench)"
+load_db bench "$N" yes
+log "loaded: secrets ${load_secs[bench.csms]}s, plain ${load_secs[bench.plain]}s, pgcrypto ${load_secs[bench.enc]}s"
+log "loading $BIG secrets (database bench_big)"
+load_db bench_big "$BIG" no
+log "loaded: secrets ${load_secs[bench_big.csms]}s ($(rate "$BIG" "${load_secs[bench_big.csms]}")/s), plain ${load_secs[bench_big.plain]}s"
+sizes=$(psql_ -d bench_big -At -F ' ' -c "
+	SELECT pg_total_relation_size('csms.secrets') + pg_total_relation_size('csms.versions')
+	       + pg_total_relation_size('csms.stages'),
+	       pg_total_relation_size('plain')") || die "sizes"
+read -r size_csms size_plain <<<"$sizes"
+
+# --- workloads ---------------------------------------------------------------
+# id | label | database | script | size | PGOPTIONS | baseline id
+workloads=(
+	"read_csms|read: csms_get_secret_value|bench|read_csms.sql|$N||read_plain"
+	"read_csms_ro|read: csms_get_secret_value, read-only transaction (no last_used_time write)|bench|read_csms.sql|$N|-c default_transaction_read_only=on|read_plain"
+	"read_plain|read: plain SELECT value WHERE name = \$1|bench|read_plain.sql|$N||read_plain"
+	"read_pgcrypto|read: pgp_sym_decrypt|bench|read_pgcrypto.sql|$N||read_plain"
+	"create_csms|create: csms_create_secret|bench|create_csms.sql|$N||create_plain"
+	"create_plain|create: plain INSERT|bench|create_plain.sql|$N||create_plain"
+	"create_pgcrypto|create: INSERT pgp_sym_encrypt|bench|create_pgcrypto.sql|$N||create_plain"
+	"version_csms|new version: csms_create_secret_version|bench|version_csms.sql|$N||version_plain"
+	"version_plain|new version: plain UPDATE|bench|version_plain.sql|$N||version_plain"
+	"version_pgcrypto|new version: UPDATE pgp_sym_encrypt|bench|version_pgcrypto.sql|$N||version_plain"
+	"big_csms|read: csms_get_secret_value|bench_big|read_csms.sql|$BIG||big_plain"
+	"big_csms_ro|read: csms_get_secret_value, read-only transaction (no last_used_time write)|bench_big|read_csms.sql|$BIG|-c default_transaction_read_only=on|big_plain"
+	"big_plain|read: plain SELECT value WHERE name = \$1|bench_big|read_plain.sql|$BIG||big_plain"
+)
+phases=("read_csms read_csms_ro read_plain read_pgcrypto"
+	"create_csms create_plain create_pgcrypto"
+	"version_csms version_plain version_pgcrypto"
+	"big_csms big_csms_ro big_plain")
+
+declare -A W_label W_db W_script W_size W_opts W_base runs
+for w in "${workloads[@]}"; do
+	IFS='|' read -r id label db script size opts base <<<"$w"
+	W_label[$id]=$label W_db[$id]=$db W_script[$id]=$script
+	W_size[$id]=$size W_opts[$id]=$opts W_base[$id]=$base
+done
+
+failures=0
+# run_one ID CLIENTS RUN: one pgbench run; appends its TPS to runs[ID|CLIENTS]
+run_one() {
+	local id=$1 c=$2 r=$3 out tps
+	out=$work/logs/$id-c$c-r$r.log
+	"${as_pg[@]}" env PGOPTIONS="${W_opts[$id]}" "$bindir/pgbench" -h "$work" -p "$port" \
+		-U postgres -n -M prepared -c "$c" -j "$c" -T "$DURATION" -D n="${W_size[$id]}" \
+		-f "$work/scripts/${W_script[$id]}" "${W_db[$id]}" >"$out" 2>&1
+	local rc=$?
+	tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$out")
+	if [ $rc -ne 0 ] || [ -z "$tps" ] || grep -q 'pgbench: error' "$out" \
+		|| ! grep -q '^number of failed transactions: 0 ' "$out" \
+		|| grep -q '^number of transactions actually processed: 0$' "$out"; then
+		failures=$((failures + 1))
+		log "pgbench FAILED: $id, $c clients, run $r (exit $rc):"
+		sed 's/^/    /' "$out" >&2
+		runs[$id|$c]+="ERROR "
+		return
+	fi
+	runs[$id|$c]+="$(printf '%.0f' "$tps") "
+	log "$id c=$c run $r: $(printf '%.0f' "$tps") tps"
+}
+
+for phase in "${phases[@]}"; do
+	read -r first _ <<<"$phase"
+	psql_ -d "${W_db[$first]}" -c "VACUUM ANALYZE" -c "CHECKPOINT" || die "checkpoint"
+	# rounds interleave the workloads of a phase, so that drift over time
+	# (autovacuum, table growth, caches) does not favour one of them
+	for r in $(seq 1 "$RUNS"); do
+		for id in $phase; do
+			for c in $CLIENTS; do
+				run_one "$id" "$c" "$r"
+			done
+		done
+	done
+done
+
+# --- memory of one backend -----------------------------------------------
+log "memory: one backend reading $MEM_N distinct secrets"
+mem=$(psql_ -d bench_big -At -v n="$MEM_N" -f "$work/scripts/memory.sql") || die "memory measurement"
+read -r anon_fresh ctx_fresh anon_warm ctx_warm anon_after ctx_after <<<"$mem"
+[ -n "$ctx_after" ] || die "memory measurement printed '$mem'"
+
+# --- the table -------------------------------------------------------------
+median() {	# of the numeric words of $1; "ERROR" if any run failed
+	case " $1 " in *" ERROR "*) echo ERROR; return ;; esac
+	printf '%s\n' $1 | sort -g | awk '{ v[NR] = $1 } END {
+		if (NR == 0) { print "ERROR"; exit }
+		if (NR % 2) print v[(NR + 1) / 2]; else printf "%.0f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+human() { awk -v n="$1" 'BEGIN { if (n >= 1000000) printf "%gM", n / 1000000; else if (n >= 1000) printf "%gk", n / 1000; else print n }'; }
+mb() { awk -v k="$1" -v d="$2" 'BEGIN { printf "%+.1f MB", k / d }'; }
+goal_met() {	# value op limit
+	awk -v v="$1" -v op="$2" -v l="$3" 'BEGIN {
+		if (v !~ /^[-+0-9.]+$/) { print "n/a"; exit }
+		ok = (op == ">=") ? (v + 0 >= l + 0) : (v + 0 <= l + 0); print (ok ? "met" : "MISSED") }'
+}
+
+target_c=2
+case " $CLIENTS " in *" 2 "*) ;; *) target_c=${CLIENTS##* } ;; esac
+med() { median "${runs[$1|$2]:-}"; }
+
+mem_after=$(awk -v a="$anon_after" -v f="$anon_fresh" 'BEGIN { printf "%.1f", (a - f) / 1024 }')
+mem_ctx=$(awk -v a="$ctx_after" -v f="$ctx_fresh" 'BEGIN { printf "%.1f", (a - f) / 1048576 }')
+r_read=$(ratio "$(med read_csms "$target_c")" "$(med read_plain "$target_c")")
+r_create=$(ratio "$(med create_csms "$target_c")" "$(med create_plain "$target_c")")
+r_version=$(ratio "$(med version_csms "$target_c")" "$(med version_plain "$target_c")")
+r_scale=$(ratio "$(med big_csms "$target_c")" "$(med read_csms "$target_c")")
+r_scale_ro=$(ratio "$(med big_csms_ro "$target_c")" "$(med read_csms_ro "$target_c")")
+r_scale_plain=$(ratio "$(med big_plain "$target_c")" "$(med read_plain "$target_c")")
+
+machine_cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)
+machine_ram=$(awk '/^MemTotal/ { printf "%.1f GB", $2 / 1048576 }' /proc/meminfo)
+pg_version=$(psql_ -d bench -At -c "SELECT version()")
+revision=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)
+[ -n "$(git -C "$top" status --porcelain -- src sql 2>/dev/null)" ] && revision="$revision (with uncommitted changes in src/ or sql/)"
+stamp=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+
+{
+	if [ "$mode" = smoke ]; then
+		echo "# secrets benchmarks (SMOKE run: tiny sizes, timings mean nothing)"
+	else
+		echo "# secrets benchmarks"
+	fi
+	echo
+	echo "- date: $stamp, revision $revision"
+	echo "- machine: $(nproc) CPUs ($machine_cpu), $machine_ram RAM; pgbench runs on the same machine"
+	echo "- $pg_version"
+	echo "- parameters: pgbench -M prepared -T $DURATION, clients $CLIENTS (-j = clients), median of $RUNS runs (runs of a phase interleaved); $(human "$N") secrets (read, create, new version), $(human "$BIG") for scale; values of 100 bytes; random names uniform over the loaded set"
+	echo "- server: shared_buffers = $SHARED_BUFFERS, synchronous_commit = off, max_wal_size = 8GB, checkpoint_timeout = 1h, --no-locale, otherwise defaults; VACUUM ANALYZE and CHECKPOINT before each phase"
+	echo "- pgcrypto: pgp_sym_encrypt/pgp_sym_decrypt with a passphrase and default options (a salted, iterated S2K per call)"
+	echo
+	echo "| workload | secrets | clients | TPS (median) | vs plain | runs (TPS) |"
+	echo "|---|---:|---:|---:|---:|---|"
+	for phase in "${phases[@]}"; do
+		for id in $phase; do
+			for c in $CLIENTS; do
+				m=$(med "$id" "$c")
+				echo "| ${W_label[$id]} | $(human "${W_size[$id]}") | $c | $m | $(ratio "$m" "$(med "${W_base[$id]}" "$c")") | ${runs[$id|$c]% } |"
+			done
+		done
+	done
+	echo
+	echo "Targets ($target_c clients):"
+	echo
+	echo "| target | goal | measured | |"
+	echo "|---|---|---:|---|"
+	echo "| read vs plain read | >= 0.90 | $r_read | $(goal_met "$r_read" ">=" 0.90) |"
+	echo "| create vs plain INSERT | >= 0.60 | $r_create | $(goal_met "$r_create" ">=" 0.60) |"
+	echo "| new version vs plain UPDATE | >= 0.60 | $r_version | $(goal_met "$r_version" ">=" 0.60) |"
+	echo "| read at $(human "$BIG") vs read at $(human "$N") | >= 0.90 | $r_scale | $(goal_met "$r_scale" ">=" 0.90) |"
+	echo "| memory: backend after reading $(human "$MEM_N") distinct secrets vs a fresh one (RssAnon) | <= +5 MB | +$mem_after MB | $(goal_met "$mem_after" "<=" 5) |"
+	echo
+	echo "Scale, for reference: read-only csms read $(human "$BIG")/$(human "$N") = $r_scale_ro; plain read $(human "$BIG")/$(human "$N") = $r_scale_plain."
+	echo
+	echo "Memory of one backend (RssAnon = private resident memory; contexts = sum of pg_backend_memory_contexts): fresh $((anon_fresh / 1024)) MB / $(awk -v b="$ctx_fresh" 'BEGIN { printf "%.1f", b / 1048576 }') MB; after one read $(mb $((anon_warm - anon_fresh)) 1024) / $(mb $((ctx_warm - ctx_fresh)) 1048576); after $(human "$MEM_N") distinct reads, one statement each, $(mb $((anon_after - anon_fresh)) 1024) / $(mb $((ctx_after - ctx_fresh)) 1048576) (vs after one read: $(mb $((anon_after - anon_warm)) 1024) / $(mb $((ctx_after - ctx_warm)) 1048576))."
+	echo
+	echo "Load (batches of $(human "$BATCH") per transaction): $(human "$N") secrets in ${load_secs[bench.csms]} s ($(rate "$N" "${load_secs[bench.csms]}")/s), $(human "$BIG") secrets in ${load_secs[bench_big.csms]} s ($(rate "$BIG" "${load_secs[bench_big.csms]}")/s); plain $(human "$BIG") rows in ${load_secs[bench_big.plain]} s ($(rate "$BIG" "${load_secs[bench_big.plain]}")/s); pgcrypto $(human "$N") rows in ${load_secs[bench.enc]} s ($(rate "$N" "${load_secs[bench.enc]}")/s). On disk at $(human "$BIG"): csms.secrets + versions + stages with indexes $(awk -v b="$size_csms" 'BEGIN { printf "%.0f", b / 1048576 }') MB, plain with index $(awk -v b="$size_plain" 'BEGIN { printf "%.0f", b / 1048576 }') MB."
+} >"$work/table.md"
+
+mkdir -p "$here/results"
+if [ "$mode" = smoke ]; then
+	cp "$work/table.md" "$here/results/smoke.md"
+else
+	cp "$work/table.md" "$here/results/latest.md"
+	cp "$work/table.md" "$here/results/$(date -u +%Y%m%d-%H%M%S).md"
+	[ "$defaults" = yes ] && cp "$work/table.md" "$here/RESULTS.md"
+fi
+echo
+cat "$work/table.md"
+echo
+if [ "$failures" -gt 0 ]; then
+	log "$failures pgbench run(s) FAILED"
+	exit 1
+fi
+log "done in $(( $(date +%s) - t0 )) s"

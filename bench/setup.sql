@@ -1,0 +1,24 @@
+-- Schema of a benchmark database: the extension, pgcrypto, and the plain and
+-- pgcrypto tables that the csms_* functions are measured against.  The data
+-- is loaded by run.sh (in batches, timed).
+\set ON_ERROR_STOP 1
+SET client_min_messages = error;	-- the root key WARNING of the first CREATE EXTENSION
+CREATE EXTENSION secrets;
+CREATE EXTENSION pgcrypto;
+RESET client_min_messages;
+
+-- the same names and values as the secrets, unencrypted; names are C-collated
+-- like csms.secrets.name
+CREATE TABLE plain (
+	name	text COLLATE "C" PRIMARY KEY,
+	value	text NOT NULL
+);
+
+-- the same values encrypted with pgp_sym_encrypt (default options)
+CREATE TABLE enc (
+	name	text COLLATE "C" PRIMARY KEY,
+	value	bytea NOT NULL
+);
+
+-- names of the secrets and rows made by the create workloads
+CREATE SEQUENCE bench_seq;

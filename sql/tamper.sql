@@ -1,0 +1,136 @@
+-- Tampering with stored ciphertext: a flipped byte anywhere, swapped
+-- ciphertexts or data keys between rows, truncation, damaged key material.
+-- Every read fails with XX001; no read returns a wrong value.  Restoring the
+-- original bytes makes reads work again, which shows each case was live.
+\set VERBOSITY terse
+
+SELECT name FROM csms_create_secret('ta', 'value of a');
+SELECT name FROM csms_create_secret('tb', 'value of b');
+SELECT (csms_create_secret_version('ta', 'second of a')).id;
+
+CREATE TEMP TABLE saved AS
+	SELECT s.name, v.version, v.ciphertext, v.wrapped_dek, v.key_id, v.key_version
+	  FROM csms.versions v JOIN csms.secrets s ON s.id = v.secret_id
+	 WHERE s.name IN ('ta', 'tb');
+CREATE FUNCTION restore_saved() RETURNS void LANGUAGE sql AS $$
+	UPDATE csms.versions v SET ciphertext = sv.ciphertext, wrapped_dek = sv.wrapped_dek,
+		key_id = sv.key_id, key_version = sv.key_version
+	  FROM saved sv JOIN csms.secrets s ON s.name = sv.name
+	 WHERE v.secret_id = s.id AND v.version = sv.version
+$$;
+CREATE FUNCTION flip(b bytea, pos int) RETURNS bytea LANGUAGE sql AS $$
+	SELECT set_byte(b, pos, get_byte(b, pos) # 1)
+$$;
+CREATE FUNCTION set_ct(secret text, ver int, ct bytea) RETURNS void LANGUAGE sql AS $$
+	UPDATE csms.versions SET ciphertext = ct
+	 WHERE secret_id = (SELECT id FROM csms.secrets WHERE name = secret) AND version = ver
+$$;
+CREATE FUNCTION set_dek(secret text, ver int, dek bytea) RETURNS void LANGUAGE sql AS $$
+	UPDATE csms.versions SET wrapped_dek = dek
+	 WHERE secret_id = (SELECT id FROM csms.secrets WHERE name = secret) AND version = ver
+$$;
+
+-- a flipped bit in every byte of the value ciphertext (nonce, body, tag)
+SELECT count(*) AS positions,
+       count(*) FILTER (WHERE r LIKE 'XX001: value of version "v1" of secret "tb" failed authentication') AS refused
+  FROM (SELECT pos, (SELECT set_ct('tb', 1, flip(ciphertext, pos)) FROM saved WHERE name = 'tb'),
+			   try($$SELECT csms_get_secret_value('tb')$$) AS r, restore_saved()
+		  FROM generate_series(0, (SELECT length(ciphertext) - 1 FROM saved WHERE name = 'tb')) pos) s;
+-- and in every byte of the wrapped data key
+SELECT count(*) AS positions,
+       count(*) FILTER (WHERE r LIKE 'XX001: data key of version "v1" of secret "tb" failed authentication') AS refused
+  FROM (SELECT pos, (SELECT set_dek('tb', 1, flip(wrapped_dek, pos)) FROM saved WHERE name = 'tb'),
+			   try($$SELECT csms_get_secret_value('tb')$$) AS r, restore_saved()
+		  FROM generate_series(0, 59) pos) s;
+SELECT csms_get_secret_value('tb');
+
+-- two secrets' rows swapped: ciphertext and data key together
+SELECT set_ct('tb', 1, (SELECT ciphertext FROM saved WHERE name = 'ta' AND version = 1));
+SELECT set_dek('tb', 1, (SELECT wrapped_dek FROM saved WHERE name = 'ta' AND version = 1));
+SELECT try($$SELECT csms_get_secret_value('tb')$$);
+SELECT restore_saved();
+-- only the ciphertexts swapped (each with its own data key)
+SELECT set_ct('tb', 1, (SELECT ciphertext FROM saved WHERE name = 'ta' AND version = 1));
+SELECT try($$SELECT csms_get_secret_value('tb')$$);
+SELECT restore_saved();
+-- two versions of one secret swapped
+SELECT set_ct('ta', 1, (SELECT ciphertext FROM saved WHERE name = 'ta' AND version = 2));
+SELECT set_dek('ta', 1, (SELECT wrapped_dek FROM saved WHERE name = 'ta' AND version = 2));
+SELECT try($$SELECT csms_get_secret_value('ta', 'v1')$$);
+SELECT restore_saved();
+-- rows edited with foreign keys off, as a raw edit of the files would be
+SET session_replication_role = replica;
+SELECT id AS ta_id FROM csms.secrets WHERE name = 'ta' \gset
+SELECT id AS tb_id FROM csms.secrets WHERE name = 'tb' \gset
+-- a version renumbered
+UPDATE csms.versions SET version = 3 WHERE secret_id = :'ta_id' AND version = 2;
+UPDATE csms.stages SET version = 3 WHERE secret_id = :'ta_id' AND version = 2;
+SELECT try($$SELECT csms_get_secret_value('ta')$$);
+UPDATE csms.versions SET version = 2 WHERE secret_id = :'ta_id' AND version = 3;
+UPDATE csms.stages SET version = 2 WHERE secret_id = :'ta_id' AND version = 3;
+-- a secret's rows moved under another id
+UPDATE csms.secrets SET id = '00000000-0000-4000-8000-000000000001' WHERE id = :'tb_id';
+UPDATE csms.versions SET secret_id = '00000000-0000-4000-8000-000000000001' WHERE secret_id = :'tb_id';
+UPDATE csms.stages SET secret_id = '00000000-0000-4000-8000-000000000001' WHERE secret_id = :'tb_id';
+SELECT try($$SELECT csms_get_secret_value('tb')$$);
+UPDATE csms.secrets SET id = :'tb_id' WHERE id = '00000000-0000-4000-8000-000000000001';
+UPDATE csms.versions SET secret_id = :'tb_id' WHERE secret_id = '00000000-0000-4000-8000-000000000001';
+UPDATE csms.stages SET secret_id = :'tb_id' WHERE secret_id = '00000000-0000-4000-8000-000000000001';
+-- a secret moved to another region
+INSERT INTO csms.regions VALUES ('elsewhere', repeat('e', 32), now());
+UPDATE csms.secrets SET region = 'elsewhere' WHERE id = :'tb_id';
+SET csms.region = 'elsewhere';
+SELECT try($$SELECT csms_get_secret_value('tb')$$);
+RESET csms.region;
+UPDATE csms.secrets SET region = 'local' WHERE id = :'tb_id';
+DELETE FROM csms.regions WHERE name = 'elsewhere';
+RESET session_replication_role;
+SELECT csms_get_secret_value('ta'), csms_get_secret_value('tb');
+-- a secret renamed keeps working (the name is not part of the AAD, the id is)
+UPDATE csms.secrets SET name = 'tb-renamed' WHERE name = 'tb';
+SELECT csms_get_secret_value('tb-renamed');
+UPDATE csms.secrets SET name = 'tb' WHERE name = 'tb-renamed';
+
+-- truncated and emptied ciphertexts
+SELECT set_ct('tb', 1, substr((SELECT ciphertext FROM saved WHERE name = 'tb'), 1, 28));
+SELECT try($$SELECT csms_get_secret_value('tb')$$);
+SELECT set_ct('tb', 1, ''::bytea);
+SELECT try($$SELECT csms_get_secret_value('tb')$$);
+SELECT set_dek('tb', 1, substr((SELECT wrapped_dek FROM saved WHERE name = 'tb'), 1, 59));
+SELECT try($$SELECT csms_get_secret_value('tb')$$);
+SELECT restore_saved();
+
+-- the data key pointed at another key version of the same key
+SELECT alias, key_version FROM csms_rotate_key('csms/default');
+UPDATE csms.versions SET key_version = 2 WHERE secret_id = (SELECT id FROM csms.secrets WHERE name = 'tb');
+SELECT try($$SELECT csms_get_secret_value('tb')$$);
+SELECT restore_saved();
+SELECT csms_get_secret_value('tb');
+
+-- damaged master key material (a new session, so nothing is cached)
+SELECT k.id AS default_key, kv.material AS orig_material
+  FROM csms.keys k JOIN csms.key_versions kv ON kv.key_id = k.id
+ WHERE k.alias = 'csms/default' AND kv.version = 1 \gset
+UPDATE csms.key_versions SET material = set_byte(material, 20, get_byte(material, 20) # 1)
+ WHERE key_id = :'default_key' AND version = 1;
+\c
+\set VERBOSITY terse
+SELECT try($$SELECT csms_get_secret_value('tb')$$);
+UPDATE csms.key_versions SET material = :'orig_material' WHERE key_id = :'default_key' AND version = 1;
+-- material of one key version moved to another version
+UPDATE csms.key_versions SET material = (SELECT material FROM csms.key_versions
+	WHERE key_id = :'default_key' AND version = 2) WHERE key_id = :'default_key' AND version = 1;
+\c
+\set VERBOSITY terse
+SELECT try($$SELECT csms_get_secret_value('tb')$$);
+UPDATE csms.key_versions SET material = :'orig_material' WHERE key_id = :'default_key' AND version = 1;
+\c
+SELECT csms_get_secret_value('tb');
+
+-- the value ciphertext is bound to the account: another domain id fails
+SELECT domain_id AS orig_domain FROM csms.account \gset
+UPDATE csms.account SET domain_id = repeat('0', 32);
+\set VERBOSITY terse
+SELECT try($$SELECT csms_get_secret_value('tb')$$);
+UPDATE csms.account SET domain_id = :'orig_domain';
+SELECT csms_get_secret_value('tb');
