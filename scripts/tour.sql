@@ -1,0 +1,47 @@
+-- A short tour of the secrets API, run by `make run`.
+\set ECHO queries
+\pset footer off
+
+-- The first CREATE EXTENSION of a cluster makes a root key file (and warns).
+CREATE EXTENSION secrets;
+SELECT csms_root_key_fingerprint();
+
+-- A secret: version v1 holds the value, with stage SYSCURRENT.
+SELECT name, state, kms_key_id, replica_type FROM csms_create_secret('app-db', secret_string => 's3cr3t-v1', description => 'database password of the app');
+SELECT csms_get_secret_value('app-db');
+
+-- A new version takes SYSCURRENT; the old one becomes SYSPREVIOUS.
+SELECT id, version_stages FROM csms_create_secret_version('app-db', 's3cr3t-v2');
+SELECT id, version_stages FROM csms_list_secret_versions('app-db');
+SELECT csms_get_secret_value('app-db') AS current, csms_get_secret_value('app-db', 'v1') AS v1;
+
+-- Stages: label a version, move SYSCURRENT back (a rollback of the value).
+SELECT * FROM csms_update_secret_stage('app-db', 'SYSCURRENT', 'v1');
+SELECT csms_get_secret_value('app-db');
+
+-- Binary values, and several values in one call.
+SELECT name FROM csms_create_secret('tls-key', secret_binary => '\x00010203ff'::bytea);
+SELECT secret_name, id, secret_string, secret_binary FROM csms_batch_get_secret_value('{app-db,tls-key}');
+
+-- Master keys: a key of your own, rotation, moving a secret to it.
+SELECT alias, state, key_version FROM csms_create_key('app/keys', 'keys of the app team');
+SELECT alias, key_version FROM csms_rotate_key('app/keys');
+SELECT name, kms_key_id FROM csms_update_secret('app-db', kms_key_id => 'app/keys');
+SELECT alias, state, key_version FROM csms_list_keys();
+
+-- What is stored: ciphertext and wrapped data keys only.
+SELECT v.version, length(v.ciphertext) AS ciphertext_bytes, length(v.wrapped_dek) AS wrapped_dek_bytes,
+       encode(substr(v.ciphertext, 1, 12), 'hex') AS nonce
+  FROM csms.versions v JOIN csms.secrets s ON s.id = v.secret_id WHERE s.name = 'app-db' ORDER BY 1;
+
+-- Errors name the object (with a SQLSTATE for programs) and never hold a value.
+\set VERBOSITY default
+\set ON_ERROR_STOP 0
+SELECT csms_get_secret_value('missing');
+SELECT csms_create_secret('app-db', 'again');
+SELECT (csms_disable_secret('app-db')).state;
+SELECT csms_get_secret_value('app-db');
+SELECT (csms_enable_secret('app-db')).state;
+
+-- Passwords from the CSPRNG.
+SELECT csms_generate_random_password(24, exclude_punctuation => true, require_each_included_type => true);
