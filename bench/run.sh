@@ -20,7 +20,7 @@
 # Exits non-zero when any step or any pgbench run fails.
 #
 # Settings (environment, full mode only):
-#   BENCH_N=10000 BENCH_BIG=1000000 BENCH_MEM_N=100000 BENCH_DURATION=8
+#   BENCH_N=10000 BENCH_BIG=1000000 BENCH_MEM_N=100000 BENCH_DURATION=6
 #   BENCH_RUNS=3 BENCH_CLIENTS="1 2" BENCH_BATCH=100000
 #   BENCH_NO_INSTALL=1   do not run make install first
 #   BENCH_KEEP=1         keep the cluster directory (/tmp/csms-bench.*)
@@ -42,14 +42,14 @@ else
 	N=${BENCH_N:-10000}
 	BIG=${BENCH_BIG:-1000000}
 	MEM_N=${BENCH_MEM_N:-100000}
-	DURATION=${BENCH_DURATION:-8}
+	DURATION=${BENCH_DURATION:-6}
 	RUNS=${BENCH_RUNS:-3}
 	CLIENTS=${BENCH_CLIENTS:-"1 2"}
 	BATCH=${BENCH_BATCH:-100000}
 	SHARED_BUFFERS=${BENCH_SHARED_BUFFERS:-2GB}
 fi
 defaults=no
-[ "$mode" = full ] && [ "$N $BIG $MEM_N $DURATION $RUNS $CLIENTS $BATCH $SHARED_BUFFERS" = "10000 1000000 100000 8 3 1 2 100000 2GB" ] && defaults=yes
+[ "$mode" = full ] && [ "$N $BIG $MEM_N $DURATION $RUNS $CLIENTS $BATCH $SHARED_BUFFERS" = "10000 1000000 100000 6 3 1 2 100000 2GB" ] && defaults=yes
 [ "$MEM_N" -gt "$BIG" ] && MEM_N=$BIG
 
 pg_config=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}

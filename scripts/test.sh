@@ -39,6 +39,7 @@ regress() {
 	fi
 }
 
+suite "message style" bash scripts/check-style.sh
 suite "unit (crypto and blob codec vectors)" make -s -C test check
 suite "regress (pg_regress and isolation)" regress
 suite "tap (restarts, root key, data at rest, dump)" bash scripts/tap.sh

@@ -351,7 +351,7 @@ check_rotation_config(Jsonb *config, const char *secret_type)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("rotation_config is too long"),
-				 errdetail("rotation_config has at most 1024 characters as JSON text.")));
+				 errdetail("The JSON text of rotation_config has at most 1024 characters.")));
 	if (needs)
 	{
 		JsonbValue *iid = getKeyJsonValueFromContainer(&config->root, "InstanceId", 10, NULL);

@@ -128,36 +128,52 @@ sub read_version_sql
 	  : "SELECT secret_string FROM csms_show_secret_version('$name', '$v')";
 }
 
-# the state as seen through the API, and the raw tables, for comparison
+# the state as seen through the API, and the raw tables, for comparison:
+# { what => output }, read in one session
 sub snapshot
 {
 	my ($n, $db) = @_;
-	my %s;
-	$s{list_secrets} = $n->safe_psql($db, 'SELECT * FROM csms_list_secrets()');
+	my @q = ([ list_secrets => 'SELECT * FROM csms_list_secrets()' ]);
 	for my $name (@secret_names)
 	{
-		$s{"versions $name"} =
-		  $n->safe_psql($db, "SELECT * FROM csms_list_secret_versions('$name')");
-		$s{"show $name"} = $n->safe_psql($db, "SELECT * FROM csms_show_secret('$name')");
+		push @q,
+		  [ "versions $name" => "SELECT * FROM csms_list_secret_versions('$name')" ],
+		  [ "show $name" => "SELECT * FROM csms_show_secret('$name')" ];
 	}
-	$s{list_keys} = $n->safe_psql($db, 'SELECT * FROM csms_list_keys()');
-	$s{stages} = $n->safe_psql($db,
-		"SELECT * FROM csms_show_secret_stage('multi', 'STAGE_B'), csms_show_secret_stage('multi', 'CANARY')");
+	push @q, [ list_keys => 'SELECT * FROM csms_list_keys()' ],
+	  [ stages =>
+		  "SELECT * FROM csms_show_secret_stage('multi', 'STAGE_B') UNION ALL SELECT * FROM csms_show_secret_stage('multi', 'CANARY')"
+	  ];
 	for my $t (qw(account regions keys key_versions secrets versions stages tags))
 	{
-		$s{"table $t"} =
-		  $n->safe_psql($db, "SELECT t::text FROM csms.$t t ORDER BY 1");
+		push @q, [ "table csms.$t" => "SELECT t::text FROM csms.$t t ORDER BY 1" ];
 	}
+	my $out = $n->safe_psql($db, join "\n",
+		map { "SELECT '### $_->[0]';\n$_->[1];" } @q);
+	my %s;
+	my $key;
+	for my $line (split /\n/, $out, -1)
+	{
+		if ($line =~ /^### (.*)$/) { $key = $1; $s{$key} = undef; next; }
+		die "unexpected output before the first section: $line" unless defined $key;
+		$s{$key} = defined $s{$key} ? "$s{$key}\n$line" : $line;
+	}
+	die 'snapshot lost sections' unless keys %s == @q;
 	return \%s;
 }
 
-# sanity of the source: every value reads as written, the stages are as set
-for my $e (@expect)
+# read every version, in one session: "name version value" lines
+sub read_all
 {
-	my ($name, $v, $col, $want) = @$e;
-	is($node->safe_psql('src', read_version_sql($name, $v, $col)),
-		$want, "source: $name $v reads back");
+	my ($n, $db, $prefix) = @_;
+	return $n->safe_psql($db, ($prefix // '') . join "\n",
+		map { read_version_sql(@$_[ 0 .. 2 ]) . ';' } @expect);
 }
+my $expected_values = join "\n", map { $_->[3] } @expect;
+
+# sanity of the source: every value reads as written, the stages are as set
+is(read_all($node, 'src'), $expected_values,
+	'source: every version of every secret reads back as written');
 is( $node->safe_psql('src',
 		"SELECT string_agg(id || ':' || array_to_string(version_stages, ','), ' ' ORDER BY id) FROM csms_list_secret_versions('multi')"
 	),
@@ -228,12 +244,8 @@ is($node->safe_psql('dst', "SELECT domain_id FROM csms_show_secret('plain')"),
 is($node->safe_psql('dst', 'SELECT count(*) FROM csms.account'),
 	'1', 'restored: exactly one account row');
 
-for my $e (@expect)
-{
-	my ($name, $v, $col, $want) = @$e;
-	is($node->safe_psql('dst', read_version_sql($name, $v, $col)),
-		$want, "restored: $name $v reads back the same value");
-}
+is(read_all($node, 'dst'), $expected_values,
+	'restored: every version of every secret reads back the same value');
 is($node->safe_psql('dst', "SELECT csms_get_secret_value('plain')"),
 	$val{plain_v2}, 'restored: latest of plain');
 is($node->safe_psql('dst', "SELECT csms_get_secret_value('multi', 'v1')"),
@@ -261,16 +273,42 @@ is($node->safe_psql('dst', "SELECT csms_get_secret_value('disabled')"),
 # the restored database is fully usable: new versions, new secrets, rotation
 is( $node->safe_psql('dst',
 		"SELECT (csms_create_secret_version('rotated', 'after-restore')).id;"
-		  . " SELECT csms_rotate_key('rotating') IS NOT NULL;"
+		  . " SELECT (csms_rotate_key('rotating')).key_version;"
 		  . " SELECT (csms_create_secret_version('rotated', 'after-rotate')).id;"
 		  . " SELECT csms_get_secret_value('rotated', 'v1');"
 		  . " SELECT (csms_create_secret('new-in-dst', secret_string => 'n')).name"),
-	"v3\nt\nv4\n$val{rot_v1}\nnew-in-dst",
+	"v3\n3\nv4\n$val{rot_v1}\nnew-in-dst",
 	'restored: new versions, key rotation and new secrets work');
 
 # the source is untouched by all this
 is($node->safe_psql('src', "SELECT csms_get_secret_value('rotated')"),
 	$val{rot_v2}, 'source still reads after the restore');
+
+# the plain-SQL dump restores with psql, to the same state
+createdb($node, 'dst_plain');
+($rc, $out, $err) = run_client($node, 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1',
+	'-d', 'dst_plain', '-f', $plainfile);
+is($rc, 0, 'psql restores the plain dump');
+is($err, '', 'psql restore of the plain dump prints no error or warning');
+my $after_plain = snapshot($node, 'dst_plain');
+is_deeply($after_plain, $before, 'plain dump restored: API output and tables identical');
+is(read_all($node, 'dst_plain'), $expected_values,
+	'plain dump restored: every version reads back');
+
+# a parallel restore (pg_restore -j) of a directory-format dump restores the
+# same state.  The data of the extension's configuration tables is loaded by
+# several workers at once, in no particular order.
+my $dirdump = "$tmp/src.dir";
+($rc, $out, $err) = run_client($node, 'pg_dump', '-Fd', '-d', 'src', '-f', $dirdump);
+is($rc, 0, 'pg_dump -Fd succeeds');
+createdb($node, 'dst_parallel');
+($rc, $out, $err) = run_client($node, 'pg_restore', '-j', '4', '-d', 'dst_parallel', $dirdump);
+is($rc, 0, 'pg_restore -j 4 succeeds');
+is($err, '', 'pg_restore -j 4 prints no error')
+  or diag $err;
+my $after_parallel = eval { snapshot($node, 'dst_parallel') };
+is_deeply($after_parallel, $before, 'parallel restore: API output and tables identical')
+  or diag "snapshot of the parallel restore: " . ($@ || 'differs');
 
 # restoring into a database whose extension already holds data is refused
 createdb($node, 'busy');
@@ -324,14 +362,9 @@ unlike(slurp_file($other->logfile), qr/terminated by signal|TRAP:|PANIC:/,
 my $keycopy = "$tmp/original.key";
 copy($node->data_dir . '/csms_root.key', $keycopy) or die "copy: $!";
 chmod(0600, $keycopy) or die;
-for my $e (@expect)
-{
-	my ($name, $v, $col, $want) = @$e;
-	is( $other->safe_psql('restored',
-			"SET csms.root_key_file = '$keycopy'; " . read_version_sql($name, $v, $col)),
-		$want,
-		"other cluster with the original key: $name $v reads back");
-}
+is(read_all($other, 'restored', "SET csms.root_key_file = '$keycopy';\n"),
+	$expected_values,
+	'other cluster with the original key: every version reads back');
 
 $other->stop;
 $node->stop;
