@@ -19,7 +19,10 @@ OBJS = \
 	src/keys_api.o \
 	src/secrets_api.o \
 	src/versions_api.o \
-	src/password.o
+	src/password.o \
+	src/blob.o \
+	src/json.o \
+	src/backup_api.o
 
 DATA = sql/secrets--1.0.sql
 PGFILEDESC = "secrets - a secrets manager inside PostgreSQL"
@@ -62,4 +65,4 @@ unittest:
 	$(MAKE) -C test check
 
 # PGXS does not track header dependencies
-$(OBJS): src/secrets.h src/crypto.h
+$(OBJS): src/secrets.h src/crypto.h src/blob.h src/json.h

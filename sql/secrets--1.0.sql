@@ -375,6 +375,15 @@ CREATE FUNCTION @extschema@.csms_delete_secret_stage(name text, stage_name text)
 	RETURNS void
 	AS 'MODULE_PATHNAME', 'csms_delete_secret_stage' LANGUAGE C VOLATILE;
 
+-- Backup and restore -------------------------------------------------------
+
+CREATE FUNCTION @extschema@.csms_backup_secret(name text) RETURNS text
+	AS 'MODULE_PATHNAME', 'csms_backup_secret' LANGUAGE C VOLATILE;
+
+CREATE FUNCTION @extschema@.csms_restore(secret_blob text)
+	RETURNS @extschema@.csms_secret
+	AS 'MODULE_PATHNAME', 'csms_restore' LANGUAGE C VOLATILE;
+
 -- Passwords ----------------------------------------------------------------
 
 CREATE FUNCTION @extschema@.csms_generate_random_password(

@@ -301,6 +301,10 @@ csms_root_key_load(const uint8 *expected_check, bool generate_if_missing)
 
 /* Master keys ----------------------------------------------------------- */
 
+static CsmsKey *key_create(CsmsCall *call, const char *alias,
+						   const char *description, const pg_uuid_t *id,
+						   const char *purpose);
+
 static CsmsStmt q_key_by_ref = {
 	"SELECT id, alias, state, current_version FROM csms.keys"
 	" WHERE region OPERATOR(pg_catalog.=) $1 AND purpose OPERATOR(pg_catalog.=) 'secret'"
@@ -320,9 +324,9 @@ static CsmsStmt q_key_by_ref_lock = {
 static CsmsStmt q_key_insert = {
 	"INSERT INTO csms.keys (id, region, alias, purpose, state, description,"
 	" current_version, create_time, update_time)"
-	" VALUES ($1, $2, $3, 'secret', 'ENABLED', $4, 1, pg_catalog.now(), pg_catalog.now())"
+	" VALUES ($1, $2, $3, $5, 'ENABLED', $4, 1, pg_catalog.now(), pg_catalog.now())"
 	" ON CONFLICT DO NOTHING",
-	4, {UUIDOID, TEXTOID, TEXTOID, TEXTOID}
+	5, {UUIDOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID}
 };
 
 static CsmsStmt q_key_version_insert = {
@@ -378,9 +382,16 @@ CsmsKey *
 csms_key_create(CsmsCall *call, const char *alias, const char *description,
 				const pg_uuid_t *id)
 {
+	return key_create(call, alias, description, id, "secret");
+}
+
+static CsmsKey *
+key_create(CsmsCall *call, const char *alias, const char *description,
+		   const pg_uuid_t *id, const char *purpose)
+{
 	CsmsKey    *key = csms_alloc_sensitive(sizeof(CsmsKey));
-	Datum		args[4];
-	char		nulls[4] = {' ', ' ', ' ', ' '};
+	Datum		args[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
 
 	if (id)
 		key->id = *id;
@@ -398,6 +409,7 @@ csms_key_create(CsmsCall *call, const char *alias, const char *description,
 		args[3] = csms_text_datum(description);
 	else
 		nulls[3] = 'n';
+	args[4] = csms_text_datum(purpose);
 	if (csms_exec(&q_key_insert, args, nulls, SPI_OK_INSERT, 0) != 1)
 		return NULL;
 	key_add_material(call, &key->id, 1);
@@ -582,5 +594,57 @@ csms_key_by_id(CsmsCall *call, const pg_uuid_t *id)
 	key->alias = csms_col_text(0, 1);
 	key->enabled = strcmp(csms_col_text(0, 2), "ENABLED") == 0;
 	key->version = DatumGetInt32(csms_col(0, 3, &isnull));
+	return key;
+}
+
+static CsmsStmt q_backup_key = {
+	"SELECT id, current_version FROM csms.keys"
+	" WHERE region OPERATOR(pg_catalog.=) $1 AND purpose OPERATOR(pg_catalog.=) 'backup'",
+	1, {TEXTOID}
+};
+
+/*
+ * The backup key of the call's region (created on first use when create),
+ * with its material loaded; NULL when it does not exist and !create.
+ * Backup keys are stored like CMKs but serve only backup blobs: they are
+ * never listed and never accepted as a kms_key_id.
+ */
+static CsmsKey *
+backup_key_from_row(void)
+{
+	CsmsKey    *key = csms_alloc_sensitive(sizeof(CsmsKey));
+	bool		isnull;
+
+	key->id = *DatumGetUUIDP(csms_col(0, 1, &isnull));
+	strlcpy(key->id_text, csms_uuid_text(&key->id), sizeof(key->id_text));
+	key->version = DatumGetInt32(csms_col(0, 2, &isnull));
+	return key;
+}
+
+CsmsKey *
+csms_backup_key(CsmsCall *call, bool create)
+{
+	Datum		arg = csms_text_datum(call->region);
+	CsmsKey    *key;
+
+	if (csms_exec(&q_backup_key, &arg, NULL, SPI_OK_SELECT, 1) == 1)
+		key = backup_key_from_row();
+	else if (!create)
+		return NULL;
+	else
+	{
+		key = key_create(call, "csms/backup",
+						 "Backup key of the region: seals backup blobs", NULL, "backup");
+		if (key == NULL)
+		{
+			/* made concurrently: read it */
+			if (csms_exec(&q_backup_key, &arg, NULL, SPI_OK_SELECT, 1) != 1)
+				elog(ERROR, "backup key vanished");
+			key = backup_key_from_row();
+		}
+	}
+	key->alias = "csms/backup";
+	key->enabled = true;
+	csms_key_material(call, key, key->version);
 	return key;
 }

@@ -45,7 +45,7 @@
 #define CSMS_MAX_TAGS			20
 #define CSMS_PAGE_MAX			1000
 #define CSMS_DEFAULT_KEY_ALIAS	"csms/default"
-#define CSMS_MAX_ARGS			16
+#define CSMS_MAX_ARGS			20
 
 /* GUCs */
 extern char *csms_root_key_command;
@@ -127,6 +127,7 @@ extern CsmsKey *csms_key_create(CsmsCall *call, const char *alias,
 								const char *description, const pg_uuid_t *id);
 extern void csms_key_material(CsmsCall *call, CsmsKey *key, int version);
 extern void csms_key_require_enabled(CsmsKey *key);
+extern CsmsKey *csms_backup_key(CsmsCall *call, bool create);
 extern CsmsKey *csms_key_by_id(CsmsCall *call, const pg_uuid_t *id);
 extern void csms_key_add_version(CsmsCall *call, CsmsKey *key, int version);
 
@@ -162,7 +163,8 @@ typedef enum CsmsAction
 	CSMS_ACT_WRITE_META,		/* metadata, stages: ENABLED or DISABLED */
 	CSMS_ACT_WRITE_VERSION,		/* new versions, expiry: ENABLED only */
 	CSMS_ACT_SET_STATE,			/* enable, disable: ENABLED or DISABLED */
-	CSMS_ACT_DELETE				/* delete: any state but FROZEN */
+	CSMS_ACT_DELETE,			/* delete: any state but FROZEN */
+	CSMS_ACT_BACKUP				/* backup: any state but FROZEN */
 } CsmsAction;
 
 typedef struct CsmsSecret

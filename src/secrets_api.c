@@ -231,6 +231,7 @@ csms_secret_open(CsmsCall *call, const char *name, CsmsAction action)
 	{
 		case CSMS_ACT_READ_META:
 		case CSMS_ACT_READ_VALUE:
+		case CSMS_ACT_BACKUP:
 			q = &q_gate;
 			break;
 		case CSMS_ACT_DELETE:
@@ -257,7 +258,7 @@ csms_secret_open(CsmsCall *call, const char *name, CsmsAction action)
 
 	/* a replica follows its primary and takes no writes of its own */
 	if (action != CSMS_ACT_READ_META && action != CSMS_ACT_READ_VALUE &&
-		strcmp(s->replica_type, "REPLICA") == 0)
+		action != CSMS_ACT_BACKUP && strcmp(s->replica_type, "REPLICA") == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("secret \"%s\" in region \"%s\" is a replica and is read-only",
@@ -284,6 +285,10 @@ csms_secret_open(CsmsCall *call, const char *name, CsmsAction action)
 		case CSMS_ACT_DELETE:
 			if (strcmp(s->state, "FROZEN") == 0)
 				state_error(s, "deletion");
+			break;
+		case CSMS_ACT_BACKUP:
+			if (strcmp(s->state, "FROZEN") == 0)
+				state_error(s, "backups");
 			break;
 	}
 	return s;

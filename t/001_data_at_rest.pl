@@ -226,9 +226,16 @@ $node->safe_psql('postgres', 'CHECKPOINT');
 $node->stop;
 
 my $datadir = $node->data_dir;
-my ($found, $nfiles, $nbytes) =
-  scan_dir($datadir, { (map { ("secret $_" => $secret{$_}) } keys %secret),
-	  (map { ("control $_" => $control{$_}) } keys %control) });
+my $keyhex = slurp_file("$datadir/csms_root.key");
+chomp $keyhex;
+my ($found, $nfiles, $nbytes) = scan_dir(
+	$datadir,
+	{
+		(map { ("secret $_" => $secret{$_}) } keys %secret),
+		(map { ("control $_" => $control{$_}) } keys %control),
+		'root key as hex' => $keyhex,
+		'root key as bytes' => pack('H*', $keyhex),
+	});
 note "scanned $nfiles files, $nbytes bytes under $datadir";
 cmp_ok($nfiles, '>', 100, 'the scan read the files of the data directory');
 
@@ -256,6 +263,15 @@ for my $label (sort keys %secret)
 	is_deeply($found->{"secret $label"} // [],
 		[], "secret marker ($label) is in no file of the data directory");
 }
+
+# the root key is in its file and nowhere else: not in a table, not in the WAL
+is_deeply(
+	[ sort grep { !m{^csms_root\.key } } @{ $found->{'root key as hex'} // [] },
+		@{ $found->{'root key as bytes'} // [] } ],
+	[],
+	'the root key (hex or raw bytes) is in no file but csms_root.key');
+ok((grep { $_ eq 'csms_root.key (raw)' } @{ $found->{'root key as hex'} // [] }),
+	'scanner finds the root key in csms_root.key');
 
 # the default setup keeps the root key in the data directory, mode 0600
 my $keyfile = "$datadir/csms_root.key";

@@ -221,6 +221,36 @@ csms.root_key_command = ''");
 $node->reload;
 reads_all('back to the right csms.root_key_file');
 
+# an open session drops its cached key when a reload changes the setting
+my $bg = $node->background_psql('postgres', on_error_stop => 0);
+is($bg->query("SELECT csms_get_secret_value('db')"),
+	$orig{db_v2}, 'open session reads with the right key');
+
+# Run $sql in the open session until its result matches $want (the session
+# sees a reload at its next command, some time after the signal).
+sub bg_until
+{
+	my ($sql, $want) = @_;
+	for (1 .. 100)
+	{
+		my ($o) = $bg->query($sql);
+		my $e = $bg->{stderr};
+		$bg->{stderr} = '';
+		return 1 if "$o\n$e" =~ $want;
+		select(undef, undef, undef, 0.1);
+	}
+	return 0;
+}
+$node->append_conf('postgresql.conf', "csms.root_key_file = '$wrongfile'");
+$node->reload;
+ok(bg_until("SELECT csms_get_secret_value('db')", qr/root key does not match this database/),
+	'open session: after a reload to another key file, the cached key is no longer used');
+$node->append_conf('postgresql.conf', "csms.root_key_file = '$outside'");
+$node->reload;
+ok(bg_until("SELECT csms_get_secret_value('db')", qr/^\Q$orig{db_v2}\E\n\z/),
+	'open session: after a reload back to the right key file, reads work again');
+$bg->quit;
+
 # --- a wrong key ---------------------------------------------------------
 
 $node->append_conf('postgresql.conf', "csms.root_key_file = '$wrongfile'");
