@@ -27,7 +27,7 @@ OBJS = \
 DATA = sql/secrets--1.0.sql
 PGFILEDESC = "secrets - a secrets manager inside PostgreSQL"
 
-REGRESS = setup keys secrets versions values stages password tamper security
+REGRESS = setup keys secrets versions values stages password tamper backup security
 REGRESS_OPTS = --inputdir=.
 ISOLATION = concurrent_versions
 ISOLATION_OPTS = --inputdir=.

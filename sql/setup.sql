@@ -15,6 +15,19 @@ EXCEPTION WHEN OTHERS THEN
 END
 $$;
 
+-- try_detail(sql): the same, with the DETAIL of the error
+CREATE FUNCTION try_detail(sql text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	detail text;
+BEGIN
+	EXECUTE sql;
+	RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+	GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
+	RETURN SQLSTATE || ': ' || SQLERRM || coalesce(' / ' || nullif(detail, ''), '');
+END
+$$;
+
 -- every API function, its arguments, and its volatility (anything that uses
 -- keys or randomness must be VOLATILE)
 SELECT p.oid::regprocedure AS function, p.provolatile AS vol, p.prosecdef AS secdef

@@ -86,6 +86,21 @@ sub server_alive
 	return;
 }
 
+# Set the key settings in postgresql.conf, reload, and wait until new
+# sessions see them (pg_ctl reload only signals the postmaster).
+sub set_key_conf
+{
+	my ($file, $command) = @_;
+	$node->append_conf('postgresql.conf',
+		"csms.root_key_file = '$file'\ncsms.root_key_command = '$command'");
+	$node->reload;
+	$node->poll_query_until('postgres',
+		"SELECT current_setting('csms.root_key_file', true) = '$file'"
+		  . " AND coalesce(current_setting('csms.root_key_command', true), '') = '$command'")
+	  or die 'the reloaded settings did not take effect';
+	return;
+}
+
 # --- the default setup ---------------------------------------------------
 
 my ($rc, $out, $err) = $node->psql('postgres', 'CREATE EXTENSION secrets');
@@ -172,8 +187,7 @@ chmod(0600, $outside) or die;
 unlink($default_keyfile) or die "could not remove $default_keyfile: $!";
 ok(!-e $default_keyfile, 'csms_root.key removed from the data directory');
 
-$node->append_conf('postgresql.conf', "csms.root_key_file = '$outside'");
-$node->reload;
+set_key_conf($outside, '');
 reads_all('csms.root_key_file after reload');
 
 $node->restart;
@@ -193,10 +207,7 @@ write_file($wrongfile, "$wronghex\n", 0600);
 isnt(fingerprint_of($wronghex), $fingerprint, 'the other key has another fingerprint');
 
 # csms.root_key_command works, and takes precedence over csms.root_key_file
-$node->append_conf(
-	'postgresql.conf', "csms.root_key_file = '$wrongfile'
-csms.root_key_command = 'cat $outside'");
-$node->reload;
+set_key_conf($wrongfile, "cat $outside");
 reads_all('csms.root_key_command (with a wrong csms.root_key_file)');
 
 my $cmd_err = fails_with(
@@ -215,10 +226,7 @@ like($file_err, qr/DETAIL:  The root key was read from file "\Q$wrongfile\E" \(c
 	'the error names the key file');
 
 # back to the right file, no command
-$node->append_conf(
-	'postgresql.conf', "csms.root_key_file = '$outside'
-csms.root_key_command = ''");
-$node->reload;
+set_key_conf($outside, '');
 reads_all('back to the right csms.root_key_file');
 
 # an open session drops its cached key when a reload changes the setting
@@ -241,20 +249,17 @@ sub bg_until
 	}
 	return 0;
 }
-$node->append_conf('postgresql.conf', "csms.root_key_file = '$wrongfile'");
-$node->reload;
+set_key_conf($wrongfile, '');
 ok(bg_until("SELECT csms_get_secret_value('db')", qr/root key does not match this database/),
 	'open session: after a reload to another key file, the cached key is no longer used');
-$node->append_conf('postgresql.conf', "csms.root_key_file = '$outside'");
-$node->reload;
+set_key_conf($outside, '');
 ok(bg_until("SELECT csms_get_secret_value('db')", qr/^\Q$orig{db_v2}\E\n\z/),
 	'open session: after a reload back to the right key file, reads work again');
 $bg->quit;
 
 # --- a wrong key ---------------------------------------------------------
 
-$node->append_conf('postgresql.conf', "csms.root_key_file = '$wrongfile'");
-$node->reload;
+set_key_conf($wrongfile, '');
 
 ($out, $err) = run_sql(q{
 SELECT csms_get_secret_value('db');
@@ -398,13 +403,15 @@ for my $mode (0644, 0640, 0604)
 }
 
 # commands
+# (the detail of a failed command must give its real exit code: "exit 3" is
+# 3, not the raw wait status 768; a missing command is 127, not 32512)
 my %bad_cmd = (
-	"cat $outside; exit 1" => qr/DETAIL:  The command exited with status/,
-	'exit 1' => qr/DETAIL:  The command exited with status/,
+	"cat $outside; exit 3" => qr/DETAIL:  [^\n]*\b(?:status|code) 3\b/,
+	'exit 1' => qr/DETAIL:  [^\n]*\b(?:status|code) 1\b/,
 	'echo garbage' => qr/DETAIL:  The command did not print 64 hexadecimal characters\./,
 	"head -c 63 $outside" => qr/DETAIL:  The command did not print 64 hexadecimal characters\./,
 	'yes | head -c 100000' => qr/DETAIL:  The command printed more than a root key\./,
-	"$tmp/no-such-command" => qr/DETAIL:  The command exited with status/,);
+	"$tmp/no-such-command" => qr/DETAIL:  [^\n]*\b(?:status|code) 127\b/,);
 for my $cmd (sort keys %bad_cmd)
 {
 	my $e = fails_with("SET csms.root_key_command = '$cmd'; SELECT csms_get_secret_value('db');",
@@ -412,6 +419,13 @@ for my $cmd (sort keys %bad_cmd)
 		"csms.root_key_command '$cmd': XX001");
 	like($e, $bad_cmd{$cmd}, "csms.root_key_command '$cmd': the detail says why");
 }
+# a command cut short by a statement timeout is a cancelled statement
+# (57014), not a bad root key (XX001, "data corrupted")
+fails_with(
+	"SET statement_timeout = '500ms'; SET csms.root_key_command = 'sleep 5; cat $outside'; SELECT csms_get_secret_value('db');",
+	'57014', 'canceling statement due to statement timeout',
+	'a root_key_command killed by statement_timeout: 57014, not XX001');
+
 # a command that prints the key with surrounding white space works
 reads_all('csms.root_key_command printing the key with white space',
 	prefix => "SET csms.root_key_command = 'printf \"\\\\n  %s  \\\\n\" \$(cat $outside)';");
