@@ -22,14 +22,15 @@ OBJS = \
 	src/password.o \
 	src/blob.o \
 	src/json.o \
-	src/backup_api.o
+	src/backup_api.o \
+	src/replicas_api.o
 
 DATA = sql/secrets--1.0.sql
 PGFILEDESC = "secrets - a secrets manager inside PostgreSQL"
 
-REGRESS = setup keys secrets versions values stages password tamper backup security
+REGRESS = setup keys secrets versions values stages password tamper backup regions security
 REGRESS_OPTS = --inputdir=.
-ISOLATION = concurrent_versions
+ISOLATION = concurrent_versions replica_sync
 ISOLATION_OPTS = --inputdir=.
 
 PG_CPPFLAGS = -I$(srcdir)/src

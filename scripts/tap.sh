@@ -20,6 +20,6 @@ else
 	as_user=()
 fi
 cd "$work"
-"${as_user[@]}" env PATH="$bindir:$PATH" TESTDIR="$work" PG_REGRESS=/bin/false \
+"${as_user[@]}" env PATH="$bindir:$PATH" SECRETS_SRC="$top" TESTDIR="$work" PG_REGRESS="$(dirname "$(dirname "$perldir")")/test/regress/pg_regress" \
 	PERL5LIB="$perldir" \
-	prove ${PROVE_FLAGS:--v} "$@" t/
+	prove ${PROVE_FLAGS:--v} "$@" t/*.pl

@@ -82,10 +82,11 @@ CREATE TABLE csms.secrets (
 	scheduled_delete_time timestamptz,
 	replica_type	text NOT NULL DEFAULT 'STANDALONE'
 		CHECK (replica_type IN ('STANDALONE', 'PRIMARY', 'REPLICA')),
-	primary_id		uuid,
+	primary_id		uuid,			-- a REPLICA: its primary (kept by the code: no self-reference, which pg_dump would warn about)
 	last_version	integer NOT NULL,
 	UNIQUE (region, name)
 );
+CREATE INDEX ON csms.secrets (primary_id) WHERE primary_id IS NOT NULL;
 
 -- One row per version: the value sealed under a fresh data key (DEK), and the
 -- DEK sealed under the master key's material version key_version.
@@ -383,6 +384,25 @@ CREATE FUNCTION @extschema@.csms_backup_secret(name text) RETURNS text
 CREATE FUNCTION @extschema@.csms_restore(secret_blob text)
 	RETURNS @extschema@.csms_secret
 	AS 'MODULE_PATHNAME', 'csms_restore' LANGUAGE C VOLATILE;
+
+-- Regions and replicas -------------------------------------------------------
+
+CREATE FUNCTION @extschema@.csms_create_region(name text) RETURNS text
+	AS 'MODULE_PATHNAME', 'csms_create_region' LANGUAGE C VOLATILE;
+
+CREATE FUNCTION @extschema@.csms_list_regions() RETURNS SETOF text
+	AS 'MODULE_PATHNAME', 'csms_list_regions' LANGUAGE C VOLATILE;
+
+CREATE FUNCTION @extschema@.csms_create_replica(name text, region text, kms_key_id text DEFAULT NULL)
+	RETURNS uuid
+	AS 'MODULE_PATHNAME', 'csms_create_replica' LANGUAGE C VOLATILE;
+
+CREATE FUNCTION @extschema@.csms_delete_replica(name text, region text) RETURNS void
+	AS 'MODULE_PATHNAME', 'csms_delete_replica' LANGUAGE C VOLATILE;
+
+CREATE FUNCTION @extschema@.csms_promote_replica(name text)
+	RETURNS @extschema@.csms_secret
+	AS 'MODULE_PATHNAME', 'csms_promote_replica' LANGUAGE C VOLATILE;
 
 -- Passwords ----------------------------------------------------------------
 

@@ -30,6 +30,7 @@
 
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
+#include "port.h"
 #include "storage/fd.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
@@ -150,12 +151,20 @@ read_root_key_file(const char *path, bool missing_ok, uint8 *key)
 				 errhint("Run chmod 0600 on the file.")));
 	}
 	n = read(fd, buf, sizeof(buf) - 1);
+	if (n == (ssize_t) sizeof(buf) - 1)
+	{
+		char		more;
+
+		/* a key file holds a key and white space, nothing longer */
+		if (read(fd, &more, 1) > 0)
+			n = -1;
+	}
 	CloseTransientFile(fd);
 	ok = n > 0 && parse_root_key_text(buf, (size_t) n, key);
 	csms_wipe(buf, sizeof(buf));
 	if (!ok)
 		root_key_unreadable(psprintf("file \"%s\"", path),
-							"The file does not hold 64 hexadecimal characters.");
+							"The file does not hold exactly 64 hexadecimal characters.");
 	return true;
 }
 
@@ -196,9 +205,11 @@ read_root_key_command(const char *cmd, uint8 *key)
 	rc = ClosePipeStream(fh);
 	ok = rc == 0 && parse_root_key_text(buf, n, key);
 	csms_wipe(buf, sizeof(buf));
+	/* a cancel or timeout that killed the command is reported as such */
+	CHECK_FOR_INTERRUPTS();
 	if (rc != 0)
 		root_key_unreadable("csms.root_key_command",
-							psprintf("The command exited with status %d.", rc));
+							psprintf("The command failed: %s.", wait_result_to_str(rc)));
 	if (!ok)
 		root_key_unreadable("csms.root_key_command",
 							"The command did not print 64 hexadecimal characters.");

@@ -255,19 +255,32 @@ csms_call_begin(CsmsCall *call, const char *fname, int flags)
 		strlcpy(call->region, csms_region_guc, sizeof(call->region));
 	}
 
+	if (VARSIZE_ANY_EXHDR(check) != CSMS_HMAC_LEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("the root key check value of extension \"secrets\" is damaged")));
+	memcpy(call->root_check, VARDATA_ANY(check), CSMS_HMAC_LEN);
 	if (flags & CSMS_NEED_ROOT_KEY)
-	{
-		if (VARSIZE_ANY_EXHDR(check) != CSMS_HMAC_LEN)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("the root key check value of extension \"secrets\" is damaged")));
-		call->root_key = csms_root_key_load((const uint8 *) VARDATA_ANY(check), false);
-	}
+		csms_call_need_root_key(call);
+}
+
+/* Load and check the root key, for calls that find they need it late. */
+void
+csms_call_need_root_key(CsmsCall *call)
+{
+	if (call->root_key == NULL)
+		call->root_key = csms_root_key_load(call->root_check, false);
 }
 
 void
 csms_call_end(CsmsCall *call)
 {
+	/* replicas follow their primary in the same transaction */
+	if (call->changed_primary)
+	{
+		call->changed_primary = false;
+		csms_replicas_sync(call, &call->changed_primary_id);
+	}
 	SetUserIdAndSecContext(call->save_uid, call->save_sec);
 	if (call->connected)
 	{

@@ -70,10 +70,15 @@ typedef struct CsmsCall
 	char		project_id[33];
 	/* the verified root key, when CSMS_NEED_ROOT_KEY was asked for */
 	const uint8 *root_key;
+	uint8		root_check[CSMS_HMAC_LEN];	/* the account's check value */
+	/* a PRIMARY secret this call changed: its replicas follow at the end */
+	bool		changed_primary;
+	pg_uuid_t	changed_primary_id;
 } CsmsCall;
 
 extern void csms_call_begin(CsmsCall *call, const char *fname, int flags);
 extern void csms_call_end(CsmsCall *call);
+extern void csms_call_need_root_key(CsmsCall *call);
 
 /* A saved SPI plan, prepared on first use. */
 typedef struct CsmsStmt
@@ -177,6 +182,8 @@ typedef struct CsmsSecret
 	int			last_version;
 	bool		auto_rotation;
 	char	   *rotation_period;
+	bool		has_primary;	/* a REPLICA: the id of its primary */
+	pg_uuid_t	primary_id;
 } CsmsSecret;
 
 extern CsmsSecret *csms_secret_open(CsmsCall *call, const char *name,
@@ -186,6 +193,11 @@ extern HeapTuple csms_secret_tuple(CsmsCall *call, TupleDesc tupdesc,
 extern void csms_secret_not_found(CsmsCall *call, const char *name) pg_attribute_noreturn();
 extern char *csms_arg_text(FunctionCallInfo fcinfo, int argno, const char *argname);
 extern char *csms_arg_text_opt(FunctionCallInfo fcinfo, int argno);
+
+/* replicas_api.c */
+extern void csms_replicas_sync(CsmsCall *call, const pg_uuid_t *primary_id);
+extern Datum csms_replicas_datum(CsmsCall *call, Oid array_type,
+								 const pg_uuid_t *id, const char *replica_type);
 
 /* validate.c */
 extern char *csms_trunc(const char *s);

@@ -44,7 +44,7 @@ PG_FUNCTION_INFO_V1(csms_disable_secret);
 
 #define GATE_COLUMNS \
 	"id, name, state, kms_key_id, replica_type, last_version, auto_rotation," \
-	" rotation_period"
+	" rotation_period, primary_id"
 
 static CsmsStmt q_gate = {
 	"SELECT " GATE_COLUMNS " FROM csms.secrets"
@@ -255,15 +255,39 @@ csms_secret_open(CsmsCall *call, const char *name, CsmsAction action)
 	s->last_version = DatumGetInt32(csms_col(0, 6, &isnull));
 	s->auto_rotation = DatumGetBool(csms_col(0, 7, &isnull));
 	s->rotation_period = csms_col_text(0, 8);
+	if (!csms_is_null(0, 9))
+	{
+		s->has_primary = true;
+		s->primary_id = *DatumGetUUIDP(csms_col(0, 9, &isnull));
+	}
 
 	/* a replica follows its primary and takes no writes of its own */
 	if (action != CSMS_ACT_READ_META && action != CSMS_ACT_READ_VALUE &&
 		action != CSMS_ACT_BACKUP && strcmp(s->replica_type, "REPLICA") == 0)
+	{
+		static CsmsStmt q_primary_region = {
+			"SELECT region FROM csms.secrets WHERE id OPERATOR(pg_catalog.=) $1",
+			1, {UUIDOID}
+		};
+		Datum		arg = UUIDPGetDatum(&s->primary_id);
+		char	   *primary_region = "(unknown)";
+
+		if (s->has_primary && csms_exec(&q_primary_region, &arg, NULL, SPI_OK_SELECT, 1) == 1)
+			primary_region = csms_col_text(0, 1);
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("secret \"%s\" in region \"%s\" is a replica and is read-only",
 						name, call->region),
-				 errhint("Change the primary secret; its changes reach the replica.")));
+				 errhint("Change the primary secret in region \"%s\"; its changes reach the replica, or promote the replica with csms_promote_replica().",
+						 primary_region)));
+	}
+	/* a primary keeps its replicas: it goes only when they are gone */
+	if (action == CSMS_ACT_DELETE && strcmp(s->replica_type, "PRIMARY") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("secret \"%s\" has replicas", name),
+				 errdetail("A primary secret cannot be deleted while replicas of it exist."),
+				 errhint("Delete its replicas with csms_delete_replica(), or promote them in their regions, first.")));
 
 	switch (action)
 	{
@@ -291,6 +315,14 @@ csms_secret_open(CsmsCall *call, const char *name, CsmsAction action)
 				state_error(s, "backups");
 			break;
 	}
+
+	/* every write to a primary reaches its replicas when the call ends */
+	if ((action == CSMS_ACT_WRITE_META || action == CSMS_ACT_WRITE_VERSION ||
+		 action == CSMS_ACT_SET_STATE) && strcmp(s->replica_type, "PRIMARY") == 0)
+	{
+		call->changed_primary = true;
+		call->changed_primary_id = s->id;
+	}
 	return s;
 }
 
@@ -311,11 +343,11 @@ csms_secret_tuple(CsmsCall *call, TupleDesc tupdesc, const pg_uuid_t *id)
 	for (i = 0; i < SECRET_NCOLS; i++)
 		values[i] = csms_col(0, i + 1, &nulls[i]);
 
-	old = MemoryContextSwitchTo(call->caller_cxt);
-	/* replicas: a STANDALONE secret has none */
-	replica_type = get_element_type(TupleDescAttr(tupdesc, SECRET_NCOLS)->atttypid);
-	values[SECRET_NCOLS] = PointerGetDatum(construct_empty_array(replica_type));
+	replica_type = TupleDescAttr(tupdesc, SECRET_NCOLS)->atttypid;
+	values[SECRET_NCOLS] = csms_replicas_datum(call, replica_type, id,
+											   TextDatumGetCString(values[SECRET_NCOLS - 1]));
 	nulls[SECRET_NCOLS] = false;
+	old = MemoryContextSwitchTo(call->caller_cxt);
 	tup = heap_form_tuple(tupdesc, values, nulls);
 	MemoryContextSwitchTo(old);
 	return tup;
@@ -550,7 +582,7 @@ csms_list_secrets(PG_FUNCTION_ARGS)
 	uint64		n,
 				i;
 	Oid			replica_type;
-	Datum		empty;
+	SPITupleTable *rows;
 
 	csms_check_page_size(page_size);
 	if (marker)
@@ -559,8 +591,7 @@ csms_list_secrets(PG_FUNCTION_ARGS)
 		csms_check_name("event", event);
 
 	InitMaterializedSRF(fcinfo, 0);
-	replica_type = get_element_type(TupleDescAttr(rsinfo->setDesc, SECRET_NCOLS)->atttypid);
-	empty = PointerGetDatum(construct_empty_array(replica_type));
+	replica_type = TupleDescAttr(rsinfo->setDesc, SECRET_NCOLS)->atttypid;
 
 	csms_call_begin(&call, "csms_list_secrets", 0);
 	args[0] = csms_text_datum(call.region);
@@ -568,6 +599,7 @@ csms_list_secrets(PG_FUNCTION_ARGS)
 	args[2] = event ? csms_text_datum(event) : (nulls[2] = 'n', (Datum) 0);
 	args[3] = Int32GetDatum(page_size);
 	n = csms_exec(&q_secret_list, args, nulls, SPI_OK_SELECT, 0);
+	rows = SPI_tuptable;
 	for (i = 0; i < n; i++)
 	{
 		Datum		values[SECRET_NCOLS + 1];
@@ -575,8 +607,10 @@ csms_list_secrets(PG_FUNCTION_ARGS)
 		int			c;
 
 		for (c = 0; c < SECRET_NCOLS; c++)
-			values[c] = csms_col(i, c + 1, &isnull[c]);
-		values[SECRET_NCOLS] = empty;
+			values[c] = SPI_getbinval(rows->vals[i], rows->tupdesc, c + 1, &isnull[c]);
+		values[SECRET_NCOLS] = csms_replicas_datum(&call, replica_type,
+												   DatumGetUUIDP(values[0]),
+												   TextDatumGetCString(values[SECRET_NCOLS - 1]));
 		isnull[SECRET_NCOLS] = false;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, isnull);
 	}
