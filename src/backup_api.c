@@ -623,7 +623,9 @@ csms_restore(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("backup blob was made in region \"%s\", not in region \"%s\"",
-						csms_trunc(s), call.region)));
+						csms_trunc(s), call.region),
+				 errdetail("A backup blob restores only in the region it was made in."),
+				 errhint("Restore it in a session with SET csms.region = '%s'.", csms_trunc(s))));
 	(void) get_string(doc, "", "project_id", false);
 
 	/* the secret */
