@@ -963,7 +963,8 @@ csms_json_buf_string(csms_json_buf *b, const char *s, size_t n)
 		if (c >= 0x20 && c != '"' && c != '\\')
 			continue;
 		/* flush the run of plain bytes before this one */
-		csms_json_buf_raw(b, s + run, i - run);
+		if (i > run)
+			csms_json_buf_raw(b, s + run, i - run);
 		run = i + 1;
 		esc[0] = '\\';
 		switch (c)
@@ -1000,7 +1001,8 @@ csms_json_buf_string(csms_json_buf *b, const char *s, size_t n)
 		}
 		csms_json_buf_raw(b, esc, elen);
 	}
-	csms_json_buf_raw(b, s + run, n - run);
+	if (n > run)
+		csms_json_buf_raw(b, s + run, n - run);
 	csms_json_buf_raw(b, "\"", 1);
 	csms_wipe(esc, sizeof(esc));
 }

@@ -40,8 +40,9 @@
  *
  *	  Memory.  Every node, string, key and array of the tree is allocated
  *	  through the csms_blob_allocator (NULL: malloc/free), and nothing the
- *	  codec copies from a string is ever held in memory of its own (no stack
- *	  buffers, no malloc behind the allocator's back, no qsort).  So:
+ *	  codec copies from a string is held in memory of its own (no malloc
+ *	  behind the allocator's back, no qsort, no stack buffer but the
+ *	  writer's 6-byte escape buffer, which it wipes).  So:
  *	  - an allocator returning NULL gives CSMS_JSON_ERR_NOMEM, after
  *		everything allocated so far has been wiped and freed;
  *	  - an allocator that does not return (palloc's ereport) leaves only

@@ -905,6 +905,11 @@ test_writer_controls(void)
 		csms_json_buf_string(&b, "x\0y", 3);
 		CHECK(b.len == 13 && strcmp(b.data, "\"\",\"x\\u0000y\"") == 0, "writer: NUL escaped: %s", b.data);
 		csms_json_buf_free(&b);
+		csms_json_buf_string(&b, NULL, 0);
+		csms_json_buf_raw(&b, ",", 1);
+		csms_json_buf_string(&b, NULL, 0);
+		CHECK(b.len == 5 && strcmp(b.data, "\"\",\"\"") == 0, "writer: NULL with length 0");
+		csms_json_buf_free(&b);
 		csms_json_buf_free(&b);	/* idempotent */
 	}
 
