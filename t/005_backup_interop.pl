@@ -443,7 +443,7 @@ refused('ok', 'neg-region',
 		my $b = jose([ 'seal', @key_args, '--payload-file' => write_file($bad{$what}) ]);
 		ok(defined $b, "jose seals a payload with $what");
 		my $e = sql_error("SELECT csms_restore('" . ($b ? $b->{blob} : '') . "')");
-		like($e, qr/ERROR:  22023: (invalid backup blob|invalid secret name)/, "payload with $what: 22023")
+		like($e, qr/ERROR:  22023: (invalid backup blob|invalid secret name|invalid version id)/, "payload with $what: 22023")
 		  or diag($e);
 		is(query("SELECT count(*) FROM csms.secrets WHERE name = 'neg-payload'"),
 			'0', "payload with $what: nothing restored");
