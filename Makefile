@@ -23,7 +23,8 @@ OBJS = \
 	src/blob.o \
 	src/json.o \
 	src/backup_api.o \
-	src/replicas_api.o
+	src/replicas_api.o \
+	src/fastpath.o
 
 DATA = sql/secrets--1.0.sql
 PGFILEDESC = "secrets - a secrets manager inside PostgreSQL"

@@ -84,7 +84,7 @@ CREATE TABLE csms.secrets (
 		CHECK (replica_type IN ('STANDALONE', 'PRIMARY', 'REPLICA')),
 	primary_id		uuid,			-- a REPLICA: its primary (kept by the code: no self-reference, which pg_dump would warn about)
 	last_version	integer NOT NULL,
-	UNIQUE (region, name)
+	CONSTRAINT secrets_region_name_key UNIQUE (region, name)
 );
 CREATE INDEX ON csms.secrets (primary_id) WHERE primary_id IS NOT NULL;
 

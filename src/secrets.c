@@ -202,12 +202,15 @@ csms_known_regions(void)
 	return csms_col_text(0, 1);
 }
 
+/*
+ * The first half of csms_call_begin: connect SPI and become the owner of the
+ * state.  The hot read path stops here and takes the account from its own
+ * query; everything else continues with csms_call_load_account.
+ */
 void
-csms_call_begin(CsmsCall *call, const char *fname, int flags)
+csms_call_enter(CsmsCall *call, const char *fname)
 {
 	Oid			owner;
-	bytea	   *check;
-	char	   *s;
 
 	memset(call, 0, sizeof(*call));
 	call->fname = fname;
@@ -226,6 +229,21 @@ csms_call_begin(CsmsCall *call, const char *fname, int flags)
 	GetUserIdAndSecContext(&call->save_uid, &call->save_sec);
 	SetUserIdAndSecContext(owner, call->save_sec | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
+}
+
+void
+csms_call_begin(CsmsCall *call, const char *fname, int flags)
+{
+	csms_call_enter(call, fname);
+	csms_call_load_account(call, flags);
+}
+
+/* The second half: the account, the session's region, the root key. */
+void
+csms_call_load_account(CsmsCall *call, int flags)
+{
+	bytea	   *check;
+	char	   *s;
 
 	if (csms_exec(&q_account, NULL, NULL, SPI_OK_SELECT, 2) != 1)
 		ereport(ERROR,

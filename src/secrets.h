@@ -77,6 +77,8 @@ typedef struct CsmsCall
 } CsmsCall;
 
 extern void csms_call_begin(CsmsCall *call, const char *fname, int flags);
+extern void csms_call_enter(CsmsCall *call, const char *fname);
+extern void csms_call_load_account(CsmsCall *call, int flags);
 extern void csms_call_end(CsmsCall *call);
 extern void csms_call_need_root_key(CsmsCall *call);
 
@@ -131,6 +133,7 @@ extern CsmsKey *csms_key_resolve(CsmsCall *call, const char *ref,
 extern CsmsKey *csms_key_create(CsmsCall *call, const char *alias,
 								const char *description, const pg_uuid_t *id);
 extern void csms_key_material(CsmsCall *call, CsmsKey *key, int version);
+extern bool csms_key_material_cached(CsmsKey *key, int version);
 extern void csms_key_require_enabled(CsmsKey *key);
 extern CsmsKey *csms_backup_key(CsmsCall *call, bool create);
 extern CsmsKey *csms_key_by_id(CsmsCall *call, const pg_uuid_t *id);
@@ -193,6 +196,11 @@ extern HeapTuple csms_secret_tuple(CsmsCall *call, TupleDesc tupdesc,
 extern void csms_secret_not_found(CsmsCall *call, const char *name) pg_attribute_noreturn();
 extern char *csms_arg_text(FunctionCallInfo fcinfo, int argno, const char *argname);
 extern char *csms_arg_text_opt(FunctionCallInfo fcinfo, int argno);
+
+/* fastpath.c: the read path without the executor */
+extern bytea *csms_fast_read(const char *name, int version, char *kind,
+							 int *version_out);
+extern void csms_touch_secret(const pg_uuid_t *secret_id);
 
 /* replicas_api.c */
 extern void csms_replicas_sync(CsmsCall *call, const pg_uuid_t *primary_id);
