@@ -145,8 +145,15 @@ csms_fast_read(const char *name, int version, char *kind, int *version_out)
 	Oid			procs[2];
 	Datum		values[2];
 
-	if (!OidIsValid(nsp) || !ActiveSnapshotSet())
+	if (!OidIsValid(nsp))
 		return NULL;
+
+	/*
+	 * A snapshot taken now, as SPI takes one for each query: a read sees
+	 * what the same statement wrote before it (and, in READ COMMITTED, what
+	 * committed before it), exactly like the SPI path.
+	 */
+	PushActiveSnapshot(GetTransactionSnapshot());
 	snapshot = GetActiveSnapshot();
 	memset(&call, 0, sizeof(call));
 
@@ -264,5 +271,6 @@ done:
 		table_close(secrets, AccessShareLock);
 	if (account)
 		table_close(account, AccessShareLock);
+	PopActiveSnapshot();
 	return result;
 }
