@@ -196,6 +196,8 @@ extern HeapTuple csms_secret_tuple(CsmsCall *call, TupleDesc tupdesc,
 extern void csms_secret_not_found(CsmsCall *call, const char *name) pg_attribute_noreturn();
 extern char *csms_arg_text(FunctionCallInfo fcinfo, int argno, const char *argname);
 extern char *csms_arg_text_opt(FunctionCallInfo fcinfo, int argno);
+extern char csms_value_arg(FunctionCallInfo fcinfo, int string_arg, int binary_arg,
+						   const char **value, Size *len);
 
 /* fastpath.c: the read path without the executor */
 extern bytea *csms_fast_read(const char *name, int version, char *kind,

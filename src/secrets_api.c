@@ -174,6 +174,28 @@ csms_arg_text_opt(FunctionCallInfo fcinfo, int argno)
 	return text_to_cstring(PG_GETARG_TEXT_PP(argno));
 }
 
+/*
+ * The value of a call that takes secret_string (argument string_arg) or
+ * secret_binary (binary_arg): exactly one, at most CSMS_VALUE_MAXLEN bytes.
+ * Returns the kind; *value points into the argument.
+ */
+char
+csms_value_arg(FunctionCallInfo fcinfo, int string_arg, int binary_arg,
+			   const char **value, Size *len)
+{
+	struct varlena *v;
+
+	if (PG_ARGISNULL(string_arg) == PG_ARGISNULL(binary_arg))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("exactly one of secret_string and secret_binary must be given")));
+	v = PG_GETARG_VARLENA_PP(PG_ARGISNULL(string_arg) ? binary_arg : string_arg);
+	*value = VARDATA_ANY(v);
+	*len = VARSIZE_ANY_EXHDR(v);
+	csms_check_value_size(*len);
+	return PG_ARGISNULL(string_arg) ? CSMS_KIND_BINARY : CSMS_KIND_STRING;
+}
+
 /* The gate ---------------------------------------------------------------- */
 
 void
@@ -450,27 +472,7 @@ csms_create_secret(PG_FUNCTION_ARGS)
 
 	/* arguments, all before touching anything */
 	csms_check_name("secret", name);
-	if (PG_ARGISNULL(1) == PG_ARGISNULL(2))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("exactly one of secret_string and secret_binary must be given")));
-	if (!PG_ARGISNULL(1))
-	{
-		text	   *t = PG_GETARG_TEXT_PP(1);
-
-		value = VARDATA_ANY(t);
-		len = VARSIZE_ANY_EXHDR(t);
-		kind = CSMS_KIND_STRING;
-	}
-	else
-	{
-		bytea	   *b = PG_GETARG_BYTEA_PP(2);
-
-		value = VARDATA_ANY(b);
-		len = VARSIZE_ANY_EXHDR(b);
-		kind = CSMS_KIND_BINARY;
-	}
-	csms_check_value_size(len);
+	kind = csms_value_arg(fcinfo, 1, 2, &value, &len);
 	if (description)
 		csms_check_description(description);
 	if (strcmp(secret_type, "COMMON") != 0 && strcmp(secret_type, "RDS-FG") != 0 &&

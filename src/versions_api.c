@@ -403,68 +403,55 @@ version_arg(FunctionCallInfo fcinfo, int argno)
 	return csms_parse_version_id(text_to_cstring(PG_GETARG_TEXT_PP(argno)), true);
 }
 
+/*
+ * csms_get_secret_value and csms_get_secret_binary: the fast path first,
+ * the SPI path when it cannot answer.  A binary value read as text is an
+ * error; a string read as binary gives its bytes.
+ */
+static bytea *
+get_value(FunctionCallInfo fcinfo, const char *fname, bool as_text)
+{
+	char	   *name = csms_arg_text(fcinfo, 0, "name");
+	int			version = version_arg(fcinfo, 1);
+	CsmsCall	call;
+	ValueRow	row;
+	bytea	   *plain;
+	bytea	   *result;
+	char		kind;
+	int			found_version;
+
+	csms_check_name("secret", name);
+	result = csms_fast_read(name, version, &kind, &found_version);
+	if (result == NULL)
+	{
+		csms_call_enter(&call, fname);
+		plain = read_one(&call, name, version, &kind, &row);
+		found_version = row.version;
+		if (!as_text || kind == CSMS_KIND_STRING)
+		{
+			result = (bytea *) MemoryContextAlloc(call.caller_cxt, VARSIZE(plain));
+			memcpy(result, plain, VARSIZE(plain));
+		}
+		csms_call_end(&call);
+	}
+	if (as_text && kind != CSMS_KIND_STRING)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("version \"v%d\" of secret \"%s\" holds a secret_binary", found_version, name),
+				 errhint("Read it with csms_get_secret_binary().")));
+	return result;
+}
+
 Datum
 csms_get_secret_value(PG_FUNCTION_ARGS)
 {
-	CsmsCall	call;
-	char	   *name = csms_arg_text(fcinfo, 0, "name");
-	int			version = version_arg(fcinfo, 1);
-	ValueRow	row;
-	bytea	   *plain;
-	text	   *result;
-	char		kind;
-	int			fast_version;
-
-	/* the common case, without the executor */
-	csms_check_name("secret", name);
-	plain = csms_fast_read(name, version, &kind, &fast_version);
-	if (plain)
-	{
-		if (kind != CSMS_KIND_STRING)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("version \"v%d\" of secret \"%s\" holds a secret_binary", fast_version, name),
-					 errhint("Read it with csms_get_secret_binary().")));
-		PG_RETURN_TEXT_P((text *) plain);
-	}
-
-	csms_call_enter(&call, "csms_get_secret_value");
-	plain = read_one(&call, name, version, &kind, &row);
-	if (kind != CSMS_KIND_STRING)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("version \"v%d\" of secret \"%s\" holds a secret_binary", row.version, name),
-				 errhint("Read it with csms_get_secret_binary().")));
-	result = (text *) MemoryContextAlloc(call.caller_cxt, VARSIZE(plain));
-	memcpy(result, plain, VARSIZE(plain));
-	csms_call_end(&call);
-	PG_RETURN_TEXT_P(result);
+	PG_RETURN_TEXT_P((text *) get_value(fcinfo, "csms_get_secret_value", true));
 }
 
 Datum
 csms_get_secret_binary(PG_FUNCTION_ARGS)
 {
-	CsmsCall	call;
-	char	   *name = csms_arg_text(fcinfo, 0, "name");
-	int			version = version_arg(fcinfo, 1);
-	ValueRow	row;
-	bytea	   *plain;
-	bytea	   *result;
-	char		kind;
-	int			fast_version;
-
-	/* the common case, without the executor */
-	csms_check_name("secret", name);
-	plain = csms_fast_read(name, version, &kind, &fast_version);
-	if (plain)
-		PG_RETURN_BYTEA_P(plain);
-
-	csms_call_enter(&call, "csms_get_secret_binary");
-	plain = read_one(&call, name, version, &kind, &row);
-	result = (bytea *) MemoryContextAlloc(call.caller_cxt, VARSIZE(plain));
-	memcpy(result, plain, VARSIZE(plain));
-	csms_call_end(&call);
-	PG_RETURN_BYTEA_P(result);
+	PG_RETURN_BYTEA_P(get_value(fcinfo, "csms_get_secret_binary", false));
 }
 
 /* A csms_version row: metadata, then exactly one of string and binary. */
@@ -721,27 +708,7 @@ csms_create_secret_version(PG_FUNCTION_ARGS)
 	bool		isnull;
 	Datum		result;
 
-	if (PG_ARGISNULL(1) == PG_ARGISNULL(2))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("exactly one of secret_string and secret_binary must be given")));
-	if (!PG_ARGISNULL(1))
-	{
-		text	   *t = PG_GETARG_TEXT_PP(1);
-
-		value = VARDATA_ANY(t);
-		len = VARSIZE_ANY_EXHDR(t);
-		kind = CSMS_KIND_STRING;
-	}
-	else
-	{
-		bytea	   *b = PG_GETARG_BYTEA_PP(2);
-
-		value = VARDATA_ANY(b);
-		len = VARSIZE_ANY_EXHDR(b);
-		kind = CSMS_KIND_BINARY;
-	}
-	csms_check_value_size(len);
+	kind = csms_value_arg(fcinfo, 1, 2, &value, &len);
 	if (stages_arg)
 		csms_check_stage_list(stages_arg, &nstages, &stages);
 	if (!PG_ARGISNULL(4) && TIMESTAMP_NOT_FINITE(PG_GETARG_TIMESTAMPTZ(4)))
