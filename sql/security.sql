@@ -14,6 +14,7 @@ SELECT try($$SELECT * FROM csms.versions$$);
 SELECT try($$SET csms.root_key_file = '/tmp/key'$$);
 SELECT try($$SET csms.root_key_command = 'echo'$$);
 SELECT try($$SHOW csms.root_key_command$$);
+SELECT try($$SET csms.track_last_used = off$$);
 SET csms.region = '';
 RESET ROLE;
 

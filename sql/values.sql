@@ -61,6 +61,17 @@ SELECT csms_get_secret_value('s-empty', 'v1') = '' AS v1_still_empty;
 SELECT last_used_time IS NOT NULL AS used FROM csms_show_secret('s-utf8');
 SELECT last_used_time IS NULL AS never_read FROM csms_create_secret('unread', 'x');
 SELECT last_used_time IS NULL AS never_read FROM csms_show_secret('unread');
+-- not in a read-only transaction, and not when tracking is off
+BEGIN READ ONLY;
+SELECT csms_get_secret_value('unread');
+COMMIT;
+SET csms.track_last_used = off;
+SELECT csms_get_secret_value('unread'), csms_get_secret_binary('unread');
+SELECT csms_get_secret_value('unread', 'v1');
+RESET csms.track_last_used;
+SELECT last_used_time IS NULL AS never_read FROM csms_show_secret('unread');
+SELECT csms_get_secret_value('unread');
+SELECT last_used_time IS NOT NULL AS now_read FROM csms_show_secret('unread');
 
 -- batch: SYSCURRENT of each, in the order given, duplicates kept
 SELECT id, secret_name, secret_string, secret_binary FROM csms_batch_get_secret_value('{s-utf8,b-zero,s-utf8}');

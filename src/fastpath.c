@@ -257,7 +257,7 @@ csms_fast_read(const char *name, int version, char *kind, int *version_out)
 	csms_wipe(key->material, CSMS_KEY_LEN);
 
 	/* last_used_time, at most once a minute, through the SPI path */
-	if (touch && !XactReadOnly && !RecoveryInProgress())
+	if (touch && csms_track_last_used && !XactReadOnly && !RecoveryInProgress())
 		csms_touch_secret(&secret_id);
 
 done:

@@ -36,6 +36,7 @@ PG_MODULE_MAGIC;
 char	   *csms_root_key_command = NULL;
 char	   *csms_root_key_file = NULL;
 char	   *csms_region_guc = NULL;
+bool		csms_track_last_used = true;
 
 void		_PG_init(void);
 
@@ -73,6 +74,14 @@ _PG_init(void)
 							   PGC_USERSET,
 							   0,
 							   NULL, NULL, NULL);
+	DefineCustomBoolVariable("csms.track_last_used",
+							 "Records when each secret's value was last read (last_used_time).",
+							 "At most once a minute per secret; the write is skipped in read-only transactions. Turning it off makes reads of many distinct secrets write nothing.",
+							 &csms_track_last_used,
+							 true,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
 	MarkGUCPrefixReserved("csms");
 }
 

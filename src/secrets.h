@@ -51,6 +51,7 @@
 extern char *csms_root_key_command;
 extern char *csms_root_key_file;
 extern char *csms_region_guc;
+extern bool csms_track_last_used;
 
 /* flags for csms_call_begin */
 #define CSMS_NEED_ROOT_KEY		0x01

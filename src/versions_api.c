@@ -353,7 +353,7 @@ read_value(CsmsCall *call, ValueRow *row, char *kind)
 	csms_wipe(row->key->material, CSMS_KEY_LEN);
 
 	/* last_used_time, at most once a minute, never waiting for a lock */
-	if (row->touch && !XactReadOnly && !RecoveryInProgress())
+	if (row->touch && csms_track_last_used && !XactReadOnly && !RecoveryInProgress())
 	{
 		Datum		arg = UUIDPGetDatum(&row->secret_id);
 
