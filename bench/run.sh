@@ -22,6 +22,10 @@
 # Settings (environment, full mode only):
 #   BENCH_N=10000 BENCH_BIG=1000000 BENCH_MEM_N=100000 BENCH_DURATION=6
 #   BENCH_RUNS=3 BENCH_CLIENTS="1 2" BENCH_BATCH=100000
+#   BENCH_RETRIES=2      runs during which other processes used more than
+#                        BENCH_MAX_OTHERS=10 % of the machine's CPU are done
+#                        again, at most this many times each and
+#                        BENCH_RETRY_BUDGET=24 times in all
 #   BENCH_NO_INSTALL=1   do not run make install first
 #   BENCH_KEEP=1         keep the cluster directory (/tmp/csms-bench.*)
 set -uo pipefail
@@ -36,7 +40,7 @@ case "${1:-}" in
 esac
 
 if [ "$mode" = smoke ]; then
-	N=200 BIG=1000 MEM_N=200 DURATION=2 RUNS=1 CLIENTS="2" BATCH=500
+	N=200 BIG=1000 MEM_N=200 DURATION=2 RUNS=1 CLIENTS="2" BATCH=500 RETRIES=0 RETRY_BUDGET=0
 	SHARED_BUFFERS=128MB
 else
 	N=${BENCH_N:-10000}
@@ -46,11 +50,14 @@ else
 	RUNS=${BENCH_RUNS:-3}
 	CLIENTS=${BENCH_CLIENTS:-"1 2"}
 	BATCH=${BENCH_BATCH:-100000}
+	RETRIES=${BENCH_RETRIES:-2}
+	RETRY_BUDGET=${BENCH_RETRY_BUDGET:-24}
 	SHARED_BUFFERS=${BENCH_SHARED_BUFFERS:-2GB}
 fi
 defaults=no
 [ "$mode" = full ] && [ "$N $BIG $MEM_N $DURATION $RUNS $CLIENTS $BATCH $SHARED_BUFFERS" = "10000 1000000 100000 6 3 1 2 100000 2GB" ] && defaults=yes
 [ "$MEM_N" -gt "$BIG" ] && MEM_N=$BIG
+MAX_OTHERS=${BENCH_MAX_OTHERS:-10}	# % of the machine's CPU used by others that makes a run count as disturbed
 
 pg_config=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 bindir=$("$pg_config" --bindir) || { echo "bench: pg_config not found at $pg_config" >&2; exit 1; }
@@ -67,6 +74,9 @@ if [ "$mode" = full ] && [ -z "${BENCH_NO_INSTALL:-}" ] && [ "$(id -u)" -eq 0 ];
 fi
 [ -f "$sharedir/extension/secrets.control" ] || die "extension secrets is not installed (run make install)"
 [ -f "$sharedir/extension/pgcrypto.control" ] || die "pgcrypto is not installed (it ships with postgresql-15)"
+libfile="$("$pg_config" --pkglibdir)/secrets.so"
+lib_sum() { md5sum <"$libfile" | cut -c1-12; }
+lib_at_start=$(lib_sum)
 
 # --- the throwaway cluster -------------------------------------------------
 # PostgreSQL refuses to run as root: as root, the cluster runs as postgres.
@@ -205,15 +215,39 @@ for w in "${workloads[@]}"; do
 	W_size[$id]=$size W_opts[$id]=$opts W_base[$id]=$base
 done
 
+# CPU accounting, to tell how much of the machine other processes took during
+# a run (the bench assumes it has the machine to itself): busy jiffies of the
+# machine minus those of the cluster (postmaster, its children, reaped ones)
+# and of pgbench (reaped children of this shell).
+pm_pid=$(head -n 1 "$data/postmaster.pid")
+cpu_snapshot() {	# prints: machine_busy bench
+	{ head -n 1 /proc/stat; cat /proc/[0-9]*/stat 2>/dev/null; } | awk -v pm="$pm_pid" -v me="$$" '
+		NR == 1 { busy = $2 + $3 + $4 + $7 + $8 + $9; next }
+		{
+			pid = $1; sub(/^.*\) /, "")
+			if (pid == pm) own += $12 + $13 + $14 + $15
+			else if ($2 == pm) own += $12 + $13
+			else if (pid == me) own += $14 + $15
+		}
+		END { print busy, own }'
+}
+declare -A others
 failures=0
 # run_one ID CLIENTS RUN: one pgbench run; appends its TPS to runs[ID|CLIENTS]
+# and the share of the machine's CPU used by other processes to others[...]
 run_one() {
-	local id=$1 c=$2 r=$3 out tps
+	local id=$1 c=$2 r=$3 out tps b0 o0 b1 o1 t0r t1r
 	out=$work/logs/$id-c$c-r$r.log
+	read -r b0 o0 < <(cpu_snapshot)
+	t0r=$(now)
 	"${as_pg[@]}" env PGOPTIONS="${W_opts[$id]}" "$bindir/pgbench" -h "$work" -p "$port" \
 		-U postgres -n -M prepared -c "$c" -j "$c" -T "$DURATION" -D n="${W_size[$id]}" \
 		-f "$work/scripts/${W_script[$id]}" "${W_db[$id]}" >"$out" 2>&1
 	local rc=$?
+	t1r=$(now)
+	read -r b1 o1 < <(cpu_snapshot)
+	others[$id|$c]+="$(awk -v b="$((b1 - b0))" -v o="$((o1 - o0))" -v t="$(secs "$t0r" "$t1r")" \
+		-v n="$(nproc)" -v hz="$(getconf CLK_TCK)" 'BEGIN { x = (b - o) / hz / (t * n) * 100; if (x < 0) x = 0; printf "%.0f", x }') "
 	tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$out")
 	if [ $rc -ne 0 ] || [ -z "$tps" ] || grep -q 'pgbench: error' "$out" \
 		|| ! grep -q '^number of failed transactions: 0 ' "$out" \
@@ -228,6 +262,15 @@ run_one() {
 	log "$id c=$c run $r: $(printf '%.0f' "$tps") tps"
 }
 
+last_others() { local a=(${others[$1|$2]}); echo "${a[-1]}"; }
+last_run() { local a=(${runs[$1|$2]}); echo "${a[-1]}"; }
+drop_last() {
+	local a=(${runs[$1|$2]}) b=(${others[$1|$2]})
+	unset 'a[-1]' 'b[-1]'
+	runs[$1|$2]="${a[*]:+${a[*]} }" others[$1|$2]="${b[*]:+${b[*]} }"
+	retried=$((retried + 1))
+}
+retried=0
 for phase in "${phases[@]}"; do
 	read -r first _ <<<"$phase"
 	psql_ -d "${W_db[$first]}" -c "VACUUM ANALYZE" -c "CHECKPOINT" || die "checkpoint"
@@ -237,6 +280,16 @@ for phase in "${phases[@]}"; do
 		for id in $phase; do
 			for c in $CLIENTS; do
 				run_one "$id" "$c" "$r"
+				# a run disturbed by other processes is done again
+				local_try=0
+				while [ "$local_try" -lt "$RETRIES" ] && [ "$retried" -lt "$RETRY_BUDGET" ] \
+					&& [ "$(last_others "$id" "$c")" -gt "$MAX_OTHERS" ] \
+					&& [ "$(last_run "$id" "$c")" != ERROR ]; do
+					local_try=$((local_try + 1))
+					log "$id c=$c run $r: other processes used $(last_others "$id" "$c")% of the CPU; again ($local_try/$RETRIES)"
+					drop_last "$id" "$c"
+					run_one "$id" "$c" "$r"
+				done
 			done
 		done
 	done
@@ -267,6 +320,7 @@ goal_met() {	# value op limit
 target_c=2
 case " $CLIENTS " in *" 2 "*) ;; *) target_c=${CLIENTS##* } ;; esac
 med() { median "${runs[$1|$2]:-}"; }
+maxof() { printf '%s\n' $1 | sort -g | tail -n 1; }
 
 mem_after=$(awk -v a="$anon_after" -v f="$anon_fresh" 'BEGIN { printf "%.1f", (a - f) / 1024 }')
 mem_ctx=$(awk -v a="$ctx_after" -v f="$ctx_fresh" 'BEGIN { printf "%.1f", (a - f) / 1048576 }')
@@ -283,6 +337,13 @@ pg_version=$(psql_ -d bench -At -c "SELECT version()")
 revision=$(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown)
 [ -n "$(git -C "$top" status --porcelain -- src sql 2>/dev/null)" ] && revision="$revision (with uncommitted changes in src/ or sql/)"
 stamp=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+lib_at_end=$(lib_sum)
+if [ "$lib_at_start" = "$lib_at_end" ]; then
+	lib_note="secrets.so md5 $lib_at_start"
+else
+	lib_note="WARNING: the installed secrets.so changed during the run (md5 $lib_at_start, then $lib_at_end): rows may mix two builds"
+	log "$lib_note"
+fi
 
 {
 	if [ "$mode" = smoke ]; then
@@ -291,20 +352,21 @@ stamp=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 		echo "# secrets benchmarks"
 	fi
 	echo
-	echo "- date: $stamp, revision $revision"
+	echo "- date: $stamp, revision $revision; $lib_note"
 	echo "- machine: $(nproc) CPUs ($machine_cpu), $machine_ram RAM; pgbench runs on the same machine"
 	echo "- $pg_version"
 	echo "- parameters: pgbench -M prepared -T $DURATION, clients $CLIENTS (-j = clients), median of $RUNS runs (runs of a phase interleaved); $(human "$N") secrets (read, create, new version), $(human "$BIG") for scale; values of 100 bytes; random names uniform over the loaded set"
 	echo "- server: shared_buffers = $SHARED_BUFFERS, synchronous_commit = off, max_wal_size = 8GB, checkpoint_timeout = 1h, --no-locale, otherwise defaults; VACUUM ANALYZE and CHECKPOINT before each phase"
 	echo "- pgcrypto: pgp_sym_encrypt/pgp_sym_decrypt with a passphrase and default options (a salted, iterated S2K per call)"
+	echo "- other load: the largest share of the machine's CPU that processes other than this benchmark used during one kept run of the row; above a few percent, that row's TPS are disturbed. Runs above $MAX_OTHERS % were done again (at most $RETRIES times each and $RETRY_BUDGET in all; $retried repeated). Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo
-	echo "| workload | secrets | clients | TPS (median) | vs plain | runs (TPS) |"
-	echo "|---|---:|---:|---:|---:|---|"
+	echo "| workload | secrets | clients | TPS (median) | vs plain | runs (TPS) | other load |"
+	echo "|---|---:|---:|---:|---:|---|---:|"
 	for phase in "${phases[@]}"; do
 		for id in $phase; do
 			for c in $CLIENTS; do
 				m=$(med "$id" "$c")
-				echo "| ${W_label[$id]} | $(human "${W_size[$id]}") | $c | $m | $(ratio "$m" "$(med "${W_base[$id]}" "$c")") | ${runs[$id|$c]% } |"
+				echo "| ${W_label[$id]} | $(human "${W_size[$id]}") | $c | $m | $(ratio "$m" "$(med "${W_base[$id]}" "$c")") | ${runs[$id|$c]% } | $(maxof "${others[$id|$c]:-}")% |"
 			done
 		done
 	done
