@@ -200,18 +200,6 @@ json_ws(json_parser *jp)
 	}
 }
 
-static int
-hexval(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* read 4 hex digits at jp->pos */
 static bool
 json_hex4(json_parser *jp, uint32_t *out)
@@ -223,7 +211,7 @@ json_hex4(json_parser *jp, uint32_t *out)
 		return false;
 	for (i = 0; i < 4; i++)
 	{
-		int			h = hexval(jp->s[jp->pos + i]);
+		int			h = csms_hex_digit(jp->s[jp->pos + i]);
 
 		if (h < 0)
 			return false;

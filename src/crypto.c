@@ -515,8 +515,8 @@ csms_hex_encode(const uint8_t *in, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
-static int
-hex_value(unsigned char c)
+int
+csms_hex_digit(unsigned char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -536,8 +536,8 @@ csms_hex_decode(const char *in, size_t inlen, uint8_t *out, size_t n)
 		return CSMS_ERR_LENGTH;
 	for (i = 0; i < n; i++)
 	{
-		int			hi = hex_value((unsigned char) in[2 * i]),
-					lo = hex_value((unsigned char) in[2 * i + 1]);
+		int			hi = csms_hex_digit((unsigned char) in[2 * i]),
+					lo = csms_hex_digit((unsigned char) in[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 		{

@@ -124,6 +124,9 @@ extern void csms_b64url_encode(const uint8_t *in, size_t n, char *out);
 extern csms_crypto_status csms_b64url_decode(const char *in, size_t inlen,
 											 uint8_t *out, size_t *outlen);
 
+/* The value of one hex digit (either case), or -1. */
+extern int	csms_hex_digit(unsigned char c);
+
 /* Lower-case hex; decode accepts either case, exactly 2*n characters. */
 extern void csms_hex_encode(const uint8_t *in, size_t n, char *out);
 extern csms_crypto_status csms_hex_decode(const char *in, size_t inlen,

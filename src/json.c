@@ -209,18 +209,6 @@ at_token_boundary(const json_parser *ps)
 			 c == '_');
 }
 
-static int
-hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* four hex digits at s (at least 4 bytes available), or -1 */
 static long
 hex4(const unsigned char *s)
@@ -230,7 +218,7 @@ hex4(const unsigned char *s)
 
 	for (i = 0; i < 4; i++)
 	{
-		int			h = hexval(s[i]);
+		int			h = csms_hex_digit(s[i]);
 
 		if (h < 0)
 			return -1;
