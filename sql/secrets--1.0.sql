@@ -62,7 +62,7 @@ CREATE TABLE csms.key_versions (
 CREATE TABLE csms.secrets (
 	id				uuid PRIMARY KEY,
 	region			text NOT NULL,
-	name			text COLLATE "C" NOT NULL CHECK (name ~ '^[a-zA-Z0-9_-]{1,64}$'),
+	name			text COLLATE "C" NOT NULL,	-- ^[a-zA-Z0-9_-]{1,64}$, checked by the code
 	state			text NOT NULL
 		CHECK (state IN ('ENABLED', 'DISABLED', 'PENDING_DELETE', 'FROZEN')),
 	kms_key_id		uuid NOT NULL REFERENCES csms.keys,
@@ -111,7 +111,7 @@ ALTER TABLE csms.versions ALTER COLUMN ciphertext SET STORAGE EXTERNAL;
 
 CREATE TABLE csms.stages (
 	secret_id		uuid NOT NULL,
-	name			text NOT NULL CHECK (name ~ '^[a-zA-Z0-9_-]{1,64}$'),
+	name			text NOT NULL,	-- ^[a-zA-Z0-9_-]{1,64}$, checked by the code
 	version			integer NOT NULL,
 	update_time		timestamptz NOT NULL,
 	PRIMARY KEY (secret_id, name),

@@ -68,24 +68,23 @@ static CsmsStmt q_metadata_list = {
 };
 
 /*
- * The hot path: secret, version (by number, or SYSCURRENT), key and account
- * in one query.  $1 is the session's region, or NULL for the home region.
+ * Secret, version (by number, or SYSCURRENT) and key in one query, by the
+ * (region, name) index.  The fast path (fastpath.c) answers the common case
+ * without it.
  */
 static CsmsStmt q_value = {
 	"SELECT s.id, s.name, s.state, s.replica_type, v.version, v.key_id,"
 	" v.key_version, v.wrapped_dek, v.ciphertext, k.alias, k.state,"
 	" (s.last_used_time IS NULL OR s.last_used_time OPERATOR(pg_catalog.<)"
-	"  (pg_catalog.now() OPERATOR(pg_catalog.-) '1 minute'::pg_catalog.interval)),"
-	" a.domain_id, a.root_check, s.region"
-	" FROM csms.account a CROSS JOIN csms.secrets s"
+	"  (pg_catalog.now() OPERATOR(pg_catalog.-) '1 minute'::pg_catalog.interval))"
+	" FROM csms.secrets s"
 	" JOIN csms.versions v ON v.secret_id OPERATOR(pg_catalog.=) s.id"
 	"  AND v.version OPERATOR(pg_catalog.=) COALESCE($3,"
 	"   (SELECT st.version FROM csms.stages st"
 	"     WHERE st.secret_id OPERATOR(pg_catalog.=) s.id"
 	"       AND st.name OPERATOR(pg_catalog.=) 'SYSCURRENT'))"
 	" JOIN csms.keys k ON k.id OPERATOR(pg_catalog.=) v.key_id"
-	" WHERE s.region OPERATOR(pg_catalog.=) COALESCE($1, a.home_region)"
-	"   AND s.name OPERATOR(pg_catalog.=) $2",
+	" WHERE s.region OPERATOR(pg_catalog.=) $1 AND s.name OPERATOR(pg_catalog.=) $2",
 	3, {TEXTOID, TEXTOID, INT4OID}
 };
 
@@ -277,12 +276,8 @@ value_lookup(CsmsCall *call, const char *name, int version, ValueRow *row)
 	bool		isnull;
 
 	memset(row, 0, sizeof(*row));
-	if (call->region[0])
-		args[0] = csms_text_datum(call->region);
-	else if (csms_region_guc && csms_region_guc[0])
-		args[0] = csms_text_datum(csms_region_guc);
-	else
-		nulls[0] = 'n';
+	Assert(call->region[0] != '\0');
+	args[0] = csms_text_datum(call->region);
 	args[1] = csms_text_datum(name);
 	if (version > 0)
 		args[2] = Int32GetDatum(version);
@@ -308,19 +303,6 @@ value_lookup(CsmsCall *call, const char *name, int version, ValueRow *row)
 	row->key->enabled = strcmp(csms_col_text(0, 11), "ENABLED") == 0;
 	row->touch = DatumGetBool(csms_col(0, 12, &isnull));
 
-	/* a call that skipped csms_call_load_account takes the account from here */
-	if (call->domain_id[0] == '\0')
-	{
-		bytea	   *check = csms_col_bytea(0, 14);
-
-		strlcpy(call->domain_id, csms_col_text(0, 13), sizeof(call->domain_id));
-		strlcpy(call->region, csms_col_text(0, 15), sizeof(call->region));
-		if (VARSIZE_ANY_EXHDR(check) != CSMS_HMAC_LEN)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("the root key check value of extension \"secrets\" is damaged")));
-		memcpy(call->root_check, VARDATA_ANY(check), CSMS_HMAC_LEN);
-	}
 }
 
 /*
@@ -374,24 +356,14 @@ csms_touch_secret(const pg_uuid_t *secret_id)
 	csms_call_end(&call);
 }
 
-/*
- * Read one value.  The call has only been entered (csms_call_enter): the
- * hot path runs one query; only when it finds nothing readable does the call
- * load the account and region the long way, to report the right error.
- */
+/* Read one value through SPI (the fast path could not answer). */
 static bytea *
 read_one(CsmsCall *call, const char *name, int version, char *kind, ValueRow *row)
 {
 	csms_check_name("secret", name);
 	value_lookup(call, name, version, row);
 	if (!row->found || !row->readable)
-	{
-		if (row->found)
-			memset(call->domain_id, 0, sizeof(call->domain_id));
-		csms_call_load_account(call, CSMS_NEED_ROOT_KEY);
 		value_lookup_failed(call, name, version);
-	}
-	csms_call_need_root_key(call);
 	return read_value(call, row, kind);
 }
 
@@ -424,7 +396,7 @@ get_value(FunctionCallInfo fcinfo, const char *fname, bool as_text)
 	result = csms_fast_read(name, version, &kind, &found_version);
 	if (result == NULL)
 	{
-		csms_call_enter(&call, fname);
+		csms_call_begin(&call, fname, CSMS_NEED_ROOT_KEY);
 		plain = read_one(&call, name, version, &kind, &row);
 		found_version = row.version;
 		if (!as_text || kind == CSMS_KIND_STRING)
@@ -480,7 +452,7 @@ csms_show_secret_version(PG_FUNCTION_ARGS)
 	MemoryContext old;
 	HeapTuple	tup;
 
-	csms_call_enter(&call, "csms_show_secret_version");
+	csms_call_begin(&call, "csms_show_secret_version", CSMS_NEED_ROOT_KEY);
 	plain = read_one(&call, name, version, &kind, &row);
 	version_values(&row, plain, kind, values, nulls);
 	old = MemoryContextSwitchTo(call.caller_cxt);
