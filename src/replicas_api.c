@@ -464,11 +464,25 @@ replica_key(CsmsCall *target, const char *ref)
 							ref, csms_col_text(0, 1), target->region),
 					 errdetail("A replica is encrypted under a key of its own region.")));
 	}
-	else if (!isalpha((unsigned char) ref[0]) && strchr(ref, '/') == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("invalid key id \"%s\"", csms_trunc(ref)),
-				 errdetail("A key id has the form 0d0466b0-e727-4d9c-b35d-f84bb474a37f; an alias of a key of the target region is accepted too.")));
+	else
+	{
+		/* an alias: only of a key that exists there (the seed creates ids only) */
+		static CsmsStmt q_alias_there = {
+			"SELECT FROM csms.keys WHERE region OPERATOR(pg_catalog.=) $1"
+			" AND alias OPERATOR(pg_catalog.=) $2 AND purpose OPERATOR(pg_catalog.=) 'secret'",
+			2, {TEXTOID, TEXTOID}
+		};
+		Datum		args[2];
+
+		args[0] = csms_text_datum(target->region);
+		args[1] = csms_text_datum(ref);
+		if (csms_exec(&q_alias_there, args, NULL, SPI_OK_SELECT, 1) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid key \"%s\" for a replica in region \"%s\"",
+							csms_trunc(ref), target->region),
+					 errdetail("A replica takes a key id (created in the target region if it does not exist there) or the alias of a key of the target region.")));
+	}
 	return csms_key_resolve(target, ref, false, false);
 }
 
