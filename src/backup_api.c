@@ -244,17 +244,15 @@ csms_backup_secret(PG_FUNCTION_ARGS)
 		bool		isnull;
 		int			version = DatumGetInt32(SPI_getbinval(row, desc, 1, &isnull));
 		char	   *vmeta = TextDatumGetCString(SPI_getbinval(row, desc, 2, &isnull));
-		CsmsKey    *key = csms_alloc_sensitive(sizeof(CsmsKey));
+		CsmsKey    *key;
 		bytea	   *plain;
 		char		kind;
 		size_t		vlen = strlen(vmeta);
 
-		key->id = *DatumGetUUIDP(SPI_getbinval(row, desc, 3, &isnull));
-		strlcpy(key->id_text, csms_uuid_text(&key->id), sizeof(key->id_text));
-		key->alias = TextDatumGetCString(SPI_getbinval(row, desc, 7, &isnull));
-		key->enabled = strcmp(TextDatumGetCString(SPI_getbinval(row, desc, 8, &isnull)), "ENABLED") == 0;
-		csms_key_require_enabled(key);
-		csms_key_material(&call, key, DatumGetInt32(SPI_getbinval(row, desc, 4, &isnull)));
+		key = csms_key_for_version(&call, DatumGetUUIDP(SPI_getbinval(row, desc, 3, &isnull)),
+								   TextDatumGetCString(SPI_getbinval(row, desc, 7, &isnull)),
+								   TextDatumGetCString(SPI_getbinval(row, desc, 8, &isnull)),
+								   DatumGetInt32(SPI_getbinval(row, desc, 4, &isnull)));
 		plain = csms_open_value(&call, &s->id, call.region, s->name, version, key,
 								DatumGetByteaPP(SPI_getbinval(row, desc, 5, &isnull)),
 								DatumGetByteaPP(SPI_getbinval(row, desc, 6, &isnull)),
@@ -467,19 +465,6 @@ static CsmsStmt q_restore_secret = {
 	18, {UUIDOID, TEXTOID, TEXTOID, UUIDOID, TEXTOID, TEXTOID, BOOLOID, TEXTOID,
 		JSONBOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTARRAYOID,
 	TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID}
-};
-
-static CsmsStmt q_restore_version = {
-	"INSERT INTO csms.versions (secret_id, version, create_time, expire_time,"
-	" key_id, key_version, wrapped_dek, ciphertext)"
-	" VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-	8, {UUIDOID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, UUIDOID, INT4OID, BYTEAOID, BYTEAOID}
-};
-
-static CsmsStmt q_restore_stage = {
-	"INSERT INTO csms.stages (secret_id, name, version, update_time)"
-	" VALUES ($1, $2, $3, $4)",
-	4, {UUIDOID, TEXTOID, INT4OID, TIMESTAMPTZOID}
 };
 
 static CsmsStmt q_restore_tags = {
@@ -839,34 +824,13 @@ csms_restore(PG_FUNCTION_ARGS)
 
 	for (i = 0; i < nversions; i++)
 	{
-		CsmsSealed	sealed;
-		Datum		vargs[8];
-		char		vnulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
-
-		csms_seal_value(&call, &id, call.region, rv[i].version, key, rv[i].kind,
-						rv[i].value, rv[i].len, &sealed);
+		csms_store_version(&call, &id, call.region, rv[i].version, key, rv[i].kind,
+						   rv[i].value, rv[i].len, &rv[i].create_time,
+						   rv[i].expire_null ? NULL : &rv[i].expire_time);
 		csms_wipe((void *) rv[i].value, rv[i].len);
-		vargs[0] = UUIDPGetDatum(&id);
-		vargs[1] = Int32GetDatum(rv[i].version);
-		vargs[2] = rv[i].create_time;
-		vargs[3] = rv[i].expire_time;
-		if (rv[i].expire_null)
-			vnulls[3] = 'n';
-		vargs[4] = UUIDPGetDatum(&key->id);
-		vargs[5] = Int32GetDatum(key->version);
-		vargs[6] = PointerGetDatum(sealed.wrapped_dek);
-		vargs[7] = PointerGetDatum(sealed.ciphertext);
-		csms_exec(&q_restore_version, vargs, vnulls, SPI_OK_INSERT, 0);
 		for (j = 0; j < rv[i].stages->count; j++)
-		{
-			Datum		sargs[4];
-
-			sargs[0] = UUIDPGetDatum(&id);
-			sargs[1] = csms_text_datum(rv[i].stages->items[j]->str);
-			sargs[2] = Int32GetDatum(rv[i].version);
-			sargs[3] = args[16];	/* the secret's update_time */
-			csms_exec(&q_restore_stage, sargs, NULL, SPI_OK_INSERT, 0);
-		}
+			csms_stage_set(&id, rv[i].stages->items[j]->str, rv[i].version,
+						   &args[16]);	/* the secret's update_time */
 	}
 	if (tags_jsonb)
 	{

@@ -684,3 +684,23 @@ csms_backup_key(CsmsCall *call, bool create)
 	csms_key_material(call, key, key->version);
 	return key;
 }
+
+/*
+ * The key that wrapped a stored version, from the columns the caller read
+ * with it (id, alias, state), with the material of `version` loaded; a
+ * disabled key is refused.
+ */
+CsmsKey *
+csms_key_for_version(CsmsCall *call, const pg_uuid_t *id, const char *alias,
+					 const char *state, int version)
+{
+	CsmsKey    *key = csms_alloc_sensitive(sizeof(CsmsKey));
+
+	key->id = *id;
+	strlcpy(key->id_text, csms_uuid_text(id), sizeof(key->id_text));
+	key->alias = pstrdup(alias);
+	key->enabled = strcmp(state, "ENABLED") == 0;
+	csms_key_require_enabled(key);
+	csms_key_material(call, key, version);
+	return key;
+}

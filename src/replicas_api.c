@@ -175,14 +175,6 @@ static CsmsStmt q_apply_versions_missing = {
 	2, {UUIDOID, UUIDOID}
 };
 
-static CsmsStmt q_apply_version_insert = {
-	"INSERT INTO csms.versions (secret_id, version, create_time, expire_time,"
-	" key_id, key_version, wrapped_dek, ciphertext)"
-	" VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-	8, {UUIDOID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, UUIDOID, INT4OID,
-	BYTEAOID, BYTEAOID}
-};
-
 static CsmsStmt q_apply_expiry = {
 	"UPDATE csms.versions r SET expire_time = p.expire_time"
 	" FROM csms.versions p WHERE p.secret_id OPERATOR(pg_catalog.=) $1"
@@ -249,12 +241,9 @@ csms_replica_apply(CsmsCall *call, const pg_uuid_t *primary_id,
 		HeapTuple	row = missing->vals[i];
 		TupleDesc	desc = missing->tupdesc;
 		int			version = DatumGetInt32(SPI_getbinval(row, desc, 1, &isnull));
-		CsmsKey    *from = csms_alloc_sensitive(sizeof(CsmsKey));
+		CsmsKey    *from;
 		bytea	   *plain;
 		char		kind;
-		CsmsSealed	sealed;
-		Datum		vargs[8];
-		char		vnulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
 
 		csms_call_need_root_key(call);
 		if (replica_key == NULL)
@@ -270,32 +259,24 @@ csms_replica_apply(CsmsCall *call, const pg_uuid_t *primary_id,
 			csms_key_material(call, replica_key, replica_key->version);
 		}
 
-		from->id = *DatumGetUUIDP(SPI_getbinval(row, desc, 4, &isnull));
-		strlcpy(from->id_text, csms_uuid_text(&from->id), sizeof(from->id_text));
-		from->alias = TextDatumGetCString(SPI_getbinval(row, desc, 8, &isnull));
-		from->enabled = strcmp(TextDatumGetCString(SPI_getbinval(row, desc, 9, &isnull)), "ENABLED") == 0;
-		csms_key_require_enabled(from);
-		csms_key_material(call, from, DatumGetInt32(SPI_getbinval(row, desc, 5, &isnull)));
+		from = csms_key_for_version(call, DatumGetUUIDP(SPI_getbinval(row, desc, 4, &isnull)),
+									TextDatumGetCString(SPI_getbinval(row, desc, 8, &isnull)),
+									TextDatumGetCString(SPI_getbinval(row, desc, 9, &isnull)),
+									DatumGetInt32(SPI_getbinval(row, desc, 5, &isnull)));
 		plain = csms_open_value(call, primary_id, primary_region, name, version, from,
 								DatumGetByteaPP(SPI_getbinval(row, desc, 6, &isnull)),
 								DatumGetByteaPP(SPI_getbinval(row, desc, 7, &isnull)),
 								&kind);
 		csms_wipe(from->material, CSMS_KEY_LEN);
-		csms_seal_value(call, replica_id, replica_region, version, replica_key, kind,
-						VARDATA(plain), VARSIZE(plain) - VARHDRSZ, &sealed);
-		csms_wipe(VARDATA(plain), VARSIZE(plain) - VARHDRSZ);
+		{
+			Datum		create_time = SPI_getbinval(row, desc, 2, &isnull);
+			Datum		expire_time = SPI_getbinval(row, desc, 3, &isnull);
 
-		vargs[0] = UUIDPGetDatum(replica_id);
-		vargs[1] = Int32GetDatum(version);
-		vargs[2] = SPI_getbinval(row, desc, 2, &isnull);
-		vargs[3] = SPI_getbinval(row, desc, 3, &isnull);
-		if (isnull)
-			vnulls[3] = 'n';
-		vargs[4] = UUIDPGetDatum(&replica_key->id);
-		vargs[5] = Int32GetDatum(replica_key->version);
-		vargs[6] = PointerGetDatum(sealed.wrapped_dek);
-		vargs[7] = PointerGetDatum(sealed.ciphertext);
-		csms_exec(&q_apply_version_insert, vargs, vnulls, SPI_OK_INSERT, 0);
+			csms_store_version(call, replica_id, replica_region, version, replica_key,
+							   kind, VARDATA(plain), VARSIZE(plain) - VARHDRSZ,
+							   &create_time, isnull ? NULL : &expire_time);
+		}
+		csms_wipe(VARDATA(plain), VARSIZE(plain) - VARHDRSZ);
 	}
 	if (replica_key)
 		csms_wipe(replica_key->material, CSMS_KEY_LEN);

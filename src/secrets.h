@@ -137,6 +137,8 @@ extern void csms_key_material(CsmsCall *call, CsmsKey *key, int version);
 extern bool csms_key_material_cached(CsmsKey *key, int version);
 extern void csms_key_require_enabled(CsmsKey *key);
 extern CsmsKey *csms_backup_key(CsmsCall *call, bool create);
+extern CsmsKey *csms_key_for_version(CsmsCall *call, const pg_uuid_t *id,
+									 const char *alias, const char *state, int version);
 extern CsmsKey *csms_key_by_id(CsmsCall *call, const pg_uuid_t *id);
 extern void csms_key_add_version(CsmsCall *call, CsmsKey *key, int version);
 
@@ -154,6 +156,10 @@ extern void csms_seal_value(CsmsCall *call, const pg_uuid_t *secret_id,
 							const char *region, int version, CsmsKey *key,
 							char kind, const char *value, Size len,
 							CsmsSealed *out);
+extern void csms_store_version(CsmsCall *call, const pg_uuid_t *secret_id,
+							   const char *region, int version, CsmsKey *key,
+							   char kind, const char *value, Size len,
+							   const Datum *create_time, const Datum *expire_time);
 extern bytea *csms_open_value(CsmsCall *call, const pg_uuid_t *secret_id,
 							  const char *region, const char *secret_name,
 							  int version, CsmsKey *key,
@@ -204,6 +210,8 @@ extern char csms_value_arg(FunctionCallInfo fcinfo, int string_arg, int binary_a
 extern bytea *csms_fast_read(const char *name, int version, char *kind,
 							 int *version_out);
 extern void csms_touch_secret(const pg_uuid_t *secret_id);
+extern void csms_stage_set(const pg_uuid_t *secret_id, const char *stage,
+						   int version, const Datum *update_time);
 
 /* replicas_api.c */
 extern void csms_replicas_sync(CsmsCall *call, const pg_uuid_t *primary_id);

@@ -92,21 +92,6 @@ static CsmsStmt q_secret_insert = {
 	JSONBOID, INTERVALOID, TEXTARRAYOID, TEXTOID, TEXTOID}
 };
 
-static CsmsStmt q_version_insert = {
-	"INSERT INTO csms.versions (secret_id, version, create_time, expire_time,"
-	" key_id, key_version, wrapped_dek, ciphertext)"
-	" VALUES ($1, $2, pg_catalog.now(), $3, $4, $5, $6, $7)",
-	7, {UUIDOID, INT4OID, TIMESTAMPTZOID, UUIDOID, INT4OID, BYTEAOID, BYTEAOID}
-};
-
-static CsmsStmt q_stage_set = {
-	"INSERT INTO csms.stages (secret_id, name, version, update_time)"
-	" VALUES ($1, $2, $3, pg_catalog.now())"
-	" ON CONFLICT (secret_id, name) DO UPDATE"
-	" SET version = excluded.version, update_time = excluded.update_time",
-	3, {UUIDOID, TEXTOID, INT4OID}
-};
-
 static CsmsStmt q_tags_insert = {
 	"INSERT INTO csms.tags (secret_id, key, value)"
 	" SELECT $1, t.key, t.value FROM pg_catalog.jsonb_each_text($2) t",
@@ -127,13 +112,9 @@ static CsmsStmt q_secret_update = {
 };
 
 static CsmsStmt q_secret_versions_keys = {
-	"SELECT version, key_id, key_version, wrapped_dek FROM csms.versions"
-	" WHERE secret_id OPERATOR(pg_catalog.=) $1 ORDER BY version",
-	1, {UUIDOID}
-};
-
-static CsmsStmt q_key_by_id = {
-	"SELECT alias, state FROM csms.keys WHERE id OPERATOR(pg_catalog.=) $1",
+	"SELECT v.version, v.key_id, v.key_version, v.wrapped_dek, k.alias, k.state"
+	" FROM csms.versions v JOIN csms.keys k ON k.id OPERATOR(pg_catalog.=) v.key_id"
+	" WHERE v.secret_id OPERATOR(pg_catalog.=) $1 ORDER BY v.version",
 	1, {UUIDOID}
 };
 
@@ -462,7 +443,6 @@ csms_create_secret(PG_FUNCTION_ARGS)
 	Interval   *period = NULL;
 	pg_uuid_t	id;
 	CsmsKey    *key;
-	CsmsSealed	sealed;
 	const char *value;
 	Size		len;
 	char		kind;
@@ -501,9 +481,7 @@ csms_create_secret(PG_FUNCTION_ARGS)
 	csms_key_require_enabled(key);
 	csms_key_material(&call, key, key->version);
 
-	/* encrypt before any row exists */
 	csms_random_uuid(&id);
-	csms_seal_value(&call, &id, call.region, 1, key, kind, value, len, &sealed);
 
 	memset(nulls, ' ', sizeof(nulls));
 	args[0] = UUIDPGetDatum(&id);
@@ -524,21 +502,8 @@ csms_create_secret(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
 				 errmsg("secret \"%s\" already exists in region \"%s\"", name, call.region)));
 
-	memset(nulls, ' ', sizeof(nulls));
-	args[0] = UUIDPGetDatum(&id);
-	args[1] = Int32GetDatum(1);
-	nulls[2] = 'n';
-	args[2] = (Datum) 0;
-	args[3] = UUIDPGetDatum(&key->id);
-	args[4] = Int32GetDatum(key->version);
-	args[5] = PointerGetDatum(sealed.wrapped_dek);
-	args[6] = PointerGetDatum(sealed.ciphertext);
-	csms_exec(&q_version_insert, args, nulls, SPI_OK_INSERT, 0);
-
-	args[0] = UUIDPGetDatum(&id);
-	args[1] = csms_text_datum("SYSCURRENT");
-	args[2] = Int32GetDatum(1);
-	csms_exec(&q_stage_set, args, NULL, SPI_OK_INSERT, 0);
+	csms_store_version(&call, &id, call.region, 1, key, kind, value, len, NULL, NULL);
+	csms_stage_set(&id, "SYSCURRENT", 1, NULL);
 
 	if (tags)
 	{
@@ -639,25 +604,15 @@ rewrap_all_versions(CsmsCall *call, CsmsSecret *s, CsmsKey *to)
 		HeapTuple	row = versions->vals[i];
 		TupleDesc	desc = versions->tupdesc;
 		int			version = DatumGetInt32(SPI_getbinval(row, desc, 1, &isnull));
-		pg_uuid_t	from_id = *DatumGetUUIDP(SPI_getbinval(row, desc, 2, &isnull));
-		int			from_version = DatumGetInt32(SPI_getbinval(row, desc, 3, &isnull));
 		bytea	   *wrapped = DatumGetByteaPP(SPI_getbinval(row, desc, 4, &isnull));
-		CsmsKey    *from = csms_alloc_sensitive(sizeof(CsmsKey));
+		CsmsKey    *from;
 		Datum		args[5];
 		bytea	   *rewrapped;
 
-		from->id = from_id;
-		strlcpy(from->id_text, csms_uuid_text(&from_id), sizeof(from->id_text));
-		args[0] = UUIDPGetDatum(&from_id);
-		if (csms_exec(&q_key_by_id, args, NULL, SPI_OK_SELECT, 1) != 1)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("key %s of version \"v%d\" of secret \"%s\" is missing",
-							from->id_text, version, s->name)));
-		from->alias = csms_col_text(0, 1);
-		from->enabled = strcmp(csms_col_text(0, 2), "ENABLED") == 0;
-		csms_key_require_enabled(from);
-		csms_key_material(call, from, from_version);
+		from = csms_key_for_version(call, DatumGetUUIDP(SPI_getbinval(row, desc, 2, &isnull)),
+									TextDatumGetCString(SPI_getbinval(row, desc, 5, &isnull)),
+									TextDatumGetCString(SPI_getbinval(row, desc, 6, &isnull)),
+									DatumGetInt32(SPI_getbinval(row, desc, 3, &isnull)));
 
 		rewrapped = csms_rewrap_dek(call, &s->id, s->name, version, from, wrapped, to);
 		args[0] = UUIDPGetDatum(&s->id);

@@ -109,10 +109,10 @@ static CsmsStmt q_stage_names = {
 
 static CsmsStmt q_stage_set = {
 	"INSERT INTO csms.stages (secret_id, name, version, update_time)"
-	" VALUES ($1, $2, $3, pg_catalog.now())"
+	" VALUES ($1, $2, $3, COALESCE($4, pg_catalog.now()))"
 	" ON CONFLICT (secret_id, name) DO UPDATE"
 	" SET version = excluded.version, update_time = excluded.update_time",
-	3, {UUIDOID, TEXTOID, INT4OID}
+	4, {UUIDOID, TEXTOID, INT4OID, TIMESTAMPTZOID}
 };
 
 static CsmsStmt q_stage_row = {
@@ -148,13 +148,6 @@ static CsmsStmt q_version_prune = {
 	"   WHERE st.secret_id OPERATOR(pg_catalog.=) $1"
 	"     AND st.version OPERATOR(pg_catalog.=) v.version))",
 	1, {UUIDOID}
-};
-
-static CsmsStmt q_version_insert = {
-	"INSERT INTO csms.versions (secret_id, version, create_time, expire_time,"
-	" key_id, key_version, wrapped_dek, ciphertext)"
-	" VALUES ($1, $2, pg_catalog.now(), $3, $4, $5, $6, $7)",
-	7, {UUIDOID, INT4OID, TIMESTAMPTZOID, UUIDOID, INT4OID, BYTEAOID, BYTEAOID}
 };
 
 static CsmsStmt q_version_expire = {
@@ -634,15 +627,28 @@ stage_version(CsmsSecret *s, const char *stage)
 	return DatumGetInt32(csms_col(0, 1, &isnull));
 }
 
+/*
+ * Attach stage `stage` of a secret to `version`, moving it if it marks
+ * another; update_time NULL means now.  The one place a stage is written.
+ */
+void
+csms_stage_set(const pg_uuid_t *secret_id, const char *stage, int version,
+			   const Datum *update_time)
+{
+	Datum		args[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
+
+	args[0] = UUIDPGetDatum(secret_id);
+	args[1] = csms_text_datum(stage);
+	args[2] = Int32GetDatum(version);
+	args[3] = update_time ? *update_time : (nulls[3] = 'n', (Datum) 0);
+	csms_exec(&q_stage_set, args, nulls, SPI_OK_INSERT, 0);
+}
+
 static void
 set_stage(CsmsSecret *s, const char *stage, int version)
 {
-	Datum		args[3];
-
-	args[0] = UUIDPGetDatum(&s->id);
-	args[1] = csms_text_datum(stage);
-	args[2] = Int32GetDatum(version);
-	csms_exec(&q_stage_set, args, NULL, SPI_OK_INSERT, 0);
+	csms_stage_set(&s->id, stage, version, NULL);
 }
 
 static void
@@ -670,13 +676,11 @@ csms_create_secret_version(PG_FUNCTION_ARGS)
 	char		kind;
 	CsmsSecret *s;
 	CsmsKey    *key;
-	CsmsSealed	sealed;
 	int			version,
 				current,
 				count,
 				i;
 	Datum		args[7];
-	char		nulls[7];
 	bool		isnull;
 	Datum		result;
 
@@ -699,7 +703,6 @@ csms_create_secret_version(PG_FUNCTION_ARGS)
 	key = csms_key_by_id(&call, &s->kms_key_id);
 	csms_key_require_enabled(key);
 	csms_key_material(&call, key, key->version);
-	csms_seal_value(&call, &s->id, call.region, version, key, kind, value, len, &sealed);
 
 	/* which stages move to the new version */
 	current = stage_version(s, "SYSCURRENT");
@@ -724,21 +727,12 @@ csms_create_secret_version(PG_FUNCTION_ARGS)
 				 errdetail("Every version holds a stage, so none can be removed to make room."),
 				 errhint("Delete stages that are no longer used with csms_delete_secret_stage().")));
 
-	memset(nulls, ' ', sizeof(nulls));
-	args[0] = UUIDPGetDatum(&s->id);
-	args[1] = Int32GetDatum(version);
-	if (PG_ARGISNULL(4))
 	{
-		args[2] = (Datum) 0;
-		nulls[2] = 'n';
+		Datum		expire = PG_ARGISNULL(4) ? (Datum) 0 : PG_GETARG_DATUM(4);
+
+		csms_store_version(&call, &s->id, call.region, version, key, kind, value,
+						   len, NULL, PG_ARGISNULL(4) ? NULL : &expire);
 	}
-	else
-		args[2] = PG_GETARG_DATUM(4);
-	args[3] = UUIDPGetDatum(&key->id);
-	args[4] = Int32GetDatum(key->version);
-	args[5] = PointerGetDatum(sealed.wrapped_dek);
-	args[6] = PointerGetDatum(sealed.ciphertext);
-	csms_exec(&q_version_insert, args, nulls, SPI_OK_INSERT, 0);
 
 	if (stages_arg == NULL)
 	{
