@@ -48,8 +48,8 @@ static const jwe_profile_def jwe_profiles[] = {
 
 /* allocation ------------------------------------------------------------- */
 
-static void *
-blob_alloc(const csms_blob_allocator *a, size_t size)
+void *
+csms_blob_alloc(const csms_blob_allocator *a, size_t size)
 {
 	if (size == 0)
 		size = 1;
@@ -671,7 +671,7 @@ json_parse_header(const uint8_t *s, size_t n, const csms_blob_allocator *a,
 	jp->n = n;
 
 	/* nothing in the header is secret; the scratch is not wiped */
-	mem = blob_alloc(a, spans_cap * sizeof(json_span) + n + 1);
+	mem = csms_blob_alloc(a, spans_cap * sizeof(json_span) + n + 1);
 	if (mem == NULL)
 		return -1;
 	jp->spans = mem;
@@ -756,7 +756,7 @@ jwe_parse_body(const char *jwe, size_t len, csms_jwe_profile profile,
 		declen[i] = csms_b64url_declen_max(seglen[i]);
 		total += declen[i];
 	}
-	mem = blob_alloc(a, total);
+	mem = csms_blob_alloc(a, total);
 	if (mem == NULL)
 		return CSMS_BLOB_ERR_NOMEM;
 	memcpy(mem, seg[0], seglen[0]);
@@ -931,7 +931,7 @@ csms_jwe_open(const csms_blob_parsed *p, const uint8_t *kek, size_t keklen,
 	a = p->allocator.alloc != NULL ? &p->allocator : NULL;
 
 	/* allocate before any key material exists (the allocator may longjmp) */
-	out = blob_alloc(a, p->ciphertext_len);
+	out = csms_blob_alloc(a, p->ciphertext_len);
 	if (out == NULL)
 		return CSMS_BLOB_ERR_NOMEM;
 
@@ -1045,10 +1045,10 @@ csms_blob_seal(const char *kid, const uint8_t backup_key[CSMS_BLOB_KEY_LEN],
 		return CSMS_BLOB_ERR_TOO_LONG;
 
 	/* every allocation before any key material exists */
-	blob = blob_alloc(a, total + 1);
+	blob = csms_blob_alloc(a, total + 1);
 	if (blob == NULL)
 		return CSMS_BLOB_ERR_NOMEM;
-	ct = blob_alloc(a, payload_len);
+	ct = csms_blob_alloc(a, payload_len);
 	if (ct == NULL)
 	{
 		blob_free(a, blob);

@@ -167,6 +167,9 @@ extern csms_blob_status csms_blob_open(const csms_blob_parsed *p,
 /* Release what csms_blob_parse kept; safe on a zeroed struct, idempotent. */
 extern void csms_blob_parsed_free(csms_blob_parsed *p);
 
+/* Allocate size bytes (at least 1) with a (NULL: malloc); NULL when it fails. */
+extern void *csms_blob_alloc(const csms_blob_allocator *a, size_t size);
+
 /* Wipe len bytes at ptr, then free it with a (NULL: free).  NULL is a no-op. */
 extern void csms_blob_free_secret(const csms_blob_allocator *a, void *ptr,
 								  size_t len);

@@ -30,30 +30,9 @@
 
 #include "crypto.h"				/* csms_wipe */
 
+/* allocation: csms_blob_alloc and csms_blob_free_secret (blob.c) */
+
 /* allocation ------------------------------------------------------------- */
-
-static void *
-json_alloc(const csms_blob_allocator *a, size_t size)
-{
-	if (size == 0)
-		size = 1;
-	if (a == NULL)
-		return malloc(size);
-	return a->alloc(a->ctx, size);
-}
-
-static void
-json_release(const csms_blob_allocator *a, void *ptr, size_t wipe_len)
-{
-	if (ptr == NULL)
-		return;
-	if (wipe_len > 0)
-		csms_wipe(ptr, wipe_len);
-	if (a == NULL)
-		free(ptr);
-	else
-		a->free(a->ctx, ptr);
-}
 
 static bool
 allocator_valid(const csms_blob_allocator *a)
@@ -74,12 +53,12 @@ grow_array(const csms_blob_allocator *a, void **arr, size_t elem,
 
 	if (newcap > SIZE_MAX / elem)
 		return false;
-	n = json_alloc(a, newcap * elem);
+	n = csms_blob_alloc(a, newcap * elem);
 	if (n == NULL)
 		return false;
 	if (count > 0)
 		memcpy(n, *arr, count * elem);
-	json_release(a, *arr, count * elem);
+	csms_blob_free_secret(a, *arr, count * elem);
 	*arr = n;
 	return true;
 }
@@ -122,21 +101,21 @@ csms_json_free(csms_json *v, const csms_blob_allocator *a)
 
 	if (v == NULL)
 		return;
-	json_release(a, v->str, v->str != NULL ? v->len + 1 : 0);
+	csms_blob_free_secret(a, v->str, v->str != NULL ? v->len + 1 : 0);
 	if (v->items != NULL)
 	{
 		for (i = 0; i < v->count; i++)
 			csms_json_free(v->items[i], a);
-		json_release(a, v->items, v->count * sizeof(csms_json *));
+		csms_blob_free_secret(a, v->items, v->count * sizeof(csms_json *));
 	}
 	if (v->keys != NULL)
 	{
 		for (i = 0; i < v->count; i++)
-			json_release(a, v->keys[i], v->key_lens[i] + 1);
-		json_release(a, v->keys, v->count * sizeof(char *));
+			csms_blob_free_secret(a, v->keys[i], v->key_lens[i] + 1);
+		csms_blob_free_secret(a, v->keys, v->count * sizeof(char *));
 	}
-	json_release(a, v->key_lens, v->count * sizeof(size_t));
-	json_release(a, v, sizeof(csms_json));
+	csms_blob_free_secret(a, v->key_lens, v->count * sizeof(size_t));
+	csms_blob_free_secret(a, v, sizeof(csms_json));
 }
 
 const csms_json *
@@ -186,7 +165,7 @@ unexpected(const json_parser *ps)
 static csms_json *
 new_node(json_parser *ps, csms_json_type type)
 {
-	csms_json  *v = json_alloc(ps->a, sizeof(csms_json));
+	csms_json  *v = csms_blob_alloc(ps->a, sizeof(csms_json));
 
 	if (v == NULL)
 		return NULL;
@@ -330,7 +309,7 @@ parse_string(json_parser *ps, char **out, size_t *outlen)
 	close = q;
 
 	/* pass 2: validate and decode into a buffer allocated beforehand */
-	buf = json_alloc(ps->a, (size_t) (close - s) + 1);
+	buf = csms_blob_alloc(ps->a, (size_t) (close - s) + 1);
 	if (buf == NULL)
 		return CSMS_JSON_ERR_NOMEM;
 
@@ -444,7 +423,7 @@ parse_string(json_parser *ps, char **out, size_t *outlen)
 	return CSMS_JSON_OK;
 
 fail:
-	json_release(ps->a, buf, n + 1);
+	csms_blob_free_secret(ps->a, buf, n + 1);
 	return st;
 }
 
@@ -501,7 +480,7 @@ parse_number(json_parser *ps, csms_json **out)
 	v = new_node(ps, CSMS_JSON_NUMBER);
 	if (v == NULL)
 		return CSMS_JSON_ERR_NOMEM;
-	v->str = json_alloc(ps->a, n + 1);
+	v->str = csms_blob_alloc(ps->a, n + 1);
 	if (v->str == NULL)
 	{
 		csms_json_free(v, ps->a);
@@ -650,7 +629,7 @@ check_duplicates(json_parser *ps, const csms_json *v)
 		return key_cmp(v, 0, 1) == 0 ? CSMS_JSON_ERR_DUPLICATE : CSMS_JSON_OK;
 	if (n > SIZE_MAX / sizeof(size_t))
 		return CSMS_JSON_ERR_NOMEM;
-	idx = json_alloc(ps->a, n * sizeof(size_t));
+	idx = csms_blob_alloc(ps->a, n * sizeof(size_t));
 	if (idx == NULL)
 		return CSMS_JSON_ERR_NOMEM;
 	for (i = 0; i < n; i++)
@@ -672,7 +651,7 @@ check_duplicates(json_parser *ps, const csms_json *v)
 			st = CSMS_JSON_ERR_DUPLICATE;
 			break;
 		}
-	json_release(ps->a, idx, n * sizeof(size_t));
+	csms_blob_free_secret(ps->a, idx, n * sizeof(size_t));
 	return st;
 }
 
@@ -731,7 +710,7 @@ parse_object(json_parser *ps, csms_json **out)
 		skip_ws(ps);
 		if (ps->p >= ps->end || *ps->p != ':')
 		{
-			json_release(ps->a, key, klen + 1);
+			csms_blob_free_secret(ps->a, key, klen + 1);
 			st = unexpected(ps);
 			goto fail;
 		}
@@ -739,7 +718,7 @@ parse_object(json_parser *ps, csms_json **out)
 		st = parse_value(ps, &item);
 		if (st != CSMS_JSON_OK)
 		{
-			json_release(ps->a, key, klen + 1);
+			csms_blob_free_secret(ps->a, key, klen + 1);
 			goto fail;
 		}
 		v->keys[v->count] = key;
@@ -872,7 +851,7 @@ csms_json_buf_free(csms_json_buf *b)
 {
 	if (b == NULL)
 		return;
-	json_release(b->a, b->data, b->cap);
+	csms_blob_free_secret(b->a, b->data, b->cap);
 	b->data = NULL;
 	b->len = 0;
 	b->cap = 0;
@@ -904,18 +883,18 @@ buf_reserve(csms_json_buf *b, size_t n)
 		}
 		newcap *= 2;
 	}
-	nd = json_alloc(b->a, newcap);
+	nd = csms_blob_alloc(b->a, newcap);
 	if (nd == NULL)
 		goto fail;
 	if (b->data != NULL)
 		memcpy(nd, b->data, b->len + 1);
-	json_release(b->a, b->data, b->cap);
+	csms_blob_free_secret(b->a, b->data, b->cap);
 	b->data = nd;
 	b->cap = newcap;
 	return true;
 
 fail:
-	json_release(b->a, b->data, b->cap);
+	csms_blob_free_secret(b->a, b->data, b->cap);
 	b->data = NULL;
 	b->len = 0;
 	b->cap = 0;
