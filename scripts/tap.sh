@@ -5,8 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
-bindir=$(/usr/lib/postgresql/15/bin/pg_config --bindir)
-perldir=$(dirname "$(dirname "$(/usr/lib/postgresql/15/bin/pg_config --pgxs)")")/test/perl
+pg_config=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+bindir=$("$pg_config" --bindir)
+perldir=$(dirname "$(dirname "$("$pg_config" --pgxs)")")/test/perl
 runas=${TAP_USER:-postgres}
 
 work=$(mktemp -d /tmp/secrets-tap.XXXXXX)
