@@ -84,8 +84,20 @@ CREATE TABLE csms.secrets (
 		CHECK (replica_type IN ('STANDALONE', 'PRIMARY', 'REPLICA')),
 	primary_id		uuid,			-- a REPLICA: its primary (kept by the code: no self-reference, which pg_dump would warn about)
 	last_version	integer NOT NULL,
+	/*
+	 * A copy of the SYSCURRENT version's row of csms.versions, so that
+	 * reading the latest value is one index lookup.  Kept by the code
+	 * (csms_current_refresh) wherever SYSCURRENT moves or a data key is
+	 * re-wrapped; NULL when there is no SYSCURRENT version.
+	 */
+	current_version	integer,
+	current_key_id	uuid,
+	current_key_version integer,
+	current_wrapped_dek bytea,
+	current_ciphertext bytea,
 	CONSTRAINT secrets_region_name_key UNIQUE (region, name)
 );
+ALTER TABLE csms.secrets ALTER COLUMN current_ciphertext SET STORAGE EXTERNAL;
 CREATE INDEX ON csms.secrets (primary_id) WHERE primary_id IS NOT NULL;
 
 -- One row per version: the value sealed under a fresh data key (DEK), and the
@@ -151,6 +163,19 @@ $$;
 CREATE TRIGGER account_before_insert BEFORE INSERT ON csms.account
 	FOR EACH ROW EXECUTE FUNCTION csms.account_before_insert();
 REVOKE ALL ON FUNCTION csms.account_before_insert() FROM PUBLIC;
+
+/*
+ * The read path (fastpath.c) caches the account row and the state of keys
+ * per backend; a change to either table invalidates those caches in every
+ * backend when it commits.
+ */
+CREATE FUNCTION csms.cache_invalidate() RETURNS trigger
+AS 'MODULE_PATHNAME', 'csms_cache_invalidate' LANGUAGE C;
+REVOKE ALL ON FUNCTION csms.cache_invalidate() FROM PUBLIC;
+CREATE TRIGGER cache_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
+	ON csms.account FOR EACH STATEMENT EXECUTE FUNCTION csms.cache_invalidate();
+CREATE TRIGGER cache_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
+	ON csms.keys FOR EACH STATEMENT EXECUTE FUNCTION csms.cache_invalidate();
 
 SELECT pg_catalog.pg_extension_config_dump('csms.account', '');
 SELECT pg_catalog.pg_extension_config_dump('csms.regions', '');

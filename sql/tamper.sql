@@ -2,6 +2,10 @@
 -- ciphertexts or data keys between rows, truncation, damaged key material.
 -- Every read fails with XX001; no read returns a wrong value.  Restoring the
 -- original bytes makes reads work again, which shows each case was live.
+-- The SYSCURRENT version is stored twice (its row in csms.versions and a
+-- copy on the secret's row, which the latest read uses): the helpers below
+-- edit both, as an attacker with write access to the tables would; the
+-- last section tampers with each place alone.
 \set VERBOSITY terse
 
 SELECT name FROM csms_create_secret('ta', 'value of a');
@@ -16,18 +20,24 @@ CREATE FUNCTION restore_saved() RETURNS void LANGUAGE sql AS $$
 	UPDATE csms.versions v SET ciphertext = sv.ciphertext, wrapped_dek = sv.wrapped_dek,
 		key_id = sv.key_id, key_version = sv.key_version
 	  FROM saved sv JOIN csms.secrets s ON s.name = sv.name
-	 WHERE v.secret_id = s.id AND v.version = sv.version
+	 WHERE v.secret_id = s.id AND v.version = sv.version;
+	UPDATE csms.secrets s SET current_ciphertext = sv.ciphertext,
+		current_wrapped_dek = sv.wrapped_dek, current_key_id = sv.key_id,
+		current_key_version = sv.key_version
+	  FROM saved sv WHERE s.name = sv.name AND s.current_version = sv.version
 $$;
 CREATE FUNCTION flip(b bytea, pos int) RETURNS bytea LANGUAGE sql AS $$
 	SELECT set_byte(b, pos, get_byte(b, pos) # 1)
 $$;
 CREATE FUNCTION set_ct(secret text, ver int, ct bytea) RETURNS void LANGUAGE sql AS $$
 	UPDATE csms.versions SET ciphertext = ct
-	 WHERE secret_id = (SELECT id FROM csms.secrets WHERE name = secret) AND version = ver
+	 WHERE secret_id = (SELECT id FROM csms.secrets WHERE name = secret) AND version = ver;
+	UPDATE csms.secrets SET current_ciphertext = ct WHERE name = secret AND current_version = ver
 $$;
 CREATE FUNCTION set_dek(secret text, ver int, dek bytea) RETURNS void LANGUAGE sql AS $$
 	UPDATE csms.versions SET wrapped_dek = dek
-	 WHERE secret_id = (SELECT id FROM csms.secrets WHERE name = secret) AND version = ver
+	 WHERE secret_id = (SELECT id FROM csms.secrets WHERE name = secret) AND version = ver;
+	UPDATE csms.secrets SET current_wrapped_dek = dek WHERE name = secret AND current_version = ver
 $$;
 
 -- a flipped bit in every byte of the value ciphertext (nonce, body, tag)
@@ -65,9 +75,11 @@ SELECT id AS tb_id FROM csms.secrets WHERE name = 'tb' \gset
 -- a version renumbered
 UPDATE csms.versions SET version = 3 WHERE secret_id = :'ta_id' AND version = 2;
 UPDATE csms.stages SET version = 3 WHERE secret_id = :'ta_id' AND version = 2;
+UPDATE csms.secrets SET current_version = 3 WHERE id = :'ta_id';
 SELECT try($$SELECT csms_get_secret_value('ta')$$);
 UPDATE csms.versions SET version = 2 WHERE secret_id = :'ta_id' AND version = 3;
 UPDATE csms.stages SET version = 2 WHERE secret_id = :'ta_id' AND version = 3;
+UPDATE csms.secrets SET current_version = 2 WHERE id = :'ta_id';
 -- a secret's rows moved under another id
 UPDATE csms.secrets SET id = '00000000-0000-4000-8000-000000000001' WHERE id = :'tb_id';
 UPDATE csms.versions SET secret_id = '00000000-0000-4000-8000-000000000001' WHERE secret_id = :'tb_id';
@@ -103,6 +115,7 @@ SELECT restore_saved();
 -- the data key pointed at another key version of the same key
 SELECT alias, key_version FROM csms_rotate_key('csms/default');
 UPDATE csms.versions SET key_version = 2 WHERE secret_id = (SELECT id FROM csms.secrets WHERE name = 'tb');
+UPDATE csms.secrets SET current_key_version = 2 WHERE name = 'tb';
 SELECT try($$SELECT csms_get_secret_value('tb')$$);
 SELECT restore_saved();
 SELECT csms_get_secret_value('tb');
@@ -134,3 +147,22 @@ UPDATE csms.account SET domain_id = repeat('0', 32);
 SELECT try($$SELECT csms_get_secret_value('tb')$$);
 UPDATE csms.account SET domain_id = :'orig_domain';
 SELECT csms_get_secret_value('tb');
+
+-- each copy of the SYSCURRENT version is authenticated on its own: a flipped
+-- byte in the copy on the secret's row fails the latest read, and one in the
+-- csms.versions row fails the reads that use that row
+SELECT csms_get_secret_value('ta'), (csms_show_secret_version('ta', 'v2')).secret_string;
+SELECT current_ciphertext AS orig_ct FROM csms.secrets WHERE name = 'ta' \gset
+UPDATE csms.secrets SET current_ciphertext = flip(current_ciphertext, 30) WHERE name = 'ta';
+SELECT try($$SELECT csms_get_secret_value('ta')$$);
+SELECT try($$SELECT csms_get_secret_value('ta', 'v2')$$);
+SELECT (csms_show_secret_version('ta', 'v2')).secret_string;
+UPDATE csms.secrets SET current_ciphertext = :'orig_ct' WHERE name = 'ta';
+UPDATE csms.versions SET ciphertext = flip(ciphertext, 30)
+ WHERE secret_id = (SELECT id FROM csms.secrets WHERE name = 'ta') AND version = 2;
+SELECT csms_get_secret_value('ta');
+SELECT try($$SELECT csms_show_secret_version('ta', 'v2')$$);
+SELECT try($$SELECT csms_backup_secret('ta')$$);
+UPDATE csms.versions SET ciphertext = :'orig_ct'
+ WHERE secret_id = (SELECT id FROM csms.secrets WHERE name = 'ta') AND version = 2;
+SELECT csms_get_secret_value('ta'), (csms_show_secret_version('ta', 'v2')).secret_string;

@@ -2,10 +2,10 @@
  *
  * fastpath.c
  *	  The read path of csms_get_secret_value and csms_get_secret_binary,
- *	  without the executor: direct index lookups of the secret by (region,
- *	  name), of its SYSCURRENT stage, of the version and of its key, under
- *	  the statement's snapshot, then the two AES-GCM opens with cached CMK
- *	  material.
+ *	  without the executor: one direct index lookup of the secret by
+ *	  (region, name), whose row carries a copy of its SYSCURRENT version
+ *	  (a second lookup only for an older version), then the two AES-GCM
+ *	  opens with cached CMK material.
  *
  *	  It handles only the common case and answers NULL for anything else --
  *	  no such secret or version, a secret that is not ENABLED, a region that
@@ -16,11 +16,21 @@
  *	  disabled key, a wrong root key, a ciphertext that fails
  *	  authentication).
  *
+ *	  Per backend it caches what rarely changes: the OIDs of the tables and
+ *	  indexes (checked once against the column names the code expects), the
+ *	  account row, and the state and alias of the keys it has used.  The
+ *	  caches follow the relcache: DDL on the tables, and every write to
+ *	  csms.account or csms.keys (a statement trigger, csms_cache_invalidate,
+ *	  sends a relcache invalidation), clear them in every backend when the
+ *	  change commits, and in the writing backend at once.  They are filled
+ *	  from the latest committed state, as the system caches are, never from
+ *	  an older snapshot that a REPEATABLE READ transaction may hold -- a
+ *	  cache filled from an old snapshot would outlive the invalidation that
+ *	  should have cleared it.
+ *
  *	  Reading the tables directly needs no privilege check: the extension
  *	  owns them, and the entry point has already passed the caller's EXECUTE
- *	  privilege.  Column positions come from the install script and are
- *	  checked by name on every open, so a library that does not match its
- *	  SQL script falls back to the SPI path instead of misreading.
+ *	  privilege.
  *
  * src/fastpath.c
  *
@@ -28,29 +38,35 @@
  */
 #include "postgres.h"
 
+#include "access/detoast.h"
 #include "access/genam.h"
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/relation.h"
 #include "access/table.h"
 #include "access/tableam.h"
-#include "catalog/namespace.h"
-#include "catalog/pg_type.h"
-#include "access/detoast.h"
 #include "access/xact.h"
 #include "access/xlog.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
 #include "executor/executor.h"
 #include "executor/tuptable.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "secrets.h"
 
-/* column positions of the install script (checked by name when opened) */
+PG_FUNCTION_INFO_V1(csms_cache_invalidate);
+
+/* column positions of the install script (checked by name when cached) */
 #define ACCOUNT_DOMAIN_ID	2
 #define ACCOUNT_ROOT_CHECK	3
 #define ACCOUNT_HOME_REGION 4
@@ -58,7 +74,11 @@
 #define SECRETS_NAME		3
 #define SECRETS_STATE		4
 #define SECRETS_LAST_USED	13
-#define STAGES_VERSION		3
+#define SECRETS_CUR_VERSION 23
+#define SECRETS_CUR_KEY_ID	24
+#define SECRETS_CUR_KEY_VERSION 25
+#define SECRETS_CUR_WRAPPED_DEK 26
+#define SECRETS_CUR_CIPHERTEXT 27
 #define VERSIONS_KEY_ID		5
 #define VERSIONS_KEY_VERSION 6
 #define VERSIONS_WRAPPED_DEK 7
@@ -66,22 +86,206 @@
 #define KEYS_ALIAS			3
 #define KEYS_STATE			5
 
-static bool
-att_is(Relation rel, int attnum, const char *name)
+/* Relations of schema csms, by OID; valid until a relcache invalidation. */
+static struct
 {
-	return attnum <= RelationGetNumberOfAttributes(rel) &&
-		strcmp(NameStr(TupleDescAttr(RelationGetDescr(rel), attnum - 1)->attname), name) == 0;
+	bool		valid;
+	Oid			account;
+	Oid			account_pkey;
+	Oid			secrets;
+	Oid			secrets_by_name;
+	Oid			versions;
+	Oid			versions_pkey;
+	Oid			keys;
+	Oid			keys_pkey;
+} rels;
+
+/* The account row; valid until csms.account changes. */
+static struct
+{
+	bool		valid;
+	char		domain_id[33];
+	uint8		root_check[CSMS_HMAC_LEN];
+	char		home_region[CSMS_NAME_MAXLEN + 1];
+} account;
+
+/* State and alias of keys, by id; emptied when csms.keys changes. */
+typedef struct KeyState
+{
+	pg_uuid_t	id;				/* hash key */
+	bool		enabled;
+	char		alias[CSMS_NAME_MAXLEN + 1];
+} KeyState;
+
+#define KEY_STATES_MAX 256
+
+static HTAB *key_states = NULL;
+static bool callback_registered = false;
+
+/* bumped by every invalidation that clears the caches */
+static uint64 inval_generation = 0;
+
+static void
+forget_key_states(void)
+{
+	if (key_states)
+	{
+		hash_destroy(key_states);
+		key_states = NULL;
+	}
 }
 
 /*
- * Fetch the one tuple of `rel` that index `indexname` finds for the given
+ * Any invalidation of one of the relations (or of all) clears every cache:
+ * they change rarely, and one rule is easier to trust than three.  A cache
+ * being filled when an invalidation arrives is not marked valid (the
+ * generation moved), so it cannot keep the older state.
+ */
+static void
+relcache_callback(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == rels.account || relid == rels.secrets ||
+		relid == rels.versions || relid == rels.keys || relid == rels.account_pkey ||
+		relid == rels.secrets_by_name || relid == rels.versions_pkey ||
+		relid == rels.keys_pkey)
+	{
+		inval_generation++;
+		rels.valid = false;
+		account.valid = false;
+		forget_key_states();
+	}
+}
+
+/*
+ * csms.cache_invalidate(): statement trigger on csms.account and csms.keys.
+ * A relcache invalidation of the table reaches every backend when the
+ * writing transaction commits (and this one at its next command); the
+ * relation's own relcache entry is rebuilt too, which is cheap and rare.
+ */
+Datum
+csms_cache_invalidate(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("csms.cache_invalidate() must be called as a trigger")));
+	CacheInvalidateRelcache(trigdata->tg_relation);
+	return PointerGetDatum(NULL);
+}
+
+static bool
+att_is(Relation rel, int attnum, const char *name, Oid type)
+{
+	Form_pg_attribute att;
+
+	if (attnum > RelationGetNumberOfAttributes(rel))
+		return false;
+	att = TupleDescAttr(RelationGetDescr(rel), attnum - 1);
+	return !att->attisdropped && att->atttypid == type &&
+		strcmp(NameStr(att->attname), name) == 0;
+}
+
+static bool
+table_matches(Oid relid, bool (*check) (Relation))
+{
+	Relation	rel = table_open(relid, AccessShareLock);
+	bool		ok = check(rel);
+
+	table_close(rel, AccessShareLock);
+	return ok;
+}
+
+static bool
+account_matches(Relation rel)
+{
+	return att_is(rel, ACCOUNT_DOMAIN_ID, "domain_id", TEXTOID) &&
+		att_is(rel, ACCOUNT_ROOT_CHECK, "root_check", BYTEAOID) &&
+		att_is(rel, ACCOUNT_HOME_REGION, "home_region", TEXTOID);
+}
+
+static bool
+secrets_matches(Relation rel)
+{
+	return att_is(rel, SECRETS_ID, "id", UUIDOID) &&
+		att_is(rel, SECRETS_NAME, "name", TEXTOID) &&
+		att_is(rel, SECRETS_STATE, "state", TEXTOID) &&
+		att_is(rel, SECRETS_LAST_USED, "last_used_time", TIMESTAMPTZOID) &&
+		att_is(rel, SECRETS_CUR_VERSION, "current_version", INT4OID) &&
+		att_is(rel, SECRETS_CUR_KEY_ID, "current_key_id", UUIDOID) &&
+		att_is(rel, SECRETS_CUR_KEY_VERSION, "current_key_version", INT4OID) &&
+		att_is(rel, SECRETS_CUR_WRAPPED_DEK, "current_wrapped_dek", BYTEAOID) &&
+		att_is(rel, SECRETS_CUR_CIPHERTEXT, "current_ciphertext", BYTEAOID);
+}
+
+static bool
+versions_matches(Relation rel)
+{
+	return att_is(rel, VERSIONS_KEY_ID, "key_id", UUIDOID) &&
+		att_is(rel, VERSIONS_KEY_VERSION, "key_version", INT4OID) &&
+		att_is(rel, VERSIONS_WRAPPED_DEK, "wrapped_dek", BYTEAOID) &&
+		att_is(rel, VERSIONS_CIPHERTEXT, "ciphertext", BYTEAOID);
+}
+
+static bool
+keys_matches(Relation rel)
+{
+	return att_is(rel, KEYS_ALIAS, "alias", TEXTOID) &&
+		att_is(rel, KEYS_STATE, "state", TEXTOID);
+}
+
+/* Look the relations up once; false when they are not as expected. */
+static bool
+load_rels(void)
+{
+	Oid			nsp;
+	uint64		generation = inval_generation;
+
+	if (rels.valid)
+		return true;
+	if (!callback_registered)
+	{
+		CacheRegisterRelcacheCallback(relcache_callback, (Datum) 0);
+		callback_registered = true;
+	}
+	account.valid = false;
+	forget_key_states();
+
+	nsp = get_namespace_oid("csms", true);
+	if (!OidIsValid(nsp))
+		return false;
+	rels.account = get_relname_relid("account", nsp);
+	rels.account_pkey = get_relname_relid("account_pkey", nsp);
+	rels.secrets = get_relname_relid("secrets", nsp);
+	rels.secrets_by_name = get_relname_relid("secrets_region_name_key", nsp);
+	rels.versions = get_relname_relid("versions", nsp);
+	rels.versions_pkey = get_relname_relid("versions_pkey", nsp);
+	rels.keys = get_relname_relid("keys", nsp);
+	rels.keys_pkey = get_relname_relid("keys_pkey", nsp);
+	if (!OidIsValid(rels.account) || !OidIsValid(rels.account_pkey) ||
+		!OidIsValid(rels.secrets) || !OidIsValid(rels.secrets_by_name) ||
+		!OidIsValid(rels.versions) || !OidIsValid(rels.versions_pkey) ||
+		!OidIsValid(rels.keys) || !OidIsValid(rels.keys_pkey))
+		return false;
+	if (!table_matches(rels.account, account_matches) ||
+		!table_matches(rels.secrets, secrets_matches) ||
+		!table_matches(rels.versions, versions_matches) ||
+		!table_matches(rels.keys, keys_matches))
+		return false;
+
+	rels.valid = generation == inval_generation;
+	return rels.valid;
+}
+
+/*
+ * Fetch the one tuple of `rel` that index `indexoid` finds for the given
  * keys (btree equality), copied; NULL when there is none.
  */
 static HeapTuple
-index_lookup(Oid nsp, Relation rel, const char *indexname, int nkeys,
-			 const Oid *procs, const Datum *values, Snapshot snapshot)
+index_lookup(Relation rel, Oid indexoid, int nkeys, const Oid *procs,
+			 const Datum *values, Snapshot snapshot)
 {
-	Oid			indexoid = get_relname_relid(indexname, nsp);
 	Relation	index;
 	IndexScanDesc scan;
 	TupleTableSlot *slot;
@@ -89,8 +293,6 @@ index_lookup(Oid nsp, Relation rel, const char *indexname, int nkeys,
 	HeapTuple	result = NULL;
 	int			i;
 
-	if (!OidIsValid(indexoid))
-		return NULL;
 	index = index_open(indexoid, AccessShareLock);
 	for (i = 0; i < nkeys; i++)
 		ScanKeyEntryInitialize(&keys[i], 0, i + 1, BTEqualStrategyNumber,
@@ -107,12 +309,97 @@ index_lookup(Oid nsp, Relation rel, const char *indexname, int nkeys,
 	return result;
 }
 
-static Relation
-open_table(Oid nsp, const char *name)
+/*
+ * The one row `index` finds in `relid` under the latest committed state
+ * (plus this transaction's own changes), as the system caches read.
+ */
+static HeapTuple
+latest_lookup(Oid relid, Oid index, Oid proc, Datum value, TupleDesc *desc)
 {
-	Oid			relid = get_relname_relid(name, nsp);
+	Relation	rel = table_open(relid, AccessShareLock);
+	Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	HeapTuple	tup = index_lookup(rel, index, 1, &proc, &value, snapshot);
 
-	return OidIsValid(relid) ? table_open(relid, AccessShareLock) : NULL;
+	UnregisterSnapshot(snapshot);
+	*desc = CreateTupleDescCopy(RelationGetDescr(rel));
+	table_close(rel, AccessShareLock);
+	return tup;
+}
+
+/* Fill the account cache. */
+static bool
+load_account(void)
+{
+	uint64		generation = inval_generation;
+	HeapTuple	tup;
+	TupleDesc	desc;
+	bool		isnull;
+	char	   *s;
+	bytea	   *check;
+
+	if (account.valid)
+		return true;
+	tup = latest_lookup(rels.account, rels.account_pkey, F_BOOLEQ, BoolGetDatum(true), &desc);
+	if (!HeapTupleIsValid(tup) || generation != inval_generation)
+		return false;
+	s = TextDatumGetCString(heap_getattr(tup, ACCOUNT_DOMAIN_ID, desc, &isnull));
+	check = DatumGetByteaPP(heap_getattr(tup, ACCOUNT_ROOT_CHECK, desc, &isnull));
+	if (strlen(s) >= sizeof(account.domain_id) || VARSIZE_ANY_EXHDR(check) != CSMS_HMAC_LEN)
+		return false;
+	strlcpy(account.domain_id, s, sizeof(account.domain_id));
+	memcpy(account.root_check, VARDATA_ANY(check), CSMS_HMAC_LEN);
+	s = TextDatumGetCString(heap_getattr(tup, ACCOUNT_HOME_REGION, desc, &isnull));
+	if (strlen(s) > CSMS_NAME_MAXLEN)
+		return false;
+	strlcpy(account.home_region, s, sizeof(account.home_region));
+	account.valid = true;
+	return true;
+}
+
+/* State and alias of a key, from the cache or the latest committed row. */
+static KeyState *
+key_state(const pg_uuid_t *id)
+{
+	uint64		generation = inval_generation;
+	KeyState   *ks;
+	bool		found;
+	HeapTuple	tup;
+	TupleDesc	desc;
+	bool		isnull;
+	char	   *alias;
+	bool		enabled;
+
+	if (key_states)
+	{
+		ks = hash_search(key_states, id, HASH_FIND, NULL);
+		if (ks)
+			return ks;
+	}
+
+	tup = latest_lookup(rels.keys, rels.keys_pkey, F_UUID_EQ, UUIDPGetDatum(id), &desc);
+	if (!HeapTupleIsValid(tup) || generation != inval_generation)
+		return NULL;
+	alias = TextDatumGetCString(heap_getattr(tup, KEYS_ALIAS, desc, &isnull));
+	enabled = strcmp(TextDatumGetCString(heap_getattr(tup, KEYS_STATE, desc, &isnull)),
+					 "ENABLED") == 0;
+	if (strlen(alias) > CSMS_NAME_MAXLEN)
+		return NULL;
+
+	if (key_states == NULL || hash_get_num_entries(key_states) >= KEY_STATES_MAX)
+	{
+		HASHCTL		ctl;
+
+		forget_key_states();
+		ctl.keysize = sizeof(pg_uuid_t);
+		ctl.entrysize = sizeof(KeyState);
+		ctl.hcxt = TopMemoryContext;
+		key_states = hash_create("csms key states", 16, &ctl,
+								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	ks = hash_search(key_states, id, HASH_ENTER, &found);
+	ks->enabled = enabled;
+	strlcpy(ks->alias, alias, sizeof(ks->alias));
+	return ks;
 }
 
 /*
@@ -123,30 +410,40 @@ open_table(Oid nsp, const char *name)
 bytea *
 csms_fast_read(const char *name, int version, char *kind, int *version_out)
 {
-	Oid			nsp = get_namespace_oid("csms", true);
-	Snapshot	snapshot;
-	Relation	account = NULL,
-				secrets = NULL,
-				stages = NULL,
-				versions = NULL,
-				keys = NULL;
+	Relation	secrets = NULL,
+				versions = NULL;
+	TupleDesc	desc;
 	bytea	   *result = NULL;
 	HeapTuple	tup;
 	bool		isnull;
 	Datum		d;
 	CsmsCall	call;
 	CsmsKey    *key;
+	KeyState   *ks;
 	pg_uuid_t	secret_id;
-	char	   *region;
-	bytea	   *check;
-	bytea	   *wrapped;
-	bytea	   *ciphertext;
+	const char *region;
+	bytea	   *wrapped = NULL;
+	bytea	   *ciphertext = NULL;
 	bool		touch;
 	Oid			procs[2];
 	Datum		values[2];
 
-	if (!OidIsValid(nsp))
+	/*
+	 * Apply what other sessions committed since this session last looked
+	 * (a key disabled a moment ago), as a new statement's snapshot would
+	 * see it; cheap when nothing is pending.
+	 */
+	AcceptInvalidationMessages();
+	if (!load_rels())
 		return NULL;
+
+	secrets = table_open(rels.secrets, AccessShareLock);
+	desc = RelationGetDescr(secrets);
+	if (!rels.valid || !load_account())
+	{
+		table_close(secrets, AccessShareLock);
+		return NULL;
+	}
 
 	/*
 	 * A snapshot taken now, as SPI takes one for each query: a read sees
@@ -154,44 +451,10 @@ csms_fast_read(const char *name, int version, char *kind, int *version_out)
 	 * committed before it), exactly like the SPI path.
 	 */
 	PushActiveSnapshot(GetTransactionSnapshot());
-	snapshot = GetActiveSnapshot();
 	memset(&call, 0, sizeof(call));
-
-	account = open_table(nsp, "account");
-	secrets = open_table(nsp, "secrets");
-	stages = open_table(nsp, "stages");
-	versions = open_table(nsp, "versions");
-	keys = open_table(nsp, "keys");
-	if (!account || !secrets || !stages || !versions || !keys ||
-		!att_is(account, ACCOUNT_DOMAIN_ID, "domain_id") ||
-		!att_is(account, ACCOUNT_ROOT_CHECK, "root_check") ||
-		!att_is(account, ACCOUNT_HOME_REGION, "home_region") ||
-		!att_is(secrets, SECRETS_ID, "id") || !att_is(secrets, SECRETS_NAME, "name") ||
-		!att_is(secrets, SECRETS_STATE, "state") ||
-		!att_is(secrets, SECRETS_LAST_USED, "last_used_time") ||
-		!att_is(stages, STAGES_VERSION, "version") ||
-		!att_is(versions, VERSIONS_KEY_ID, "key_id") ||
-		!att_is(versions, VERSIONS_KEY_VERSION, "key_version") ||
-		!att_is(versions, VERSIONS_WRAPPED_DEK, "wrapped_dek") ||
-		!att_is(versions, VERSIONS_CIPHERTEXT, "ciphertext") ||
-		!att_is(keys, KEYS_ALIAS, "alias") || !att_is(keys, KEYS_STATE, "state"))
-		goto done;
-
-	/* the account: one row, by its primary key */
-	procs[0] = F_BOOLEQ;
-	values[0] = BoolGetDatum(true);
-	tup = index_lookup(nsp, account, "account_pkey", 1, procs, values, snapshot);
-	if (!HeapTupleIsValid(tup))
-		goto done;
-	strlcpy(call.domain_id,
-			TextDatumGetCString(heap_getattr(tup, ACCOUNT_DOMAIN_ID, RelationGetDescr(account), &isnull)),
-			sizeof(call.domain_id));
-	check = DatumGetByteaPP(heap_getattr(tup, ACCOUNT_ROOT_CHECK, RelationGetDescr(account), &isnull));
-	if (VARSIZE_ANY_EXHDR(check) != CSMS_HMAC_LEN)
-		goto done;
-	memcpy(call.root_check, VARDATA_ANY(check), CSMS_HMAC_LEN);
-	region = (csms_region_guc && csms_region_guc[0]) ? csms_region_guc :
-		TextDatumGetCString(heap_getattr(tup, ACCOUNT_HOME_REGION, RelationGetDescr(account), &isnull));
+	strlcpy(call.domain_id, account.domain_id, sizeof(call.domain_id));
+	memcpy(call.root_check, account.root_check, CSMS_HMAC_LEN);
+	region = (csms_region_guc && csms_region_guc[0]) ? csms_region_guc : account.home_region;
 	if (strlen(region) > CSMS_NAME_MAXLEN)
 		goto done;
 	strlcpy(call.region, region, sizeof(call.region));
@@ -201,50 +464,67 @@ csms_fast_read(const char *name, int version, char *kind, int *version_out)
 	procs[1] = F_TEXTEQ;
 	values[0] = CStringGetTextDatum(call.region);
 	values[1] = CStringGetTextDatum(name);
-	tup = index_lookup(nsp, secrets, "secrets_region_name_key", 2, procs, values, snapshot);
+	tup = index_lookup(secrets, rels.secrets_by_name, 2, procs, values, GetActiveSnapshot());
 	if (!HeapTupleIsValid(tup))
 		goto done;
-	if (strcmp(TextDatumGetCString(heap_getattr(tup, SECRETS_STATE, RelationGetDescr(secrets), &isnull)),
+	if (strcmp(TextDatumGetCString(heap_getattr(tup, SECRETS_STATE, desc, &isnull)),
 			   "ENABLED") != 0)
 		goto done;
-	secret_id = *DatumGetUUIDP(heap_getattr(tup, SECRETS_ID, RelationGetDescr(secrets), &isnull));
-	d = heap_getattr(tup, SECRETS_LAST_USED, RelationGetDescr(secrets), &isnull);
+	secret_id = *DatumGetUUIDP(heap_getattr(tup, SECRETS_ID, desc, &isnull));
+	d = heap_getattr(tup, SECRETS_LAST_USED, desc, &isnull);
 	touch = isnull || DatumGetTimestampTz(d) < GetCurrentTransactionStartTimestamp() - USECS_PER_MINUTE;
+	key = csms_alloc_sensitive(sizeof(CsmsKey));
 
-	/* latest: the version SYSCURRENT marks */
-	procs[0] = F_UUID_EQ;
-	values[0] = UUIDPGetDatum(&secret_id);
-	if (version == 0)
+	d = heap_getattr(tup, SECRETS_CUR_VERSION, desc, &isnull);
+	if (!isnull && (version == 0 || version == DatumGetInt32(d)))
 	{
-		values[1] = CStringGetTextDatum("SYSCURRENT");
-		tup = index_lookup(nsp, stages, "stages_pkey", 2, procs, values, snapshot);
+		/* the SYSCURRENT version: its copy on the secret's row */
+		version = DatumGetInt32(d);
+		d = heap_getattr(tup, SECRETS_CUR_KEY_ID, desc, &isnull);
+		if (isnull)
+			goto done;
+		key->id = *DatumGetUUIDP(d);
+		d = heap_getattr(tup, SECRETS_CUR_KEY_VERSION, desc, &isnull);
+		if (isnull)
+			goto done;
+		key->version = DatumGetInt32(d);
+		d = heap_getattr(tup, SECRETS_CUR_WRAPPED_DEK, desc, &isnull);
+		if (isnull)
+			goto done;
+		wrapped = DatumGetByteaPP(d);
+		d = heap_getattr(tup, SECRETS_CUR_CIPHERTEXT, desc, &isnull);
+		if (isnull)
+			goto done;
+		ciphertext = DatumGetByteaPP(d);
+	}
+	else if (version > 0)
+	{
+		/* an older version: its row */
+		versions = table_open(rels.versions, AccessShareLock);
+		procs[0] = F_UUID_EQ;
+		values[0] = UUIDPGetDatum(&secret_id);
+		procs[1] = F_INT4EQ;
+		values[1] = Int32GetDatum(version);
+		tup = index_lookup(versions, rels.versions_pkey, 2, procs, values, GetActiveSnapshot());
 		if (!HeapTupleIsValid(tup))
 			goto done;
-		version = DatumGetInt32(heap_getattr(tup, STAGES_VERSION, RelationGetDescr(stages), &isnull));
+		desc = RelationGetDescr(versions);
+		key->id = *DatumGetUUIDP(heap_getattr(tup, VERSIONS_KEY_ID, desc, &isnull));
+		key->version = DatumGetInt32(heap_getattr(tup, VERSIONS_KEY_VERSION, desc, &isnull));
+		wrapped = DatumGetByteaPP(heap_getattr(tup, VERSIONS_WRAPPED_DEK, desc, &isnull));
+		ciphertext = DatumGetByteaPP(heap_getattr(tup, VERSIONS_CIPHERTEXT, desc, &isnull));
 	}
-
-	/* the version */
-	procs[1] = F_INT4EQ;
-	values[1] = Int32GetDatum(version);
-	tup = index_lookup(nsp, versions, "versions_pkey", 2, procs, values, snapshot);
-	if (!HeapTupleIsValid(tup))
-		goto done;
-	key = csms_alloc_sensitive(sizeof(CsmsKey));
-	key->id = *DatumGetUUIDP(heap_getattr(tup, VERSIONS_KEY_ID, RelationGetDescr(versions), &isnull));
-	strlcpy(key->id_text, csms_uuid_text(&key->id), sizeof(key->id_text));
-	key->version = DatumGetInt32(heap_getattr(tup, VERSIONS_KEY_VERSION, RelationGetDescr(versions), &isnull));
-	wrapped = DatumGetByteaPP(heap_getattr(tup, VERSIONS_WRAPPED_DEK, RelationGetDescr(versions), &isnull));
-	ciphertext = DatumGetByteaPP(heap_getattr(tup, VERSIONS_CIPHERTEXT, RelationGetDescr(versions), &isnull));
+	else
+		goto done;				/* no SYSCURRENT version: the SPI path says so */
 	ciphertext = (bytea *) detoast_attr((struct varlena *) ciphertext);
 
-	/* its key: state honoured at once, material from the cache only */
-	values[0] = UUIDPGetDatum(&key->id);
-	tup = index_lookup(nsp, keys, "keys_pkey", 1, procs, values, snapshot);
-	if (!HeapTupleIsValid(tup))
+	/* its key: state as last committed, material from the cache only */
+	ks = key_state(&key->id);
+	if (ks == NULL)
 		goto done;
-	key->alias = TextDatumGetCString(heap_getattr(tup, KEYS_ALIAS, RelationGetDescr(keys), &isnull));
-	key->enabled = strcmp(TextDatumGetCString(heap_getattr(tup, KEYS_STATE, RelationGetDescr(keys), &isnull)),
-						  "ENABLED") == 0;
+	strlcpy(key->id_text, csms_uuid_text(&key->id), sizeof(key->id_text));
+	key->alias = pstrdup(ks->alias);
+	key->enabled = ks->enabled;
 	csms_key_require_enabled(key);
 
 	/* the root key must match before cached material is used */
@@ -261,16 +541,9 @@ csms_fast_read(const char *name, int version, char *kind, int *version_out)
 		csms_touch_secret(&secret_id);
 
 done:
-	if (keys)
-		table_close(keys, AccessShareLock);
 	if (versions)
 		table_close(versions, AccessShareLock);
-	if (stages)
-		table_close(stages, AccessShareLock);
-	if (secrets)
-		table_close(secrets, AccessShareLock);
-	if (account)
-		table_close(account, AccessShareLock);
+	table_close(secrets, AccessShareLock);
 	PopActiveSnapshot();
 	return result;
 }

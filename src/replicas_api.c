@@ -283,6 +283,7 @@ csms_replica_apply(CsmsCall *call, const pg_uuid_t *primary_id,
 
 	csms_exec(&q_apply_expiry, args, NULL, SPI_OK_UPDATE, 0);
 	csms_exec(&q_apply_stages_copy, args, NULL, SPI_OK_INSERT, 0);
+	csms_current_refresh(replica_id);
 }
 
 static CsmsStmt q_replicas_of = {

@@ -212,6 +212,7 @@ extern bytea *csms_fast_read(const char *name, int version, char *kind,
 extern void csms_touch_secret(const pg_uuid_t *secret_id);
 extern void csms_stage_set(const pg_uuid_t *secret_id, const char *stage,
 						   int version, const Datum *update_time);
+extern void csms_current_refresh(const pg_uuid_t *secret_id);
 
 /* replicas_api.c */
 extern void csms_replicas_sync(CsmsCall *call, const pg_uuid_t *primary_id);

@@ -623,6 +623,7 @@ rewrap_all_versions(CsmsCall *call, CsmsSecret *s, CsmsKey *to)
 		csms_exec(&q_version_rewrap, args, NULL, SPI_OK_UPDATE, 0);
 		csms_wipe(from->material, CSMS_KEY_LEN);
 	}
+	csms_current_refresh(&s->id);
 }
 
 Datum

@@ -115,6 +115,18 @@ static CsmsStmt q_stage_set = {
 	4, {UUIDOID, TEXTOID, INT4OID, TIMESTAMPTZOID}
 };
 
+/* the copy of the SYSCURRENT version's row on the secret (see the install script) */
+static CsmsStmt q_current_refresh = {
+	"UPDATE csms.secrets s SET (current_version, current_key_id, current_key_version,"
+	" current_wrapped_dek, current_ciphertext) ="
+	" (SELECT v.version, v.key_id, v.key_version, v.wrapped_dek, v.ciphertext"
+	"  FROM csms.stages st JOIN csms.versions v"
+	"   ON v.secret_id OPERATOR(pg_catalog.=) st.secret_id AND v.version OPERATOR(pg_catalog.=) st.version"
+	"  WHERE st.secret_id OPERATOR(pg_catalog.=) $1 AND st.name OPERATOR(pg_catalog.=) 'SYSCURRENT')"
+	" WHERE s.id OPERATOR(pg_catalog.=) $1",
+	1, {UUIDOID}
+};
+
 static CsmsStmt q_stage_row = {
 	"SELECT st.name, s.name, st.update_time, 'v' OPERATOR(pg_catalog.||) st.version::pg_catalog.text"
 	" FROM csms.stages st JOIN csms.secrets s ON s.id OPERATOR(pg_catalog.=) st.secret_id"
@@ -643,6 +655,21 @@ csms_stage_set(const pg_uuid_t *secret_id, const char *stage, int version,
 	args[2] = Int32GetDatum(version);
 	args[3] = update_time ? *update_time : (nulls[3] = 'n', (Datum) 0);
 	csms_exec(&q_stage_set, args, nulls, SPI_OK_INSERT, 0);
+	if (strcmp(stage, "SYSCURRENT") == 0)
+		csms_current_refresh(secret_id);
+}
+
+/*
+ * Copy the SYSCURRENT version's row onto the secret's row, for the read
+ * path.  Called wherever SYSCURRENT moves (csms_stage_set), a data key is
+ * re-wrapped or a replica is rebuilt: the one place the copy is written.
+ */
+void
+csms_current_refresh(const pg_uuid_t *secret_id)
+{
+	Datum		arg = UUIDPGetDatum(secret_id);
+
+	csms_exec(&q_current_refresh, &arg, NULL, SPI_OK_UPDATE, 0);
 }
 
 static void
