@@ -16,6 +16,8 @@
 # inclusive cost per call of the main functions below each csms_* entry point.
 #
 # Instruction counts do not depend on other load on the machine, unlike TPS.
+# PROFILE_KINDS="base read_plain read_csms_ro" profiles only those (base is
+# needed for the "above base" column).
 # Output: stdout and bench/results/profile.md.  Takes about 5 minutes.
 set -uo pipefail
 
@@ -100,7 +102,7 @@ PREPARE r(text) AS SELECT csms_get_secret_value(\$1);" ;;
 }
 
 declare -A per_stmt
-kinds="base read_plain read_csms_ro read_csms create_plain create_csms version_plain version_csms"
+kinds=${PROFILE_KINDS:-"base read_plain read_csms_ro read_csms create_plain create_csms version_plain version_csms"}
 for kind in $kinds; do
 	for k in $K1 $K2; do
 		stmts "$kind" "$k" >"$work/$kind-$k.sql"
@@ -148,12 +150,14 @@ breakdown() {	# KIND ENTRY FUNCTIONS...
 	for pair in "read_plain read_plain" "read_csms_ro read_plain" "read_csms read_plain" \
 		"create_plain create_plain" "create_csms create_plain" "version_plain version_plain" "version_csms version_plain"; do
 		set -- $pair
+		[ -n "${per_stmt[$1]:-}" ] && [ -n "${per_stmt[$2]:-}" ] || continue
 		echo "| $1 | ${per_stmt[$1]} | $(( ${per_stmt[$1]} - b )) | $(awk -v x="$(( ${per_stmt[$1]} - b ))" -v y="$(( ${per_stmt[$2]} - b ))" 'BEGIN { printf "%.1fx", x / y }') |"
 	done
 	common="csms_fast_read index_lookup index_getnext_slot index_open table_open get_relname_relid csms_root_key_load csms_touch_secret csms_call_begin csms_exec SPI_execute_plan GetCachedPlan ExecutorStart ExecutorEnd ExecInitNode TupleDescInitEntry RI_FKey_check_ins ExecConstraints stringToNode textregexeq heap_lock_tuple ExecInsertIndexTuples csms_key_resolve csms_key_by_id csms_key_material csms_secret_open csms_secret_tuple metadata_result csms_seal_value csms_open_value csms_gcm_encrypt csms_gcm_decrypt EVP_EncryptInit_ex EVP_DecryptInit_ex csms_random_bytes CommitTransactionCommand"
 	for pair in "read_csms_ro csms_get_secret_value" "read_csms csms_get_secret_value" \
 		"create_csms csms_create_secret" "version_csms csms_create_secret_version"; do
 		set -- $pair
+		[ -n "${per_stmt[$1]:-}" ] || continue
 		echo
 		echo "### $1: inclusive instructions per call ($2 = 100%)"
 		echo

@@ -332,7 +332,21 @@ csms_random_uuid(pg_uuid_t *uuid)
 char *
 csms_uuid_text(const pg_uuid_t *uuid)
 {
-	return DatumGetCString(DirectFunctionCall1(uuid_out, UUIDPGetDatum(uuid)));
+	/* uuid_out's form, without the fmgr round trip (every AAD needs one) */
+	static const char hex[] = "0123456789abcdef";
+	char	   *buf = palloc(UUID_LEN * 2 + 5);
+	char	   *p = buf;
+	int			i;
+
+	for (i = 0; i < UUID_LEN; i++)
+	{
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			*p++ = '-';
+		*p++ = hex[uuid->data[i] >> 4];
+		*p++ = hex[uuid->data[i] & 0x0f];
+	}
+	*p = '\0';
+	return buf;
 }
 
 /* Strict lower- or upper-case 8-4-4-4-12 form only. */
