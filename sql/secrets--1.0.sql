@@ -38,7 +38,7 @@ CREATE TABLE csms.regions (
 -- Master keys (CMKs) and the region backup keys.
 CREATE TABLE csms.keys (
 	id				uuid PRIMARY KEY,
-	region			text NOT NULL,
+	region			text COLLATE "C" NOT NULL,
 	alias			text NOT NULL,
 	purpose			text NOT NULL CHECK (purpose IN ('secret', 'backup')),
 	state			text NOT NULL CHECK (state IN ('ENABLED', 'DISABLED')),
@@ -61,7 +61,7 @@ CREATE TABLE csms.key_versions (
 
 CREATE TABLE csms.secrets (
 	id				uuid PRIMARY KEY,
-	region			text NOT NULL,
+	region			text COLLATE "C" NOT NULL,	-- C: lookups by (region, name) compare bytes, whatever the database collation
 	name			text COLLATE "C" NOT NULL,	-- ^[a-zA-Z0-9_-]{1,64}$, checked by the code
 	state			text NOT NULL
 		CHECK (state IN ('ENABLED', 'DISABLED', 'PENDING_DELETE', 'FROZEN')),
