@@ -27,6 +27,9 @@
 #                        again, at most this many times each and
 #                        BENCH_RETRY_BUDGET=24 times in all
 #   BENCH_NO_INSTALL=1   do not run make install first
+#   BENCH_ONLY="read_csms read_plain"   run only these workloads (ids in
+#                        the workloads list below); the table shows n/a
+#                        for the others
 #   BENCH_KEEP=1         keep the cluster directory (/tmp/csms-bench.*)
 set -uo pipefail
 
@@ -55,7 +58,7 @@ else
 	SHARED_BUFFERS=${BENCH_SHARED_BUFFERS:-2GB}
 fi
 defaults=no
-[ "$mode" = full ] && [ "$N $BIG $MEM_N $DURATION $RUNS $CLIENTS $BATCH $SHARED_BUFFERS" = "10000 1000000 100000 6 3 1 2 100000 2GB" ] && defaults=yes
+[ "$mode" = full ] && [ -z "${BENCH_ONLY:-}" ] && [ "$N $BIG $MEM_N $DURATION $RUNS $CLIENTS $BATCH $SHARED_BUFFERS" = "10000 1000000 100000 6 3 1 2 100000 2GB" ] && defaults=yes
 [ "$MEM_N" -gt "$BIG" ] && MEM_N=$BIG
 MAX_OTHERS=${BENCH_MAX_OTHERS:-10}	# % of the machine's CPU used by others that makes a run count as disturbed
 
@@ -207,6 +210,17 @@ phases=("read_csms read_csms_ro read_plain read_pgcrypto"
 	"create_csms create_plain create_pgcrypto"
 	"version_csms version_plain version_pgcrypto"
 	"big_csms big_csms_ro big_plain")
+if [ -n "${BENCH_ONLY:-}" ]; then	# a subset of the workloads, for quick looks
+	kept=()
+	for phase in "${phases[@]}"; do
+		p=""
+		for id in $phase; do
+			case " $BENCH_ONLY " in *" $id "*) p="$p $id" ;; esac
+		done
+		[ -n "$p" ] && kept+=("${p# }")
+	done
+	phases=("${kept[@]}")
+fi
 
 declare -A W_label W_db W_script W_size W_opts W_base runs
 for w in "${workloads[@]}"; do
