@@ -72,6 +72,7 @@
 #include "storage/fd.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/lmgr.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
@@ -978,14 +979,17 @@ uuid_array(PendingRead *p, int n, PendingState state)
 
 /*
  * Write one batch (sorted by id) in one transaction, as the owner of schema
- * csms.  Rows are locked first, in id order and skipping rows that others
+ * csms; false, having written nothing, when DDL holds the table (the next
+ * round tries again: the worker never queues behind a long ALTER TABLE or
+ * VACUUM FULL, nor makes the sessions queued behind it wait longer).
+ * Rows are locked first, in id order and skipping rows that others
  * hold, so that the worker never waits for a user's transaction and
  * writers never deadlock; then the locked rows whose last_used_time is
  * older get the read (GREATEST: an older read never overwrites a newer
  * one); then the rows not locked are told apart: skipped or missing.
  */
-static void
-flush_batch(Oid owner, PendingRead *p, int n)
+static bool
+flush_batch(Oid relid, Oid owner, PendingRead *p, int n)
 {
 	static const char *lock_sql =
 	"SELECT id FROM csms.secrets WHERE id OPERATOR(pg_catalog.=) ANY ($1)"
@@ -1011,6 +1015,11 @@ flush_batch(Oid owner, PendingRead *p, int n)
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
+	if (!ConditionalLockRelationOid(relid, RowExclusiveLock))
+	{
+		AbortCurrentTransaction();
+		return false;
+	}
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	PushActiveSnapshot(GetTransactionSnapshot());
@@ -1077,15 +1086,16 @@ flush_batch(Oid owner, PendingRead *p, int n)
 	CommitTransactionCommand();
 	pgstat_report_stat(false);
 	pgstat_report_activity(STATE_IDLE, NULL);
+	return true;
 }
 
 /*
  * The owner of schema csms, when extension secrets is installed in this
- * database with the table this file writes; InvalidOid otherwise.  Also
- * the name of the database, for messages.
+ * database with the table this file writes (*relid); InvalidOid otherwise.
+ * Also the name of the database, for messages.
  */
 static Oid
-csms_state_owner(char *dbname)
+csms_state_owner(char *dbname, Oid *relid)
 {
 	Oid			owner = InvalidOid;
 	Oid			nsp;
@@ -1111,7 +1121,14 @@ csms_state_owner(char *dbname)
 	}
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+	*relid = rel;
 	return owner;
+}
+
+static void
+flusher_error_context(void *arg)
+{
+	errcontext("writing last_used_time of secrets in database \"%s\"", (const char *) arg);
 }
 
 void
@@ -1124,6 +1141,8 @@ csms_usage_flusher_main(Datum arg)
 	Oid			owner;
 	TimestampTz cutoff;
 	char		dbname[NAMEDATALEN];
+	Oid			relid;
+	ErrorContextCallback errcallback;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
@@ -1135,8 +1154,9 @@ csms_usage_flusher_main(Datum arg)
 	 * what the worker does.  Reads in read-only transactions are recorded
 	 * by design, so the worker writes even where transactions default to
 	 * read-only; READ COMMITTED lets a locked row be skipped instead of
-	 * failing with a serialization error; a lock held by DDL makes it give
-	 * up after a second and try again next round; its commits wait neither
+	 * failing with a serialization error; a lock it cannot get at once
+	 * (besides the table's, tried without waiting) makes it give up after a
+	 * second and try again next round; its commits wait neither
 	 * for a WAL flush nor for a synchronous standby (last_used_time is
 	 * bookkeeping, and a crash may lose about one interval of it anyway).
 	 */
@@ -1151,7 +1171,7 @@ csms_usage_flusher_main(Datum arg)
 	if (n == 0)
 		proc_exit(0);
 
-	owner = csms_state_owner(dbname);
+	owner = csms_state_owner(dbname, &relid);
 	if (!OidIsValid(owner))
 	{
 		int			lost = forget_database(dbid);
@@ -1171,6 +1191,11 @@ csms_usage_flusher_main(Datum arg)
 	 */
 	cutoff = GetCurrentTimestamp() - USECS_PER_MINUTE;
 
+	errcallback.callback = flusher_error_context;
+	errcallback.arg = dbname;
+	errcallback.previous = error_context_stack;
+	error_context_stack = &errcallback;
+
 	/*
 	 * An error (a lock timeout behind DDL, say) ends this pass with an
 	 * ERROR in the log rather than a FATAL; what is not written yet stays
@@ -1186,7 +1211,12 @@ csms_usage_flusher_main(Datum arg)
 			CHECK_FOR_INTERRUPTS();
 			if (ShutdownRequestPending)
 				break;
-			flush_batch(owner, p + done, size);
+			if (!flush_batch(relid, owner, p + done, size))
+			{
+				ereport(DEBUG1,
+						(errmsg("table csms.secrets is locked: last_used_time is written next round")));
+				break;
+			}
 			mark_batch(dbid, p + done, size, cutoff);
 		}
 	}
