@@ -5,7 +5,7 @@
 # background worker writes it within csms.usage_flush_interval.  Covered:
 # reads in read-only and in rolled-back transactions, csms.track_last_used
 # off, a row locked by another session (skipped, written once released),
-# two databases (one whose default transactions are read-only), a database
+# DDL holding the table (the worker does not queue behind it), two databases (one whose default transactions are read-only), a database
 # whose extension was dropped and a dropped database (their reads are
 # discarded without errors), a clean restart (unwritten reads saved and
 # written after the start), a crash (unwritten reads are lost), a standby
@@ -85,7 +85,7 @@ $node->safe_psql('postgres', 'CREATE EXTENSION secrets');
 $node->safe_psql(
 	'postgres', q{
 SELECT count(csms_create_secret(n, secret_string => 'value-of-' || n))
-  FROM unnest('{a,ro,rb,off,locked,restart,crash,standby}'::text[]) n;
+  FROM unnest('{a,ro,rb,off,locked,ddl,restart,crash,standby}'::text[]) n;
 });
 # the stats of this session are flushed before it reports the statement done
 $node->safe_psql('postgres', 'SELECT pg_stat_force_next_flush()');
@@ -135,6 +135,7 @@ my $t_locked = read_secret($node, 'postgres', 'locked');
 $node->safe_psql('postgres', 'CREATE DATABASE db2');
 $node->safe_psql('db2', 'CREATE EXTENSION secrets');
 $node->safe_psql('db2', "SELECT csms_create_secret('a', 'value-in-db2')");
+$node->safe_psql('db2', "SELECT csms_create_secret('b', 'value-in-db2')");
 $node->safe_psql('postgres', 'ALTER DATABASE db2 SET default_transaction_read_only = on');
 my $t_a2 = read_secret($node, 'db2', 'a');
 is(shown($node, 'db2', 'a'), $t_a2, 'db2: the read is shown at once');
@@ -186,6 +187,26 @@ ok( $node->poll_query_until(
 		'postgres',
 		"SELECT last_used_time = '$t_locked' FROM csms.secrets WHERE name = 'locked'"),
 	'once the lock is gone, the skipped read is written');
+
+# DDL holding the table: the worker neither queues behind it nor fails; it
+# tries again next round.  The round that writes the read of db2 has first
+# been through database postgres, whose table is locked.
+my $ddl = $node->background_psql('postgres', on_error_stop => 1);
+$ddl->query_safe('BEGIN');
+$ddl->query_safe('LOCK TABLE csms.secrets IN EXCLUSIVE MODE');
+my $t_ddl = read_secret($node, 'postgres', 'ddl');
+my $t_b2 = read_secret($node, 'db2', 'b');
+ok( $node->poll_query_until(
+		'db2', "SELECT last_used_time = '$t_b2' FROM csms.secrets WHERE name = 'b'"),
+	'a round ran while DDL held the table in another database');
+is( $node->safe_psql('postgres',
+		"SELECT count(*) FROM pg_locks WHERE relation = 'csms.secrets'::regclass AND NOT granted"),
+	'0', 'the worker does not queue behind DDL');
+$ddl->query_safe('COMMIT');
+$ddl->quit;
+ok( $node->poll_query_until(
+		'postgres', "SELECT last_used_time = '$t_ddl' FROM csms.secrets WHERE name = 'ddl'"),
+	'once the DDL is done, the read is written');
 
 ok($node->wait_for_log(qr/discarded 1 unwritten reads of secrets in database "db3"/),
 	'the read in the database whose extension was dropped is discarded, and said so');
