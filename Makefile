@@ -24,7 +24,8 @@ OBJS = \
 	src/json.o \
 	src/backup_api.o \
 	src/replicas_api.o \
-	src/fastpath.o
+	src/fastpath.o \
+	src/usage.o
 
 DATA = sql/secrets--1.0.sql
 PGFILEDESC = "secrets - a secrets manager inside PostgreSQL"

@@ -131,6 +131,8 @@ shared_buffers = $SHARED_BUFFERS
 synchronous_commit = off
 max_wal_size = 8GB
 checkpoint_timeout = 1h
+# reads record last_used_time in shared memory; a background worker writes it
+shared_preload_libraries = 'secrets'
 EOF
 "${as_pg[@]}" "$bindir/pg_ctl" -D "$data" -l "$work/server.log" -w start >/dev/null \
 	|| die "could not start the cluster"
@@ -193,7 +195,7 @@ read -r size_csms size_plain <<<"$sizes"
 # id | label | database | script | size | PGOPTIONS | baseline id
 workloads=(
 	"read_csms|read: csms_get_secret_value|bench|read_csms.sql|$N||read_plain"
-	"read_csms_ro|read: csms_get_secret_value, read-only transaction (no last_used_time write)|bench|read_csms.sql|$N|-c default_transaction_read_only=on|read_plain"
+	"read_csms_ro|read: csms_get_secret_value, read-only transaction|bench|read_csms.sql|$N|-c default_transaction_read_only=on|read_plain"
 	"read_plain|read: plain SELECT value WHERE name = \$1|bench|read_plain.sql|$N||read_plain"
 	"read_pgcrypto|read: pgp_sym_decrypt|bench|read_pgcrypto.sql|$N||read_plain"
 	"create_csms|create: csms_create_secret|bench|create_csms.sql|$N||create_plain"
@@ -203,7 +205,7 @@ workloads=(
 	"version_plain|new version: plain UPDATE|bench|version_plain.sql|$N||version_plain"
 	"version_pgcrypto|new version: UPDATE pgp_sym_encrypt|bench|version_pgcrypto.sql|$N||version_plain"
 	"big_csms|read: csms_get_secret_value|bench_big|read_csms.sql|$BIG||big_plain"
-	"big_csms_ro|read: csms_get_secret_value, read-only transaction (no last_used_time write)|bench_big|read_csms.sql|$BIG|-c default_transaction_read_only=on|big_plain"
+	"big_csms_ro|read: csms_get_secret_value, read-only transaction|bench_big|read_csms.sql|$BIG|-c default_transaction_read_only=on|big_plain"
 	"big_plain|read: plain SELECT value WHERE name = \$1|bench_big|read_plain.sql|$BIG||big_plain"
 )
 phases=("read_csms read_csms_ro read_plain read_pgcrypto"
@@ -370,7 +372,7 @@ fi
 	echo "- machine: $(nproc) CPUs ($machine_cpu), $machine_ram RAM; pgbench runs on the same machine"
 	echo "- $pg_version"
 	echo "- parameters: pgbench -M prepared -T $DURATION, clients $CLIENTS (-j = clients), median of $RUNS runs (runs of a phase interleaved); $(human "$N") secrets (read, create, new version), $(human "$BIG") for scale; values of 100 bytes; random names uniform over the loaded set"
-	echo "- server: shared_buffers = $SHARED_BUFFERS, synchronous_commit = off, max_wal_size = 8GB, checkpoint_timeout = 1h, --no-locale, otherwise defaults; VACUUM ANALYZE and CHECKPOINT before each phase"
+	echo "- server: shared_preload_libraries = 'secrets' (reads record last_used_time in shared memory; a background worker writes it every csms.usage_flush_interval = $(psql_ -d bench -At -c 'SHOW csms.usage_flush_interval'), csms.usage_slots = $(psql_ -d bench -At -c 'SHOW csms.usage_slots')), shared_buffers = $SHARED_BUFFERS, synchronous_commit = off, max_wal_size = 8GB, checkpoint_timeout = 1h, --no-locale, otherwise defaults; VACUUM ANALYZE and CHECKPOINT before each phase"
 	echo "- pgcrypto: pgp_sym_encrypt/pgp_sym_decrypt with a passphrase and default options (a salted, iterated S2K per call)"
 	echo "- other load: the largest share of the machine's CPU that processes other than this benchmark used during one kept run of the row; above a few percent, that row's TPS are disturbed. Runs above $MAX_OTHERS % were done again (at most $RETRIES times each and $RETRY_BUDGET in all; $retried repeated). Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo

@@ -36,6 +36,11 @@ unix_socket_permissions = 0700
 log_min_messages = warning
 CONF
 fi
+# reads record last_used_time in shared memory and a background worker
+# writes it (README, Configuration); also for clusters made before this line
+if ! grep -q "^shared_preload_libraries = 'secrets'" "$data/postgresql.conf"; then
+	echo "shared_preload_libraries = 'secrets'	# make run: reads never write" >>"$data/postgresql.conf"
+fi
 if as_user "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1; then
 	echo "restarting the cluster (to load the freshly built extension)"
 	as_user "$bindir/pg_ctl" -D "$data" -l "$run/server.log" -w restart -m fast >/dev/null

@@ -161,6 +161,11 @@ payload_error(const char *fmt,...)
 
 #define T(col) col
 
+/*
+ * last_used_time is the stored value: a read that the usage worker has not
+ * written yet (usage.c, at most one csms.usage_flush_interval old) is not
+ * in the blob.  A blob records metadata, not an audit trail.
+ */
 static CsmsStmt q_backup_meta = {
 	"SELECT pg_catalog.jsonb_build_object("
 	" 'id', s.id, 'name', s.name, 'state', s.state, 'kms_key_id', s.kms_key_id,"

@@ -536,8 +536,8 @@ csms_fast_read(const char *name, int version, char *kind, int *version_out)
 	*version_out = version;
 	csms_wipe(key->material, CSMS_KEY_LEN);
 
-	/* last_used_time, at most once a minute, through the SPI path */
-	if (touch && csms_track_last_used && !XactReadOnly && !RecoveryInProgress())
+	/* last_used_time: in shared memory (usage.c), or here through SPI */
+	if (!csms_usage_record(&secret_id, touch))
 		csms_touch_secret(&secret_id);
 
 done:

@@ -76,12 +76,13 @@ _PG_init(void)
 							   NULL, NULL, NULL);
 	DefineCustomBoolVariable("csms.track_last_used",
 							 "Records when each secret's value was last read (last_used_time).",
-							 "At most once a minute per secret; the write is skipped in read-only transactions. Turning it off makes reads of many distinct secrets write nothing.",
+							 "At most once a minute per secret. With shared_preload_libraries = 'secrets' reads are recorded in shared memory and written by a background worker; otherwise the read writes, except in a read-only transaction.",
 							 &csms_track_last_used,
 							 true,
 							 PGC_SUSET,
 							 0,
 							 NULL, NULL, NULL);
+	csms_usage_init();
 	MarkGUCPrefixReserved("csms");
 }
 

@@ -214,6 +214,19 @@ extern void csms_stage_set(const pg_uuid_t *secret_id, const char *stage,
 						   int version, const Datum *update_time);
 extern void csms_current_refresh(const pg_uuid_t *secret_id);
 
+/*
+ * usage.c: last_used_time recorded in shared memory and written by a
+ * background worker, when the library is in shared_preload_libraries
+ */
+extern int	csms_usage_slots;
+extern int	csms_usage_flush_interval;
+extern void csms_usage_init(void);
+extern bool csms_usage_record(const pg_uuid_t *secret_id, bool stored_stale);
+extern void csms_usage_merge(const pg_uuid_t *secret_id, Datum *last_used,
+							 bool *isnull);
+extern PGDLLEXPORT void csms_usage_launcher_main(Datum arg);
+extern PGDLLEXPORT void csms_usage_flusher_main(Datum arg);
+
 /* replicas_api.c */
 extern void csms_replicas_sync(CsmsCall *call, const pg_uuid_t *primary_id);
 extern Datum csms_replicas_datum(CsmsCall *call, Oid array_type,

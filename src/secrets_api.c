@@ -41,6 +41,7 @@ PG_FUNCTION_INFO_V1(csms_disable_secret);
 	" s.enterprise_project_id, s.rotation_func_urn, a.domain_id, s.region," \
 	" s.replica_type"
 #define SECRET_NCOLS 21
+#define SECRET_LAST_USED 14		/* index of last_used_time in SECRET_COLUMNS */
 
 #define GATE_COLUMNS \
 	"id, name, state, kms_key_id, replica_type, last_version, auto_rotation," \
@@ -345,6 +346,7 @@ csms_secret_tuple(CsmsCall *call, TupleDesc tupdesc, const pg_uuid_t *id)
 		elog(ERROR, "secret vanished");
 	for (i = 0; i < SECRET_NCOLS; i++)
 		values[i] = csms_col(0, i + 1, &nulls[i]);
+	csms_usage_merge(id, &values[SECRET_LAST_USED], &nulls[SECRET_LAST_USED]);
 
 	replica_type = TupleDescAttr(tupdesc, SECRET_NCOLS)->atttypid;
 	values[SECRET_NCOLS] = csms_replicas_datum(call, replica_type, id,
@@ -575,6 +577,8 @@ csms_list_secrets(PG_FUNCTION_ARGS)
 
 		for (c = 0; c < SECRET_NCOLS; c++)
 			values[c] = SPI_getbinval(rows->vals[i], rows->tupdesc, c + 1, &isnull[c]);
+		csms_usage_merge(DatumGetUUIDP(values[0]), &values[SECRET_LAST_USED],
+						 &isnull[SECRET_LAST_USED]);
 		values[SECRET_NCOLS] = csms_replicas_datum(&call, replica_type,
 												   DatumGetUUIDP(values[0]),
 												   TextDatumGetCString(values[SECRET_NCOLS - 1]));

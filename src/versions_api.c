@@ -339,8 +339,8 @@ read_value(CsmsCall *call, ValueRow *row, char *kind)
 							row->ciphertext, kind);
 	csms_wipe(row->key->material, CSMS_KEY_LEN);
 
-	/* last_used_time, at most once a minute, never waiting for a lock */
-	if (row->touch && csms_track_last_used && !XactReadOnly && !RecoveryInProgress())
+	/* last_used_time: in shared memory (usage.c), or here, never waiting for a lock */
+	if (!csms_usage_record(&row->secret_id, row->touch))
 	{
 		Datum		arg = UUIDPGetDatum(&row->secret_id);
 

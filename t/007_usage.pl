@@ -1,0 +1,332 @@
+
+# last_used_time with shared_preload_libraries = 'secrets': reads write
+# nothing to csms.secrets (no new row version, no update counted), the
+# functions that return last_used_time show the read at once, and the
+# background worker writes it within csms.usage_flush_interval.  Covered:
+# reads in read-only and in rolled-back transactions, csms.track_last_used
+# off, a row locked by another session (skipped, written once released),
+# DDL holding the table (the worker does not queue behind it), two databases (one whose default transactions are read-only), a database
+# whose extension was dropped and a dropped database (their reads are
+# discarded without errors), a clean restart (unwritten reads saved and
+# written after the start), a crash (unwritten reads are lost), a standby
+# (records nothing, runs no worker), a full table (reads fall back to the
+# synchronous write), and a cluster without preload (the synchronous write,
+# as before).
+
+use strict;
+use warnings;
+
+# scripts/tap.sh sets PG_REGRESS=/bin/false, but Cluster->init runs
+# "$PG_REGRESS --config-auth <datadir>", which is a no-op outside Windows.
+BEGIN
+{
+	$ENV{PG_REGRESS} = '/bin/true'
+	  if !defined $ENV{PG_REGRESS} || $ENV{PG_REGRESS} eq '/bin/false';
+}
+
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('usage');
+$node->init(allows_streaming => 1);
+$node->append_conf(
+	'postgresql.conf', q{
+shared_preload_libraries = 'secrets'
+csms.usage_flush_interval = '1h'
+});
+$node->start;
+
+# the read time: the reading transaction's start, as now() shows it
+sub read_secret
+{
+	my ($n, $db, $name, %opt) = @_;
+	my $begin = $opt{begin} // 'BEGIN';
+	my $end = $opt{end} // 'COMMIT';
+	my $out = $n->safe_psql($db, qq{
+$begin;
+SELECT csms_get_secret_value('$name') IS NOT NULL, now();
+$end;
+});
+	like($out, qr/^t\|/, "$name read in database $db");
+	return (split /\|/, $out)[1];
+}
+
+sub stored
+{
+	my ($n, $db, $name) = @_;
+	return $n->safe_psql($db,
+		"SELECT coalesce(last_used_time::text, 'null') FROM csms.secrets WHERE name = '$name'");
+}
+
+sub shown
+{
+	my ($n, $db, $name) = @_;
+	return $n->safe_psql($db,
+		"SELECT coalesce(last_used_time::text, 'null') FROM csms_show_secret('$name')");
+}
+
+sub set_interval
+{
+	my ($n, $value) = @_;
+	$n->safe_psql('postgres',
+		"ALTER SYSTEM SET csms.usage_flush_interval = '$value'; SELECT pg_reload_conf();");
+}
+
+# n_tup_upd of csms.secrets, once the stats of finished sessions are in
+sub updates
+{
+	my ($n, $db) = @_;
+	return $n->safe_psql($db,
+		"SELECT n_tup_upd FROM pg_stat_user_tables WHERE relid = 'csms.secrets'::regclass");
+}
+
+$node->safe_psql('postgres', 'CREATE EXTENSION secrets');
+$node->safe_psql(
+	'postgres', q{
+SELECT count(csms_create_secret(n, secret_string => 'value-of-' || n))
+  FROM unnest('{a,ro,rb,off,locked,ddl,restart,crash,standby}'::text[]) n;
+});
+# the stats of this session are flushed before it reports the statement done
+$node->safe_psql('postgres', 'SELECT pg_stat_force_next_flush()');
+my $updates_before = updates($node, 'postgres');
+my $row_before = $node->safe_psql('postgres',
+	"SELECT xmin, ctid FROM csms.secrets WHERE name = 'a'");
+
+# --- reads write nothing, and are shown at once -------------------------------
+
+my $out = $node->safe_psql(
+	'postgres', q{
+BEGIN;
+SELECT csms_get_secret_value('a'), now();
+SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relid = 'csms.secrets'::regclass;
+COMMIT;
+});
+my ($value, $t_a) = split /\|/, (split /\n/, $out)[0];
+is($value, 'value-of-a', 'a read returns the value');
+is((split /\n/, $out)[1], '0|0', 'the reading transaction updated no row of csms.secrets');
+is($node->safe_psql('postgres', "SELECT xmin, ctid FROM csms.secrets WHERE name = 'a'"),
+	$row_before, 'the row of the secret read is the same row version (xmin, ctid)');
+is(stored($node, 'postgres', 'a'), 'null', 'csms.secrets.last_used_time is not written by the read');
+is(shown($node, 'postgres', 'a'), $t_a, 'csms_show_secret shows the read at once');
+is( $node->safe_psql('postgres',
+		"SELECT last_used_time FROM csms_list_secrets() WHERE name = 'a'"),
+	$t_a, 'csms_list_secrets shows the read at once');
+
+# a second read in the same minute changes nothing
+read_secret($node, 'postgres', 'a');
+is(shown($node, 'postgres', 'a'), $t_a, 'a second read within a minute keeps the first time');
+
+my $t_ro = read_secret($node, 'postgres', 'ro', begin => 'BEGIN READ ONLY');
+is(shown($node, 'postgres', 'ro'), $t_ro, 'a read in a READ ONLY transaction is recorded');
+my $t_rb = read_secret($node, 'postgres', 'rb', end => 'ROLLBACK');
+is(shown($node, 'postgres', 'rb'), $t_rb,
+	'a read in a transaction that rolls back is recorded (the value was handed out)');
+read_secret($node, 'postgres', 'off', begin => 'BEGIN; SET LOCAL csms.track_last_used = off');
+is(shown($node, 'postgres', 'off'), 'null', 'csms.track_last_used = off records nothing');
+
+# a row locked by another session: the read works, the worker skips the row
+my $locker = $node->background_psql('postgres', on_error_stop => 1);
+$locker->query_safe('BEGIN');
+$locker->query_safe("SELECT 1 FROM csms.secrets WHERE name = 'locked' FOR UPDATE");
+my $t_locked = read_secret($node, 'postgres', 'locked');
+
+# a second database, whose transactions are read-only by default
+$node->safe_psql('postgres', 'CREATE DATABASE db2');
+$node->safe_psql('db2', 'CREATE EXTENSION secrets');
+$node->safe_psql('db2', "SELECT csms_create_secret('a', 'value-in-db2')");
+$node->safe_psql('db2', "SELECT csms_create_secret('b', 'value-in-db2')");
+$node->safe_psql('postgres', 'ALTER DATABASE db2 SET default_transaction_read_only = on');
+my $t_a2 = read_secret($node, 'db2', 'a');
+is(shown($node, 'db2', 'a'), $t_a2, 'db2: the read is shown at once');
+isnt($t_a2, $t_a, 'the two databases have their own reads');
+
+# a database whose extension goes away, and one that goes away
+for my $db (qw(db3 db4))
+{
+	$node->safe_psql('postgres', "CREATE DATABASE $db");
+	$node->safe_psql($db, 'CREATE EXTENSION secrets');
+	$node->safe_psql($db, "SELECT csms_create_secret('gone', 'x')");
+	read_secret($node, $db, 'gone');
+}
+$node->safe_psql('db3', 'DROP EXTENSION secrets CASCADE');
+$node->safe_psql('postgres', 'DROP DATABASE db4');
+
+$node->safe_psql('postgres', 'SELECT pg_stat_force_next_flush()');
+is(updates($node, 'postgres'), $updates_before,
+	'pg_stat_user_tables: no update of csms.secrets before the worker writes');
+is(stored($node, 'postgres', 'a'), 'null', 'nothing written before the flush interval');
+
+# --- the worker writes ----------------------------------------------------------
+
+set_interval($node, '200ms');
+ok( $node->poll_query_until(
+		'postgres',
+		"SELECT last_used_time = '$t_a' FROM csms.secrets WHERE name = 'a'"),
+	'the worker writes the read within the interval');
+is(stored($node, 'postgres', 'ro'), $t_ro, 'the read-only read is written');
+is(stored($node, 'postgres', 'rb'), $t_rb, 'the rolled-back read is written');
+is(stored($node, 'postgres', 'off'), 'null', 'nothing is written when tracking was off');
+isnt($node->safe_psql('postgres', "SELECT xmin, ctid FROM csms.secrets WHERE name = 'a'"),
+	$row_before, 'the row is updated by the worker');
+ok( $node->poll_query_until(
+		'postgres',
+		"SELECT n_tup_upd > $updates_before FROM pg_stat_user_tables WHERE relid = 'csms.secrets'::regclass"),
+	'pg_stat_user_tables counts the worker\'s updates');
+ok( $node->poll_query_until(
+		'db2', "SELECT last_used_time = '$t_a2' FROM csms.secrets WHERE name = 'a'"),
+	'db2: the worker writes its read too (although db2 defaults to read-only)');
+is(stored($node, 'postgres', 'a'), $t_a, 'each database got its own time');
+
+# the locked row was skipped: the worker wrote 'a' in the same pass
+is(stored($node, 'postgres', 'locked'), 'null', 'a row locked by another session is skipped');
+is(shown($node, 'postgres', 'locked'), $t_locked, 'its read is still shown');
+$locker->query_safe('ROLLBACK');
+$locker->quit;
+ok( $node->poll_query_until(
+		'postgres',
+		"SELECT last_used_time = '$t_locked' FROM csms.secrets WHERE name = 'locked'"),
+	'once the lock is gone, the skipped read is written');
+
+# DDL holding the table: the worker neither queues behind it nor fails; it
+# tries again next round.  The round that writes the read of db2 has first
+# been through database postgres, whose table is locked.
+my $ddl = $node->background_psql('postgres', on_error_stop => 1);
+$ddl->query_safe('BEGIN');
+$ddl->query_safe('LOCK TABLE csms.secrets IN EXCLUSIVE MODE');
+my $t_ddl = read_secret($node, 'postgres', 'ddl');
+my $t_b2 = read_secret($node, 'db2', 'b');
+ok( $node->poll_query_until(
+		'db2', "SELECT last_used_time = '$t_b2' FROM csms.secrets WHERE name = 'b'"),
+	'a round ran while DDL held the table in another database');
+is( $node->safe_psql('postgres',
+		"SELECT count(*) FROM pg_locks WHERE relation = 'csms.secrets'::regclass AND NOT granted"),
+	'0', 'the worker does not queue behind DDL');
+$ddl->query_safe('COMMIT');
+$ddl->quit;
+ok( $node->poll_query_until(
+		'postgres', "SELECT last_used_time = '$t_ddl' FROM csms.secrets WHERE name = 'ddl'"),
+	'once the DDL is done, the read is written');
+
+ok($node->wait_for_log(qr/discarded 1 unwritten reads of secrets in database "db3"/),
+	'the read in the database whose extension was dropped is discarded, and said so');
+
+# --- a clean restart keeps unwritten reads; a crash loses them ---------------------
+
+# the row is locked, so the read is surely unwritten when the server stops;
+# the long interval shows that the next start writes it at once
+$node->safe_psql('postgres', "ALTER SYSTEM SET csms.usage_flush_interval = '1h'");
+$locker = $node->background_psql('postgres', on_error_stop => 1);
+$locker->query_safe('BEGIN');
+$locker->query_safe("SELECT 1 FROM csms.secrets WHERE name = 'restart' FOR UPDATE");
+my $t_restart = read_secret($node, 'postgres', 'restart');
+$node->stop;
+eval { $locker->quit; };
+my $file = $node->data_dir . '/pg_stat/csms_usage.stat';
+ok(-s $file, 'a clean shutdown saves unwritten reads in pg_stat/csms_usage.stat');
+$node->start;
+ok(!-e $file, 'the file is consumed at the start');
+is(shown($node, 'postgres', 'restart'), $t_restart, 'after a restart, the read is still shown');
+ok( $node->poll_query_until(
+		'postgres',
+		"SELECT last_used_time = '$t_restart' FROM csms.secrets WHERE name = 'restart'"),
+	'after a restart, the saved read is written (at once, not after the 1h interval)');
+
+# that round is over (it wrote 'restart'), and the next is an hour away
+read_secret($node, 'postgres', 'crash');
+$node->stop('immediate');
+$node->start;
+is(shown($node, 'postgres', 'crash'), 'null', 'a crash loses the reads not written yet');
+
+# --- a standby records nothing and runs no worker -------------------------------
+
+$node->backup('bk');
+my $standby = PostgreSQL::Test::Cluster->new('usage_standby');
+$standby->init_from_backup($node, 'bk', has_streaming => 1);
+# the backup copies the generated root key file with group access, which
+# the extension refuses
+chmod 0600, $standby->data_dir . '/csms_root.key';
+$standby->start;
+$node->wait_for_catchup($standby);
+read_secret($standby, 'postgres', 'standby');
+is(shown($standby, 'postgres', 'standby'), 'null', 'standby: a read records nothing');
+is( $standby->safe_psql('postgres',
+		"SELECT count(*) FROM pg_stat_activity WHERE backend_type LIKE 'csms usage%'"),
+	'0', 'standby: no worker runs');
+is( $node->safe_psql('postgres',
+		"SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'csms usage launcher'"),
+	'1', 'primary: the launcher runs');
+$standby->stop;
+
+unlike(slurp_file($node->logfile), qr/ERROR:|TRAP:|terminated by signal|PANIC:/,
+	'no error in the log of the primary');
+$node->stop;
+
+# --- a full table: reads write themselves, as without preload ----------------------
+
+# 64 slots, and no worker slot left for flushers (max_worker_processes is
+# taken by the logical replication launcher and ours), so the table stays full
+my $full = PostgreSQL::Test::Cluster->new('usage_full');
+$full->init;
+$full->append_conf(
+	'postgresql.conf', q{
+shared_preload_libraries = 'secrets'
+csms.usage_slots = 64
+csms.usage_flush_interval = '1h'
+max_worker_processes = 2
+});
+$full->start;
+$full->safe_psql('postgres', 'CREATE EXTENSION secrets');
+$full->safe_psql('postgres',
+	"SELECT count(csms_create_secret('f' || g, 'x')) FROM generate_series(1, 201) g");
+$out = $full->safe_psql(
+	'postgres', q{
+BEGIN;
+SELECT count(csms_get_secret_value('f' || g)) FROM generate_series(1, 200) g;
+SELECT n_tup_upd FROM pg_stat_xact_user_tables WHERE relid = 'csms.secrets'::regclass;
+COMMIT;
+});
+my ($count, $sync) = split /\n/, $out;
+is($count, '200', 'full table: 200 distinct reads');
+ok($sync > 0 && $sync < 200,
+	"full table: the reads that found no slot wrote last_used_time themselves ($sync of 200)");
+is( $full->safe_psql('postgres',
+		"SELECT count(*) FROM csms_list_secrets(page_size => 1000) WHERE last_used_time IS NOT NULL"),
+	'200', 'full table: every read is shown, from shared memory or from the row');
+ok($full->wait_for_log(qr/could not start a background worker to write last_used_time of secrets/),
+	'full table: the launcher says it could not start a flusher');
+$out = $full->safe_psql(
+	'postgres', q{
+BEGIN READ ONLY;
+SELECT csms_get_secret_value('f201');
+SELECT n_tup_upd FROM pg_stat_xact_user_tables WHERE relid = 'csms.secrets'::regclass;
+COMMIT;
+});
+is($out, "x\n0", 'full table: a read-only transaction still writes nothing');
+is(shown($full, 'postgres', 'f201'), 'null', 'full table: ... and records nothing, as before');
+$full->stop;
+
+# --- without preload: the synchronous write, as before --------------------------------
+
+my $plain = PostgreSQL::Test::Cluster->new('usage_plain');
+$plain->init;
+$plain->start;
+$plain->safe_psql('postgres', 'CREATE EXTENSION secrets');
+$plain->safe_psql('postgres', "SELECT csms_create_secret('p', 'x')");
+$out = $plain->safe_psql(
+	'postgres', q{
+BEGIN;
+SELECT csms_get_secret_value('p'), now() IS NOT NULL;
+SELECT n_tup_upd FROM pg_stat_xact_user_tables WHERE relid = 'csms.secrets'::regclass;
+SELECT last_used_time = now() FROM csms.secrets WHERE name = 'p';
+COMMIT;
+});
+is($out, "x|t\n1\nt", 'without preload: the read writes last_used_time in its own transaction');
+is( $plain->safe_psql('postgres',
+		"SELECT count(*) FROM pg_stat_activity WHERE backend_type LIKE 'csms usage%'"),
+	'0', 'without preload: no worker');
+unlike(slurp_file($plain->logfile), qr/WARNING:  (invalid|unrecognized) configuration/,
+	'without preload: no warning about the settings');
+$plain->stop;
+
+done_testing();
