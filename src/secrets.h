@@ -198,6 +198,7 @@ typedef struct CsmsSecret
 
 extern CsmsSecret *csms_secret_open(CsmsCall *call, const char *name,
 									CsmsAction action);
+extern void csms_secret_delete(const pg_uuid_t *id);
 extern HeapTuple csms_secret_tuple(CsmsCall *call, TupleDesc tupdesc,
 								   const pg_uuid_t *id);
 extern void csms_secret_not_found(CsmsCall *call, const char *name) pg_attribute_noreturn();

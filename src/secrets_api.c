@@ -124,8 +124,12 @@ static CsmsStmt q_version_rewrap = {
 	5, {UUIDOID, INT4OID, UUIDOID, INT4OID, BYTEAOID}
 };
 
+/* the hot tables have no foreign keys (see the install script) */
 static CsmsStmt q_secret_delete = {
-	"DELETE FROM csms.secrets WHERE id OPERATOR(pg_catalog.=) $1",
+	"WITH st AS (DELETE FROM csms.stages WHERE secret_id OPERATOR(pg_catalog.=) $1),"
+	" v AS (DELETE FROM csms.versions WHERE secret_id OPERATOR(pg_catalog.=) $1),"
+	" t AS (DELETE FROM csms.tags WHERE secret_id OPERATOR(pg_catalog.=) $1)"
+	" DELETE FROM csms.secrets WHERE id OPERATOR(pg_catalog.=) $1",
 	1, {UUIDOID}
 };
 
@@ -263,6 +267,21 @@ csms_secret_open(CsmsCall *call, const char *name, CsmsAction action)
 		s->has_primary = true;
 		s->primary_id = *DatumGetUUIDP(csms_col(0, 9, &isnull));
 	}
+
+	/* no CHECK constraint keeps these (see the install script): a raw edit */
+	if (strcmp(s->state, "ENABLED") != 0 && strcmp(s->state, "DISABLED") != 0 &&
+		strcmp(s->state, "PENDING_DELETE") != 0 && strcmp(s->state, "FROZEN") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("secret \"%s\" has an unknown state \"%s\"", name, csms_trunc(s->state)),
+				 errdetail("Its row in csms.secrets was edited outside of the API.")));
+	if (strcmp(s->replica_type, "STANDALONE") != 0 && strcmp(s->replica_type, "PRIMARY") != 0 &&
+		strcmp(s->replica_type, "REPLICA") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("secret \"%s\" has an unknown replica type \"%s\"", name,
+						csms_trunc(s->replica_type)),
+				 errdetail("Its row in csms.secrets was edited outside of the API.")));
 
 	/* a replica follows its primary and takes no writes of its own */
 	if (action != CSMS_ACT_READ_META && action != CSMS_ACT_READ_VALUE &&
@@ -727,18 +746,28 @@ csms_update_secret(PG_FUNCTION_ARGS)
 
 /* csms_delete_secret ------------------------------------------------------- */
 
+/*
+ * Delete secret `id` with its stages, versions and tags: the one place a
+ * secret is deleted.
+ */
+void
+csms_secret_delete(const pg_uuid_t *id)
+{
+	Datum		arg = UUIDPGetDatum(id);
+
+	csms_exec(&q_secret_delete, &arg, NULL, SPI_OK_DELETE, 0);
+}
+
 Datum
 csms_delete_secret(PG_FUNCTION_ARGS)
 {
 	CsmsCall	call;
 	char	   *name = csms_arg_text(fcinfo, 0, "name");
 	CsmsSecret *s;
-	Datum		arg;
 
 	csms_call_begin(&call, "csms_delete_secret", 0);
 	s = csms_secret_open(&call, name, CSMS_ACT_DELETE);
-	arg = UUIDPGetDatum(&s->id);
-	csms_exec(&q_secret_delete, &arg, NULL, SPI_OK_DELETE, 0);
+	csms_secret_delete(&s->id);
 	csms_call_end(&call);
 	PG_RETURN_VOID();
 }

@@ -83,7 +83,7 @@ static CsmsStmt q_value = {
 	"   (SELECT st.version FROM csms.stages st"
 	"     WHERE st.secret_id OPERATOR(pg_catalog.=) s.id"
 	"       AND st.name OPERATOR(pg_catalog.=) 'SYSCURRENT'))"
-	" JOIN csms.keys k ON k.id OPERATOR(pg_catalog.=) v.key_id"
+	" LEFT JOIN csms.keys k ON k.id OPERATOR(pg_catalog.=) v.key_id"
 	" WHERE s.region OPERATOR(pg_catalog.=) $1 AND s.name OPERATOR(pg_catalog.=) $2",
 	3, {TEXTOID, TEXTOID, INT4OID}
 };
@@ -305,6 +305,12 @@ value_lookup(CsmsCall *call, const char *name, int version, ValueRow *row)
 	row->wrapped_dek = csms_col_bytea(0, 8);
 	row->ciphertext = csms_col_bytea(0, 9);
 	row->key->alias = csms_col_text(0, 10);
+	/* no foreign key keeps it (see the install script): a raw edit */
+	if (row->key->alias == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("key %s of version \"v%d\" of secret \"%s\" is missing",
+						row->key->id_text, row->version, name)));
 	row->key->enabled = strcmp(csms_col_text(0, 11), "ENABLED") == 0;
 	row->touch = DatumGetBool(csms_col(0, 12, &isnull));
 
