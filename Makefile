@@ -31,7 +31,7 @@ PGFILEDESC = "secrets - a secrets manager inside PostgreSQL"
 
 REGRESS = setup keys secrets versions values stages password tamper backup regions security
 REGRESS_OPTS = --inputdir=.
-ISOLATION = concurrent_versions replica_sync read_cache
+ISOLATION = concurrent_versions replica_sync read_cache write_cache
 ISOLATION_OPTS = --inputdir=.
 
 PG_CPPFLAGS = -I$(srcdir)/src

@@ -55,6 +55,11 @@ extern bool csms_track_last_used;
 
 /* flags for csms_call_begin */
 #define CSMS_NEED_ROOT_KEY		0x01
+/*
+ * The account row from the per-backend cache (fastpath.c) when the session
+ * works in the home region; call->project_id is then left empty.
+ */
+#define CSMS_CACHED_ACCOUNT		0x02
 
 typedef struct CsmsCall
 {
@@ -94,6 +99,8 @@ typedef struct CsmsStmt
 
 extern uint64 csms_exec(CsmsStmt *stmt, Datum *values, const char *nulls,
 						int expected, long tcount);
+extern uint64 csms_exec_latest(CsmsStmt *stmt, Datum *values, const char *nulls,
+							   long tcount);
 extern Datum csms_col(uint64 row, int col, bool *isnull);
 extern char *csms_col_text(uint64 row, int col);	/* NULL if SQL NULL */
 extern bytea *csms_col_bytea(uint64 row, int col);
@@ -211,6 +218,8 @@ extern char csms_value_arg(FunctionCallInfo fcinfo, int string_arg, int binary_a
 extern bytea *csms_fast_read(const char *name, int version, char *kind,
 							 int *version_out);
 extern void csms_touch_secret(const pg_uuid_t *secret_id);
+extern bool csms_account_cached(char *domain_id, uint8 *root_check,
+								char *home_region);
 extern void csms_stage_set(const pg_uuid_t *secret_id, const char *stage,
 						   int version, const Datum *update_time);
 extern void csms_current_refresh(const pg_uuid_t *secret_id);

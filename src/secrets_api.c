@@ -495,7 +495,7 @@ csms_create_secret(PG_FUNCTION_ARGS)
 	if (tags)
 		csms_check_tags(tags);
 
-	csms_call_begin(&call, "csms_create_secret", CSMS_NEED_ROOT_KEY);
+	csms_call_begin(&call, "csms_create_secret", CSMS_NEED_ROOT_KEY | CSMS_CACHED_ACCOUNT);
 	key = csms_key_resolve(&call, key_ref, true, false);
 	csms_key_require_enabled(key);
 	csms_key_material(&call, key, key->version);

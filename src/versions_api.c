@@ -725,7 +725,7 @@ csms_create_secret_version(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("expire_time must be finite")));
 
-	csms_call_begin(&call, "csms_create_secret_version", CSMS_NEED_ROOT_KEY);
+	csms_call_begin(&call, "csms_create_secret_version", CSMS_NEED_ROOT_KEY | CSMS_CACHED_ACCOUNT);
 	s = csms_secret_open(&call, name, CSMS_ACT_WRITE_VERSION);
 	if (s->last_version == PG_INT32_MAX)
 		ereport(ERROR,
