@@ -197,12 +197,15 @@ static CsmsStmt q_version_insert = {
  * Encrypt a value as version `version` of secret `secret_id` in `region`
  * under `key` (material loaded) and store the version row: the one place
  * where a version is written.  create_time NULL means now; expire_time NULL
- * means the version does not expire.  The caller wipes its value.
+ * means the version does not expire.  The caller wipes its value.  With
+ * sealed_out, the stored wrapped key and ciphertext are handed back, for the
+ * copy of the SYSCURRENT version on the secret's row.
  */
 void
 csms_store_version(CsmsCall *call, const pg_uuid_t *secret_id, const char *region,
 				   int version, CsmsKey *key, char kind, const char *value,
-				   Size len, const Datum *create_time, const Datum *expire_time)
+				   Size len, const Datum *create_time, const Datum *expire_time,
+				   CsmsSealed *sealed_out)
 {
 	CsmsSealed	sealed;
 	Datum		args[8];
@@ -218,4 +221,6 @@ csms_store_version(CsmsCall *call, const pg_uuid_t *secret_id, const char *regio
 	args[6] = PointerGetDatum(sealed.wrapped_dek);
 	args[7] = PointerGetDatum(sealed.ciphertext);
 	csms_exec(&q_version_insert, args, nulls, SPI_OK_INSERT, 0);
+	if (sealed_out)
+		*sealed_out = sealed;
 }

@@ -274,7 +274,7 @@ csms_replica_apply(CsmsCall *call, const pg_uuid_t *primary_id,
 
 			csms_store_version(call, replica_id, replica_region, version, replica_key,
 							   kind, VARDATA(plain), VARSIZE(plain) - VARHDRSZ,
-							   &create_time, isnull ? NULL : &expire_time);
+							   &create_time, isnull ? NULL : &expire_time, NULL);
 		}
 		csms_wipe(VARDATA(plain), VARSIZE(plain) - VARHDRSZ);
 	}

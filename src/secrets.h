@@ -166,7 +166,8 @@ extern void csms_seal_value(CsmsCall *call, const pg_uuid_t *secret_id,
 extern void csms_store_version(CsmsCall *call, const pg_uuid_t *secret_id,
 							   const char *region, int version, CsmsKey *key,
 							   char kind, const char *value, Size len,
-							   const Datum *create_time, const Datum *expire_time);
+							   const Datum *create_time, const Datum *expire_time,
+							   CsmsSealed *sealed_out);
 extern bytea *csms_open_value(CsmsCall *call, const pg_uuid_t *secret_id,
 							  const char *region, const char *secret_name,
 							  int version, CsmsKey *key,
@@ -222,6 +223,9 @@ extern bool csms_account_cached(char *domain_id, uint8 *root_check,
 								char *home_region);
 extern void csms_stage_set(const pg_uuid_t *secret_id, const char *stage,
 						   int version, const Datum *update_time);
+extern void csms_stages_set(const pg_uuid_t *secret_id, int n, char **stages,
+							const int *versions, const Datum *update_time,
+							bool refresh_current);
 extern void csms_current_refresh(const pg_uuid_t *secret_id);
 
 /* replicas_api.c */

@@ -14,6 +14,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "funcapi.h"
 #include "utils/array.h"
@@ -79,17 +80,20 @@ static CsmsStmt q_secret_list = {
 	4, {TEXTOID, TEXTOID, TEXTOID, INT4OID}
 };
 
+/* a new secret, with the copy of its SYSCURRENT version v1 */
 static CsmsStmt q_secret_insert = {
 	"INSERT INTO csms.secrets (id, region, name, state, kms_key_id, description,"
 	" secret_type, auto_rotation, rotation_period, rotation_config,"
 	" next_rotation_time, event_subscriptions, enterprise_project_id,"
-	" rotation_func_urn, create_time, update_time, last_version)"
-	" VALUES ($1, $2, $3, 'ENABLED', $4, $5, $6, $7, $8, $9,"
-	" pg_catalog.now() OPERATOR(pg_catalog.+) $10, $11, $12, $13,"
-	" pg_catalog.now(), pg_catalog.now(), 1)"
+	" rotation_func_urn, create_time, update_time, last_version,"
+	" current_version, current_key_id, current_key_version, current_wrapped_dek,"
+	" current_ciphertext)"
+	" VALUES ($1, $2, $3, 'ENABLED', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
+	" $14, $14, 1, 1, $4, $15, $16, $17)"
 	" ON CONFLICT (region, name) DO NOTHING",
-	13, {UUIDOID, TEXTOID, TEXTOID, UUIDOID, TEXTOID, TEXTOID, BOOLOID, TEXTOID,
-	JSONBOID, INTERVALOID, TEXTARRAYOID, TEXTOID, TEXTOID}
+	17, {UUIDOID, TEXTOID, TEXTOID, UUIDOID, TEXTOID, TEXTOID, BOOLOID, TEXTOID,
+		JSONBOID, TIMESTAMPTZOID, TEXTARRAYOID, TEXTOID, TEXTOID, TIMESTAMPTZOID,
+	INT4OID, BYTEAOID, BYTEAOID}
 };
 
 static CsmsStmt q_tags_insert = {
@@ -465,9 +469,14 @@ csms_create_secret(PG_FUNCTION_ARGS)
 	const char *value;
 	Size		len;
 	char		kind;
-	Datum		args[13];
-	char		nulls[13];
+	Datum		args[17];
+	char		nulls[17];
 	HeapTuple	tup;
+	TupleDesc	tupdesc;
+	Datum		now = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+	CsmsSealed	sealed;
+	char	   *syscurrent = "SYSCURRENT";
+	int			one = 1;
 
 	/* arguments, all before touching anything */
 	csms_check_name("secret", name);
@@ -495,13 +504,17 @@ csms_create_secret(PG_FUNCTION_ARGS)
 	if (tags)
 		csms_check_tags(tags);
 
+	tupdesc = result_tupdesc(fcinfo);
 	csms_call_begin(&call, "csms_create_secret", CSMS_NEED_ROOT_KEY | CSMS_CACHED_ACCOUNT);
 	key = csms_key_resolve(&call, key_ref, true, false);
 	csms_key_require_enabled(key);
 	csms_key_material(&call, key, key->version);
 
 	csms_random_uuid(&id);
+	csms_store_version(&call, &id, call.region, 1, key, kind, value, len, &now, NULL,
+					   &sealed);
 
+	/* the secret's row, with the copy of v1: its SYSCURRENT version */
 	memset(nulls, ' ', sizeof(nulls));
 	args[0] = UUIDPGetDatum(&id);
 	args[1] = csms_text_datum(call.region);
@@ -512,26 +525,74 @@ csms_create_secret(PG_FUNCTION_ARGS)
 	args[6] = BoolGetDatum(auto_rotation);
 	args[7] = rotation_period ? csms_text_datum(rotation_period) : (nulls[7] = 'n', (Datum) 0);
 	args[8] = rotation_config ? JsonbPGetDatum(rotation_config) : (nulls[8] = 'n', (Datum) 0);
-	args[9] = (auto_rotation && period) ? IntervalPGetDatum(period) : (nulls[9] = 'n', (Datum) 0);
+	args[9] = (auto_rotation && period) ?
+		DirectFunctionCall2(timestamptz_pl_interval, now, IntervalPGetDatum(period)) :
+		(nulls[9] = 'n', (Datum) 0);
 	args[10] = subs ? PointerGetDatum(subs) : PointerGetDatum(construct_empty_array(TEXTOID));
 	args[11] = csms_text_datum(project);
 	args[12] = urn ? csms_text_datum(urn) : (nulls[12] = 'n', (Datum) 0);
+	args[13] = now;
+	args[14] = Int32GetDatum(key->version);
+	args[15] = PointerGetDatum(sealed.wrapped_dek);
+	args[16] = PointerGetDatum(sealed.ciphertext);
 	if (csms_exec(&q_secret_insert, args, nulls, SPI_OK_INSERT, 0) != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
 				 errmsg("secret \"%s\" already exists in region \"%s\"", name, call.region)));
 
-	csms_store_version(&call, &id, call.region, 1, key, kind, value, len, NULL, NULL);
-	csms_stage_set(&id, "SYSCURRENT", 1, NULL);
+	csms_stages_set(&id, 1, &syscurrent, &one, &now, false);
 
 	if (tags)
 	{
-		args[0] = UUIDPGetDatum(&id);
-		args[1] = JsonbPGetDatum(tags);
-		csms_exec(&q_tags_insert, args, NULL, SPI_OK_INSERT, 0);
+		Datum		targs[2];
+
+		targs[0] = UUIDPGetDatum(&id);
+		targs[1] = JsonbPGetDatum(tags);
+		csms_exec(&q_tags_insert, targs, NULL, SPI_OK_INSERT, 0);
 	}
 
-	tup = csms_secret_tuple(&call, result_tupdesc(fcinfo), &id);
+	/* the result: every value is known, no query (see csms_secret_tuple) */
+	{
+		Datum		values[SECRET_NCOLS + 1];
+		bool		isnull[SECRET_NCOLS + 1];
+		int			i;
+		MemoryContext old = MemoryContextSwitchTo(call.caller_cxt);
+
+		for (i = 0; i < SECRET_NCOLS + 1; i++)
+		{
+			values[i] = (Datum) 0;
+			isnull[i] = true;
+		}
+#define SET(col, v)	(values[col] = (v), isnull[col] = false)
+		SET(0, UUIDPGetDatum(&id));
+		SET(1, CStringGetTextDatum(name));
+		SET(2, CStringGetTextDatum("ENABLED"));
+		SET(3, CStringGetTextDatum(key->id_text));
+		if (description)
+			SET(4, CStringGetTextDatum(description));
+		SET(5, now);
+		SET(6, now);
+		SET(8, CStringGetTextDatum(secret_type));
+		SET(9, BoolGetDatum(auto_rotation));
+		if (rotation_period)
+			SET(10, CStringGetTextDatum(rotation_period));
+		if (rotation_config)
+			SET(11, JsonbPGetDatum(rotation_config));
+		if (nulls[9] != 'n')
+			SET(13, args[9]);
+		SET(15, args[10]);
+		SET(16, CStringGetTextDatum(project));
+		if (urn)
+			SET(17, CStringGetTextDatum(urn));
+		SET(18, CStringGetTextDatum(call.domain_id));
+		SET(19, CStringGetTextDatum(call.region));
+		SET(20, CStringGetTextDatum("STANDALONE"));
+		SET(SECRET_NCOLS, csms_replicas_datum(&call, TupleDescAttr(tupdesc, SECRET_NCOLS)->atttypid,
+											  &id, "STANDALONE"));
+#undef SET
+		tup = heap_form_tuple(tupdesc, values, isnull);
+		MemoryContextSwitchTo(old);
+	}
 	csms_call_end(&call);
 	PG_RETURN_DATUM(HeapTupleGetDatum(tup));
 }
