@@ -106,6 +106,18 @@ extern char *csms_col_text(uint64 row, int col);	/* NULL if SQL NULL */
 extern bytea *csms_col_bytea(uint64 row, int col);
 extern bool csms_is_null(uint64 row, int col);
 
+/* rowio.c: row inserts without the planner */
+typedef struct CsmsCol
+{
+	const char *name;
+	Oid			type;
+	Datum		value;
+	bool		isnull;
+} CsmsCol;
+
+extern bool csms_row_insert(const char *table, const char *arbiter_index,
+							const CsmsCol *cols, int ncols);
+
 /* helpers */
 extern void csms_random_uuid(pg_uuid_t *uuid);
 extern char *csms_uuid_text(const pg_uuid_t *uuid);
@@ -223,9 +235,12 @@ extern bool csms_account_cached(char *domain_id, uint8 *root_check,
 								char *home_region);
 extern void csms_stage_set(const pg_uuid_t *secret_id, const char *stage,
 						   int version, const Datum *update_time);
+/* flags of csms_stages_set */
+#define CSMS_STAGES_COPY_WRITTEN	0x01	/* the caller writes the SYSCURRENT copy */
+#define CSMS_STAGES_NEW_SECRET		0x02	/* the secret has no stage yet */
 extern void csms_stages_set(const pg_uuid_t *secret_id, int n, char **stages,
 							const int *versions, const Datum *update_time,
-							bool refresh_current);
+							int flags);
 extern void csms_current_refresh(const pg_uuid_t *secret_id);
 
 /* replicas_api.c */

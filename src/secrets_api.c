@@ -80,22 +80,6 @@ static CsmsStmt q_secret_list = {
 	4, {TEXTOID, TEXTOID, TEXTOID, INT4OID}
 };
 
-/* a new secret, with the copy of its SYSCURRENT version v1 */
-static CsmsStmt q_secret_insert = {
-	"INSERT INTO csms.secrets (id, region, name, state, kms_key_id, description,"
-	" secret_type, auto_rotation, rotation_period, rotation_config,"
-	" next_rotation_time, event_subscriptions, enterprise_project_id,"
-	" rotation_func_urn, create_time, update_time, last_version,"
-	" current_version, current_key_id, current_key_version, current_wrapped_dek,"
-	" current_ciphertext)"
-	" VALUES ($1, $2, $3, 'ENABLED', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,"
-	" $14, $14, 1, 1, $4, $15, $16, $17)"
-	" ON CONFLICT (region, name) DO NOTHING",
-	17, {UUIDOID, TEXTOID, TEXTOID, UUIDOID, TEXTOID, TEXTOID, BOOLOID, TEXTOID,
-		JSONBOID, TIMESTAMPTZOID, TEXTARRAYOID, TEXTOID, TEXTOID, TIMESTAMPTZOID,
-	INT4OID, BYTEAOID, BYTEAOID}
-};
-
 static CsmsStmt q_tags_insert = {
 	"INSERT INTO csms.tags (secret_id, key, value)"
 	" SELECT $1, t.key, t.value FROM pg_catalog.jsonb_each_text($2) t",
@@ -469,8 +453,8 @@ csms_create_secret(PG_FUNCTION_ARGS)
 	const char *value;
 	Size		len;
 	char		kind;
-	Datum		args[17];
-	char		nulls[17];
+	Datum		next_rotation = (Datum) 0;
+	Datum		subs_datum;
 	HeapTuple	tup;
 	TupleDesc	tupdesc;
 	Datum		now = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
@@ -513,34 +497,49 @@ csms_create_secret(PG_FUNCTION_ARGS)
 	csms_random_uuid(&id);
 	csms_store_version(&call, &id, call.region, 1, key, kind, value, len, &now, NULL,
 					   &sealed);
+	if (auto_rotation && period)
+		next_rotation = DirectFunctionCall2(timestamptz_pl_interval, now,
+											IntervalPGetDatum(period));
+	subs_datum = subs ? PointerGetDatum(subs) : PointerGetDatum(construct_empty_array(TEXTOID));
 
 	/* the secret's row, with the copy of v1: its SYSCURRENT version */
-	memset(nulls, ' ', sizeof(nulls));
-	args[0] = UUIDPGetDatum(&id);
-	args[1] = csms_text_datum(call.region);
-	args[2] = csms_text_datum(name);
-	args[3] = UUIDPGetDatum(&key->id);
-	args[4] = description ? csms_text_datum(description) : (nulls[4] = 'n', (Datum) 0);
-	args[5] = csms_text_datum(secret_type);
-	args[6] = BoolGetDatum(auto_rotation);
-	args[7] = rotation_period ? csms_text_datum(rotation_period) : (nulls[7] = 'n', (Datum) 0);
-	args[8] = rotation_config ? JsonbPGetDatum(rotation_config) : (nulls[8] = 'n', (Datum) 0);
-	args[9] = (auto_rotation && period) ?
-		DirectFunctionCall2(timestamptz_pl_interval, now, IntervalPGetDatum(period)) :
-		(nulls[9] = 'n', (Datum) 0);
-	args[10] = subs ? PointerGetDatum(subs) : PointerGetDatum(construct_empty_array(TEXTOID));
-	args[11] = csms_text_datum(project);
-	args[12] = urn ? csms_text_datum(urn) : (nulls[12] = 'n', (Datum) 0);
-	args[13] = now;
-	args[14] = Int32GetDatum(key->version);
-	args[15] = PointerGetDatum(sealed.wrapped_dek);
-	args[16] = PointerGetDatum(sealed.ciphertext);
-	if (csms_exec(&q_secret_insert, args, nulls, SPI_OK_INSERT, 0) != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_DUPLICATE_OBJECT),
-				 errmsg("secret \"%s\" already exists in region \"%s\"", name, call.region)));
+	{
+		CsmsCol		cols[] = {
+			{"id", UUIDOID, UUIDPGetDatum(&id), false},
+			{"region", TEXTOID, csms_text_datum(call.region), false},
+			{"name", TEXTOID, csms_text_datum(name), false},
+			{"state", TEXTOID, csms_text_datum("ENABLED"), false},
+			{"kms_key_id", UUIDOID, UUIDPGetDatum(&key->id), false},
+			{"description", TEXTOID, description ? csms_text_datum(description) : 0, description == NULL},
+			{"secret_type", TEXTOID, csms_text_datum(secret_type), false},
+			{"auto_rotation", BOOLOID, BoolGetDatum(auto_rotation), false},
+			{"rotation_period", TEXTOID, rotation_period ? csms_text_datum(rotation_period) : 0,
+			rotation_period == NULL},
+			{"rotation_config", JSONBOID, rotation_config ? JsonbPGetDatum(rotation_config) : 0,
+			rotation_config == NULL},
+			{"next_rotation_time", TIMESTAMPTZOID, next_rotation, !(auto_rotation && period)},
+			{"event_subscriptions", TEXTARRAYOID, subs_datum, false},
+			{"enterprise_project_id", TEXTOID, csms_text_datum(project), false},
+			{"rotation_func_urn", TEXTOID, urn ? csms_text_datum(urn) : 0, urn == NULL},
+			{"create_time", TIMESTAMPTZOID, now, false},
+			{"update_time", TIMESTAMPTZOID, now, false},
+			{"replica_type", TEXTOID, csms_text_datum("STANDALONE"), false},
+			{"last_version", INT4OID, Int32GetDatum(1), false},
+			{"current_version", INT4OID, Int32GetDatum(1), false},
+			{"current_key_id", UUIDOID, UUIDPGetDatum(&key->id), false},
+			{"current_key_version", INT4OID, Int32GetDatum(key->version), false},
+			{"current_wrapped_dek", BYTEAOID, PointerGetDatum(sealed.wrapped_dek), false},
+			{"current_ciphertext", BYTEAOID, PointerGetDatum(sealed.ciphertext), false},
+		};
 
-	csms_stages_set(&id, 1, &syscurrent, &one, &now, false);
+		if (!csms_row_insert("secrets", "secrets_region_name_key", cols, lengthof(cols)))
+			ereport(ERROR,
+					(errcode(ERRCODE_DUPLICATE_OBJECT),
+					 errmsg("secret \"%s\" already exists in region \"%s\"", name, call.region)));
+	}
+
+	csms_stages_set(&id, 1, &syscurrent, &one, &now,
+					CSMS_STAGES_COPY_WRITTEN | CSMS_STAGES_NEW_SECRET);
 
 	if (tags)
 	{
@@ -578,9 +577,9 @@ csms_create_secret(PG_FUNCTION_ARGS)
 			SET(10, CStringGetTextDatum(rotation_period));
 		if (rotation_config)
 			SET(11, JsonbPGetDatum(rotation_config));
-		if (nulls[9] != 'n')
-			SET(13, args[9]);
-		SET(15, args[10]);
+		if (auto_rotation && period)
+			SET(13, next_rotation);
+		SET(15, subs_datum);
 		SET(16, CStringGetTextDatum(project));
 		if (urn)
 			SET(17, CStringGetTextDatum(urn));

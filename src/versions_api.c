@@ -671,18 +671,39 @@ stage_version(CsmsSecret *s, const char *stage)
  * that marks another version; update_time NULL means now.  The one place a
  * stage is written.  When SYSCURRENT is among them, the copy of its version
  * on the secret's row is refreshed, unless the caller writes that copy
- * itself (refresh_current false: a new version, whose sealed row it holds).
+ * itself (CSMS_STAGES_COPY_WRITTEN: a new version, whose sealed row it
+ * holds).  A new secret's stages (CSMS_STAGES_NEW_SECRET) are plain row
+ * inserts.
  */
 void
 csms_stages_set(const pg_uuid_t *secret_id, int n, char **stages,
-				const int *versions, const Datum *update_time,
-				bool refresh_current)
+				const int *versions, const Datum *update_time, int flags)
 {
 	Datum		args[4];
 	Datum	   *names = palloc(sizeof(Datum) * n);
 	Datum	   *vers = palloc(sizeof(Datum) * n);
 	bool		current = false;
 	int			i;
+
+	if (flags & CSMS_STAGES_NEW_SECRET)
+	{
+		for (i = 0; i < n; i++)
+		{
+			CsmsCol		cols[4] = {
+				{"secret_id", UUIDOID, UUIDPGetDatum(secret_id), false},
+				{"name", TEXTOID, csms_text_datum(stages[i]), false},
+				{"version", INT4OID, Int32GetDatum(versions[i]), false},
+				{"update_time", TIMESTAMPTZOID, update_time ? *update_time :
+				TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()), false},
+			};
+
+			csms_row_insert("stages", NULL, cols, lengthof(cols));
+			current |= strcmp(stages[i], "SYSCURRENT") == 0;
+		}
+		if (current && !(flags & CSMS_STAGES_COPY_WRITTEN))
+			csms_current_refresh(secret_id);
+		return;
+	}
 
 	for (i = 0; i < n; i++)
 	{
@@ -695,7 +716,7 @@ csms_stages_set(const pg_uuid_t *secret_id, int n, char **stages,
 	args[2] = PointerGetDatum(construct_array(vers, n, INT4OID, sizeof(int32), true, TYPALIGN_INT));
 	args[3] = update_time ? *update_time : TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
 	csms_exec(&q_stage_set, args, NULL, SPI_OK_INSERT, 0);
-	if (current && refresh_current)
+	if (current && !(flags & CSMS_STAGES_COPY_WRITTEN))
 		csms_current_refresh(secret_id);
 }
 
@@ -705,7 +726,7 @@ csms_stage_set(const pg_uuid_t *secret_id, const char *stage, int version,
 {
 	char	   *name = unconstify(char *, stage);
 
-	csms_stages_set(secret_id, 1, &name, &version, update_time, true);
+	csms_stages_set(secret_id, 1, &name, &version, update_time, 0);
 }
 
 /*
@@ -879,7 +900,7 @@ csms_create_secret_version(PG_FUNCTION_ARGS)
 		if (versions[i] == version)
 			result_stages[nresult++] = stages[i];
 	}
-	csms_stages_set(&s->id, nstages, stages, versions, &now, false);
+	csms_stages_set(&s->id, nstages, stages, versions, &now, CSMS_STAGES_COPY_WRITTEN);
 
 	/* one update of the secret's row: its last version, and the copy */
 	args[0] = UUIDPGetDatum(&s->id);
