@@ -25,14 +25,15 @@ OBJS = \
 	src/backup_api.o \
 	src/replicas_api.o \
 	src/fastpath.o \
-	src/usage.o
+	src/usage.o \
+	src/rowio.o
 
 DATA = sql/secrets--1.0.sql
 PGFILEDESC = "secrets - a secrets manager inside PostgreSQL"
 
 REGRESS = setup keys secrets versions values stages password tamper backup regions security
 REGRESS_OPTS = --inputdir=.
-ISOLATION = concurrent_versions replica_sync read_cache
+ISOLATION = concurrent_versions concurrent_create replica_sync read_cache write_cache
 ISOLATION_OPTS = --inputdir=.
 
 PG_CPPFLAGS = -I$(srcdir)/src

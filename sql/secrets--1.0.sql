@@ -59,13 +59,30 @@ CREATE TABLE csms.key_versions (
 	PRIMARY KEY (key_id, version)
 );
 
+/*
+ * The hot tables -- secrets, versions, stages -- have no foreign keys and no
+ * CHECK constraints: every write to them is one of the extension's own
+ * statements, after the C code has checked what a constraint would (names,
+ * states, version numbers, that a key, secret or version exists), and a
+ * constraint would cost more than the rest of a write (a foreign-key check
+ * is a query per row, a CHECK is parsed again by every statement; see
+ * bench/README.md).  The rules the code keeps:
+ *   - a version's secret exists; a stage's (secret, version) exists; a
+ *     version's (key_id, key_version) exists in key_versions (keys are never
+ *     deleted), and so does a secret's kms_key_id;
+ *   - deleting a secret deletes its stages, versions and tags
+ *     (csms_secret_delete, the one place), a pruned version holds no stage;
+ *   - state and replica_type take the values listed at their columns.
+ * A raw edit that breaks them makes the API refuse, never return a wrong
+ * value: every ciphertext is bound to its secret, version and key
+ * (sql/tamper.sql).
+ */
 CREATE TABLE csms.secrets (
 	id				uuid PRIMARY KEY,
 	region			text COLLATE "C" NOT NULL,	-- C: lookups by (region, name) compare bytes, whatever the database collation
 	name			text COLLATE "C" NOT NULL,	-- ^[a-zA-Z0-9_-]{1,64}$, checked by the code
-	state			text NOT NULL
-		CHECK (state IN ('ENABLED', 'DISABLED', 'PENDING_DELETE', 'FROZEN')),
-	kms_key_id		uuid NOT NULL REFERENCES csms.keys,
+	state			text NOT NULL,	-- ENABLED, DISABLED, PENDING_DELETE, FROZEN
+	kms_key_id		uuid NOT NULL,	-- a row of csms.keys
 	description		text,
 	secret_type		text NOT NULL,
 	auto_rotation	boolean NOT NULL,
@@ -80,8 +97,7 @@ CREATE TABLE csms.secrets (
 	create_time		timestamptz NOT NULL,
 	update_time		timestamptz NOT NULL,
 	scheduled_delete_time timestamptz,
-	replica_type	text NOT NULL DEFAULT 'STANDALONE'
-		CHECK (replica_type IN ('STANDALONE', 'PRIMARY', 'REPLICA')),
+	replica_type	text NOT NULL DEFAULT 'STANDALONE',	-- STANDALONE, PRIMARY, REPLICA
 	primary_id		uuid,			-- a REPLICA: its primary (kept by the code: no self-reference, which pg_dump would warn about)
 	last_version	integer NOT NULL,
 	/*
@@ -96,7 +112,13 @@ CREATE TABLE csms.secrets (
 	current_wrapped_dek bytea,
 	current_ciphertext bytea,
 	CONSTRAINT secrets_region_name_key UNIQUE (region, name)
-);
+)
+/*
+ * Room on each page for the updates a secret's row takes (a new version and
+ * its copy, stage moves, last_used_time), so that they stay HOT: none of
+ * them changes an indexed column.
+ */
+WITH (fillfactor = 75);
 ALTER TABLE csms.secrets ALTER COLUMN current_ciphertext SET STORAGE EXTERNAL;
 CREATE INDEX ON csms.secrets (primary_id) WHERE primary_id IS NOT NULL;
 
@@ -107,16 +129,15 @@ CREATE INDEX ON csms.secrets (primary_id) WHERE primary_id IS NOT NULL;
 --   wrapped_dek: nonce || AES-256-GCM(cmk material, dek) || tag,
 --                AAD 'csms/dek/v1|<secret id>|v<N>|<key id>|<key version>'
 CREATE TABLE csms.versions (
-	secret_id		uuid NOT NULL REFERENCES csms.secrets ON DELETE CASCADE,
-	version			integer NOT NULL CHECK (version >= 1),
+	secret_id		uuid NOT NULL,	-- a row of csms.secrets
+	version			integer NOT NULL,	-- 1 or more
 	create_time		timestamptz NOT NULL,
 	expire_time		timestamptz,
-	key_id			uuid NOT NULL,
+	key_id			uuid NOT NULL,	-- with key_version, a row of csms.key_versions
 	key_version		integer NOT NULL,
 	wrapped_dek		bytea NOT NULL,
 	ciphertext		bytea NOT NULL,
-	PRIMARY KEY (secret_id, version),
-	FOREIGN KEY (key_id, key_version) REFERENCES csms.key_versions
+	PRIMARY KEY (secret_id, version)
 );
 -- ciphertext does not compress: do not let TOAST try
 ALTER TABLE csms.versions ALTER COLUMN ciphertext SET STORAGE EXTERNAL;
@@ -126,8 +147,7 @@ CREATE TABLE csms.stages (
 	name			text NOT NULL,	-- ^[a-zA-Z0-9_-]{1,64}$, checked by the code
 	version			integer NOT NULL,
 	update_time		timestamptz NOT NULL,
-	PRIMARY KEY (secret_id, name),
-	FOREIGN KEY (secret_id, version) REFERENCES csms.versions ON DELETE CASCADE
+	PRIMARY KEY (secret_id, name)	-- (secret_id, version): a row of csms.versions
 );
 CREATE INDEX ON csms.stages (secret_id, version);
 

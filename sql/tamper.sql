@@ -166,3 +166,35 @@ SELECT try($$SELECT csms_backup_secret('ta')$$);
 UPDATE csms.versions SET ciphertext = :'orig_ct'
  WHERE secret_id = (SELECT id FROM csms.secrets WHERE name = 'ta') AND version = 2;
 SELECT csms_get_secret_value('ta'), (csms_show_secret_version('ta', 'v2')).secret_string;
+
+-- the hot tables have no foreign keys and no CHECK constraints (the code
+-- keeps their rules, see the install script): rows that break them, as a raw
+-- edit would make, are refused with XX001 and never read as a value
+SELECT name FROM csms_create_secret('raw', 'raw value');
+SELECT id AS raw_id FROM csms.secrets WHERE name = 'raw' \gset
+UPDATE csms.secrets SET state = 'BOGUS' WHERE id = :'raw_id';
+SELECT try($$SELECT csms_get_secret_value('raw')$$);
+SELECT try($$SELECT csms_create_secret_version('raw', 'x')$$);
+SELECT try($$SELECT csms_show_secret('raw')$$);
+UPDATE csms.secrets SET state = 'ENABLED', replica_type = 'BOGUS' WHERE id = :'raw_id';
+SELECT try($$SELECT csms_create_secret_version('raw', 'x')$$);
+UPDATE csms.secrets SET replica_type = 'STANDALONE' WHERE id = :'raw_id';
+-- a version whose key does not exist
+SELECT (csms_create_secret_version('raw', 'second')).id;
+UPDATE csms.versions SET key_id = '00000000-0000-4000-8000-000000000002'
+ WHERE secret_id = :'raw_id' AND version = 1;
+SELECT try($$SELECT csms_get_secret_value('raw', 'v1')$$);
+SELECT try($$SELECT csms_show_secret_version('raw', 'v1')$$);
+UPDATE csms.secrets SET current_key_id = '00000000-0000-4000-8000-000000000002' WHERE id = :'raw_id';
+SELECT try($$SELECT csms_get_secret_value('raw')$$);
+-- a version numbered 0 or less is not one the API made
+UPDATE csms.versions SET version = -1 WHERE secret_id = :'raw_id' AND version = 1;
+SELECT try($$SELECT csms_get_secret_value('raw', 'v1')$$);
+SELECT id FROM csms_list_secret_versions('raw');
+-- deleting a secret deletes its versions, stages and tags, orphans included
+SELECT name FROM csms_create_secret('raw2', 'x', tags => '{"a": "b"}');
+SELECT csms_delete_secret('raw'), csms_delete_secret('raw2');
+SELECT (SELECT count(*) FROM csms.versions WHERE secret_id = :'raw_id') AS versions,
+       (SELECT count(*) FROM csms.stages WHERE secret_id = :'raw_id') AS stages,
+       (SELECT count(*) FROM csms.tags t WHERE NOT EXISTS
+         (SELECT FROM csms.secrets s WHERE s.id = t.secret_id)) AS orphan_tags;

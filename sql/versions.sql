@@ -87,3 +87,25 @@ SELECT id FROM csms_create_secret_version('ver', 'after rollback');
 
 -- update_time moves with every change
 SELECT update_time > create_time AS touched FROM csms_show_secret('ver');
+
+-- the rows csms_create_secret and csms_create_secret_version return are
+-- built without reading the tables back: they equal what is stored
+CREATE TEMP TABLE made AS SELECT * FROM csms_create_secret('rows', 'v', description => 'd',
+	auto_rotation => true, rotation_period => '30d', rotation_config => '{"a": 1}',
+	event_subscriptions => '{ev1}', enterprise_project_id => 'proj',
+	rotation_func_urn => 'urn:x', tags => '{"k": "v"}');
+SELECT (SELECT row(m.*)::text FROM made m) = (SELECT row(s.*)::text FROM csms_show_secret('rows') s) AS same;
+CREATE TEMP TABLE made2 AS SELECT * FROM csms_create_secret('rows2', secret_binary => '\x01', rotation_period => '5h');
+SELECT (SELECT row(m.*)::text FROM made2 m) = (SELECT row(s.*)::text FROM csms_show_secret('rows2') s) AS same;
+CREATE TEMP TABLE made_v AS SELECT * FROM csms_create_secret_version('rows2', 'x',
+	version_stages => '{b,A,a,SYSCURRENT}', expire_time => '2030-01-01 00:00+00');
+SELECT (SELECT row(m.*)::text FROM made_v m) =
+       (SELECT row(l.*)::text FROM csms_list_secret_versions('rows2') l WHERE id = 'v2') AS same,
+       id, version_stages FROM made_v;
+CREATE TEMP TABLE made_v3 AS SELECT * FROM csms_create_secret_version('rows2', 'y');
+SELECT (SELECT row(m.*)::text FROM made_v3 m) =
+       (SELECT row(l.*)::text FROM csms_list_secret_versions('rows2') l WHERE id = 'v3') AS same,
+       id, version_stages FROM made_v3;
+SELECT id, version_stages FROM csms_list_secret_versions('rows2');
+SELECT csms_get_secret_value('rows2'), csms_get_secret_value('rows2', 'v2');
+SELECT csms_delete_secret('rows'), csms_delete_secret('rows2');

@@ -831,7 +831,7 @@ csms_restore(PG_FUNCTION_ARGS)
 	{
 		csms_store_version(&call, &id, call.region, rv[i].version, key, rv[i].kind,
 						   rv[i].value, rv[i].len, &rv[i].create_time,
-						   rv[i].expire_null ? NULL : &rv[i].expire_time);
+						   rv[i].expire_null ? NULL : &rv[i].expire_time, NULL);
 		csms_wipe((void *) rv[i].value, rv[i].len);
 		for (j = 0; j < rv[i].stages->count; j++)
 			csms_stage_set(&id, rv[i].stages->items[j]->str, rv[i].version,

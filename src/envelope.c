@@ -26,7 +26,9 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
+#include "utils/timestamp.h"
 
 #include "secrets.h"
 
@@ -185,37 +187,38 @@ csms_rewrap_dek(CsmsCall *call, const pg_uuid_t *secret_id,
 	return out;
 }
 
-static CsmsStmt q_version_insert = {
-	"INSERT INTO csms.versions (secret_id, version, create_time, expire_time,"
-	" key_id, key_version, wrapped_dek, ciphertext)"
-	" VALUES ($1, $2, COALESCE($3, pg_catalog.now()), $4, $5, $6, $7, $8)",
-	8, {UUIDOID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, UUIDOID, INT4OID,
-	BYTEAOID, BYTEAOID}
-};
-
 /*
  * Encrypt a value as version `version` of secret `secret_id` in `region`
  * under `key` (material loaded) and store the version row: the one place
  * where a version is written.  create_time NULL means now; expire_time NULL
- * means the version does not expire.  The caller wipes its value.
+ * means the version does not expire.  The caller wipes its value.  With
+ * sealed_out, the stored wrapped key and ciphertext are handed back, for the
+ * copy of the SYSCURRENT version on the secret's row.
  */
 void
 csms_store_version(CsmsCall *call, const pg_uuid_t *secret_id, const char *region,
 				   int version, CsmsKey *key, char kind, const char *value,
-				   Size len, const Datum *create_time, const Datum *expire_time)
+				   Size len, const Datum *create_time, const Datum *expire_time,
+				   CsmsSealed *sealed_out)
 {
 	CsmsSealed	sealed;
-	Datum		args[8];
-	char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+	CsmsCol		cols[8] = {
+		{"secret_id", UUIDOID, UUIDPGetDatum(secret_id), false},
+		{"version", INT4OID, Int32GetDatum(version), false},
+		{"create_time", TIMESTAMPTZOID,
+		 create_time ? *create_time : TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()),
+		false},
+		{"expire_time", TIMESTAMPTZOID, expire_time ? *expire_time : (Datum) 0, expire_time == NULL},
+		{"key_id", UUIDOID, UUIDPGetDatum(&key->id), false},
+		{"key_version", INT4OID, Int32GetDatum(key->version), false},
+		{"wrapped_dek", BYTEAOID, (Datum) 0, false},
+		{"ciphertext", BYTEAOID, (Datum) 0, false},
+	};
 
 	csms_seal_value(call, secret_id, region, version, key, kind, value, len, &sealed);
-	args[0] = UUIDPGetDatum(secret_id);
-	args[1] = Int32GetDatum(version);
-	args[2] = create_time ? *create_time : (nulls[2] = 'n', (Datum) 0);
-	args[3] = expire_time ? *expire_time : (nulls[3] = 'n', (Datum) 0);
-	args[4] = UUIDPGetDatum(&key->id);
-	args[5] = Int32GetDatum(key->version);
-	args[6] = PointerGetDatum(sealed.wrapped_dek);
-	args[7] = PointerGetDatum(sealed.ciphertext);
-	csms_exec(&q_version_insert, args, nulls, SPI_OK_INSERT, 0);
+	cols[6].value = PointerGetDatum(sealed.wrapped_dek);
+	cols[7].value = PointerGetDatum(sealed.ciphertext);
+	csms_row_insert("versions", NULL, cols, lengthof(cols));
+	if (sealed_out)
+		*sealed_out = sealed;
 }

@@ -356,6 +356,22 @@ load_account(void)
 	return true;
 }
 
+/*
+ * The account row for the call frame of the write paths (secrets.c,
+ * CSMS_CACHED_ACCOUNT); false when the cache cannot be filled.
+ */
+bool
+csms_account_cached(char *domain_id, uint8 *root_check, char *home_region)
+{
+	AcceptInvalidationMessages();
+	if (!load_rels() || !load_account())
+		return false;
+	strlcpy(domain_id, account.domain_id, sizeof(account.domain_id));
+	memcpy(root_check, account.root_check, CSMS_HMAC_LEN);
+	strlcpy(home_region, account.home_region, sizeof(account.home_region));
+	return true;
+}
+
 /* State and alias of a key, from the cache or the latest committed row. */
 static KeyState *
 key_state(const pg_uuid_t *id)

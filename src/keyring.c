@@ -28,11 +28,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
 #include "port.h"
 #include "storage/fd.h"
 #include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 #include "secrets.h"
@@ -310,6 +315,115 @@ csms_root_key_load(const uint8 *expected_check, bool generate_if_missing)
 	return root_key;
 }
 
+/* Key references ---------------------------------------------------------- */
+
+/*
+ * What a key reference resolves to -- id, alias, state, current material
+ * version -- cached per backend for the write paths, so that a new secret or
+ * version does not look its key up with a query.  Keyed by "<region>/<ref>"
+ * (a region name holds no "/") for csms_key_resolve and by "#<id>" for
+ * csms_key_by_id.  Emptied, as the read path's caches are (fastpath.c), by
+ * the relcache invalidation that every write to csms.keys sends
+ * (csms.cache_invalidate), in every backend when the write commits and in
+ * the writing one at its next command or when it rolls back; filled from
+ * the latest committed state only, so that no invalidation can be missed.
+ * Keys are never deleted.  Calls that lock the key (enable, disable, rotate)
+ * do not use it.
+ */
+#define KEY_REF_LEN		(CSMS_NAME_MAXLEN + 1 + 255 + 1)
+#define KEY_REFS_MAX	256
+
+typedef struct KeyRefEntry
+{
+	char		ref[KEY_REF_LEN];	/* hash key */
+	pg_uuid_t	id;
+	char		alias[256];
+	bool		enabled;
+	int			version;
+} KeyRefEntry;
+
+static HTAB *key_refs = NULL;
+static Oid	keys_relid = InvalidOid;
+static uint64 key_refs_generation = 0;
+
+static void
+key_refs_forget(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == keys_relid)
+	{
+		key_refs_generation++;
+		keys_relid = InvalidOid;	/* looked up again: DDL may have replaced it */
+		if (key_refs)
+		{
+			hash_destroy(key_refs);
+			key_refs = NULL;
+		}
+	}
+}
+
+static CsmsKey *
+key_ref_get(const char *ref)
+{
+	static bool registered = false;
+	KeyRefEntry *e;
+	CsmsKey    *key;
+
+	if (!registered)
+	{
+		CacheRegisterRelcacheCallback(key_refs_forget, (Datum) 0);
+		registered = true;
+	}
+	/* a key disabled a moment ago in another session */
+	AcceptInvalidationMessages();
+	if (!OidIsValid(keys_relid))
+	{
+		Oid			nsp = get_namespace_oid("csms", true);
+
+		/* known before any fill, so that its invalidations are recognized */
+		keys_relid = OidIsValid(nsp) ? get_relname_relid("keys", nsp) : InvalidOid;
+	}
+	if (key_refs == NULL || strlen(ref) >= KEY_REF_LEN)
+		return NULL;
+	e = hash_search(key_refs, ref, HASH_FIND, NULL);
+	if (e == NULL)
+		return NULL;
+	key = csms_alloc_sensitive(sizeof(CsmsKey));
+	key->id = e->id;
+	strlcpy(key->id_text, csms_uuid_text(&key->id), sizeof(key->id_text));
+	key->alias = pstrdup(e->alias);
+	key->enabled = e->enabled;
+	key->version = e->version;
+	return key;
+}
+
+/* Remember `key` under `ref` if no invalidation came since `generation`. */
+static void
+key_ref_put(const char *ref, const CsmsKey *key, uint64 generation)
+{
+	KeyRefEntry *e;
+
+	if (generation != key_refs_generation || !OidIsValid(keys_relid) ||
+		strlen(ref) >= KEY_REF_LEN || strlen(key->alias) >= sizeof(e->alias))
+		return;
+	if (key_refs == NULL || hash_get_num_entries(key_refs) >= KEY_REFS_MAX)
+	{
+		HASHCTL		ctl;
+
+		if (key_refs)
+			hash_destroy(key_refs);
+		ctl.keysize = KEY_REF_LEN;
+		ctl.entrysize = sizeof(KeyRefEntry);
+		ctl.hcxt = TopMemoryContext;
+		key_refs = hash_create("csms key references", 16, &ctl,
+							   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	}
+	e = hash_search(key_refs, ref, HASH_ENTER, NULL);
+	e->id = key->id;
+	strlcpy(e->alias, key->alias, sizeof(e->alias));
+	e->enabled = key->enabled;
+	e->version = key->version;
+}
+
 /* Master keys ----------------------------------------------------------- */
 
 static CsmsKey *key_create(CsmsCall *call, const char *alias,
@@ -443,6 +557,8 @@ csms_key_resolve(CsmsCall *call, const char *ref, bool create_default,
 	CsmsKey    *key;
 	const char *p;
 	bool		isnull;
+	char	   *cache_ref = NULL;
+	uint64		generation;
 
 	if (ref == NULL)
 		ref = CSMS_DEFAULT_KEY_ALIAS;
@@ -462,6 +578,15 @@ csms_key_resolve(CsmsCall *call, const char *ref, bool create_default,
 	}
 	is_uuid = csms_parse_uuid(ref, &uuid);
 
+	if (!for_update)
+	{
+		cache_ref = psprintf("%s/%s", call->region, ref);
+		key = key_ref_get(cache_ref);
+		if (key)
+			return key;
+	}
+	generation = key_refs_generation;
+
 	args[0] = csms_text_datum(call->region);
 	args[1] = csms_text_datum(ref);
 	if (is_uuid)
@@ -469,8 +594,8 @@ csms_key_resolve(CsmsCall *call, const char *ref, bool create_default,
 	else
 		nulls[2] = 'n';
 
-	if (csms_exec(for_update ? &q_key_by_ref_lock : &q_key_by_ref,
-				  args, nulls, SPI_OK_SELECT, 1) == 0)
+	if ((for_update ? csms_exec(&q_key_by_ref_lock, args, nulls, SPI_OK_SELECT, 1) :
+		 csms_exec_latest(&q_key_by_ref, args, nulls, 1)) == 0)
 	{
 		if (create_default && strcmp(ref, CSMS_DEFAULT_KEY_ALIAS) == 0)
 		{
@@ -479,8 +604,8 @@ csms_key_resolve(CsmsCall *call, const char *ref, bool create_default,
 			if (key != NULL)
 				return key;
 			/* created concurrently: read it */
-			if (csms_exec(for_update ? &q_key_by_ref_lock : &q_key_by_ref,
-						  args, nulls, SPI_OK_SELECT, 1) == 0)
+			if ((for_update ? csms_exec(&q_key_by_ref_lock, args, nulls, SPI_OK_SELECT, 1) :
+				 csms_exec_latest(&q_key_by_ref, args, nulls, 1)) == 0)
 				elog(ERROR, "default key vanished");
 		}
 		else
@@ -496,6 +621,8 @@ csms_key_resolve(CsmsCall *call, const char *ref, bool create_default,
 	key->alias = csms_col_text(0, 2);
 	key->enabled = strcmp(csms_col_text(0, 3), "ENABLED") == 0;
 	key->version = DatumGetInt32(csms_col(0, 4, &isnull));
+	if (cache_ref)
+		key_ref_put(cache_ref, key, generation);
 	return key;
 }
 
@@ -617,19 +744,27 @@ static CsmsStmt q_key_by_id = {
 CsmsKey *
 csms_key_by_id(CsmsCall *call, const pg_uuid_t *id)
 {
-	CsmsKey    *key = csms_alloc_sensitive(sizeof(CsmsKey));
+	CsmsKey    *key;
 	Datum		arg = UUIDPGetDatum(id);
 	bool		isnull;
+	char	   *cache_ref = psprintf("#%s", csms_uuid_text(id));
+	uint64		generation;
 
+	key = key_ref_get(cache_ref);
+	if (key)
+		return key;
+	generation = key_refs_generation;
+	key = csms_alloc_sensitive(sizeof(CsmsKey));
 	key->id = *id;
 	strlcpy(key->id_text, csms_uuid_text(id), sizeof(key->id_text));
-	if (csms_exec(&q_key_by_id, &arg, NULL, SPI_OK_SELECT, 1) != 1)
+	if (csms_exec_latest(&q_key_by_id, &arg, NULL, 1) != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("key %s is missing", key->id_text)));
 	key->alias = csms_col_text(0, 1);
 	key->enabled = strcmp(csms_col_text(0, 2), "ENABLED") == 0;
 	key->version = DatumGetInt32(csms_col(0, 3, &isnull));
+	key_ref_put(cache_ref, key, generation);
 	return key;
 }
 

@@ -274,7 +274,7 @@ csms_replica_apply(CsmsCall *call, const pg_uuid_t *primary_id,
 
 			csms_store_version(call, replica_id, replica_region, version, replica_key,
 							   kind, VARDATA(plain), VARSIZE(plain) - VARHDRSZ,
-							   &create_time, isnull ? NULL : &expire_time);
+							   &create_time, isnull ? NULL : &expire_time, NULL);
 		}
 		csms_wipe(VARDATA(plain), VARSIZE(plain) - VARHDRSZ);
 	}
@@ -557,11 +557,6 @@ static CsmsStmt q_replica_of_in = {
 	2, {UUIDOID, TEXTOID}
 };
 
-static CsmsStmt q_delete_by_id = {
-	"DELETE FROM csms.secrets WHERE id OPERATOR(pg_catalog.=) $1",
-	1, {UUIDOID}
-};
-
 static CsmsStmt q_standalone_if_alone = {
 	"UPDATE csms.secrets SET replica_type = 'STANDALONE'"
 	" WHERE id OPERATOR(pg_catalog.=) $1 AND NOT EXISTS"
@@ -598,8 +593,7 @@ csms_delete_replica(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("secret \"%s\" has no replica in region \"%s\"", name, region)));
 	replica_id = *DatumGetUUIDP(csms_col(0, 1, &isnull));
-	args[0] = UUIDPGetDatum(&replica_id);
-	csms_exec(&q_delete_by_id, args, NULL, SPI_OK_DELETE, 0);
+	csms_secret_delete(&replica_id);
 	args[0] = UUIDPGetDatum(&s->id);
 	csms_exec(&q_standalone_if_alone, args, NULL, SPI_OK_UPDATE, 0);
 	csms_call_end(&call);

@@ -27,6 +27,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
 #include "secrets.h"
@@ -88,12 +89,9 @@ _PG_init(void)
 
 /* SPI ----------------------------------------------------------------- */
 
-uint64
-csms_exec(CsmsStmt *stmt, Datum *values, const char *nulls, int expected,
-		  long tcount)
+static void
+stmt_prepare(CsmsStmt *stmt)
 {
-	int			rc;
-
 	if (stmt->plan == NULL)
 	{
 		SPIPlanPtr	plan = SPI_prepare(stmt->sql, stmt->nargs, stmt->argtypes);
@@ -104,8 +102,38 @@ csms_exec(CsmsStmt *stmt, Datum *values, const char *nulls, int expected,
 			elog(ERROR, "SPI_keepplan failed");
 		stmt->plan = plan;
 	}
+}
+
+uint64
+csms_exec(CsmsStmt *stmt, Datum *values, const char *nulls, int expected,
+		  long tcount)
+{
+	int			rc;
+
+	stmt_prepare(stmt);
 	rc = SPI_execute_plan(stmt->plan, values, nulls, false, tcount);
 	if (rc != expected)
+		elog(ERROR, "unexpected SPI result %s for \"%.60s\"",
+			 SPI_result_code_string(rc), stmt->sql);
+	return SPI_processed;
+}
+
+/*
+ * A read-only query against the latest committed state (and this
+ * transaction's own changes), whatever the isolation level: for filling
+ * per-backend caches that relcache invalidations clear.  A cache filled from
+ * an older snapshot (REPEATABLE READ) would outlive the invalidation that
+ * should have cleared it.
+ */
+uint64
+csms_exec_latest(CsmsStmt *stmt, Datum *values, const char *nulls, long tcount)
+{
+	int			rc;
+
+	stmt_prepare(stmt);
+	rc = SPI_execute_snapshot(stmt->plan, values, nulls, GetLatestSnapshot(),
+							  InvalidSnapshot, true, false, tcount);
+	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "unexpected SPI result %s for \"%.60s\"",
 			 SPI_result_code_string(rc), stmt->sql);
 	return SPI_processed;
@@ -254,6 +282,18 @@ csms_call_load_account(CsmsCall *call, int flags)
 {
 	bytea	   *check;
 	char	   *s;
+
+	/* the home region's calls take the account from the read path's cache */
+	if ((flags & CSMS_CACHED_ACCOUNT) &&
+		csms_account_cached(call->domain_id, call->root_check, call->home_region) &&
+		(csms_region_guc == NULL || csms_region_guc[0] == '\0' ||
+		 strcmp(csms_region_guc, call->home_region) == 0))
+	{
+		strlcpy(call->region, call->home_region, sizeof(call->region));
+		if (flags & CSMS_NEED_ROOT_KEY)
+			csms_call_need_root_key(call);
+		return;
+	}
 
 	if (csms_exec(&q_account, NULL, NULL, SPI_OK_SELECT, 2) != 1)
 		ereport(ERROR,

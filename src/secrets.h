@@ -55,6 +55,11 @@ extern bool csms_track_last_used;
 
 /* flags for csms_call_begin */
 #define CSMS_NEED_ROOT_KEY		0x01
+/*
+ * The account row from the per-backend cache (fastpath.c) when the session
+ * works in the home region; call->project_id is then left empty.
+ */
+#define CSMS_CACHED_ACCOUNT		0x02
 
 typedef struct CsmsCall
 {
@@ -94,10 +99,24 @@ typedef struct CsmsStmt
 
 extern uint64 csms_exec(CsmsStmt *stmt, Datum *values, const char *nulls,
 						int expected, long tcount);
+extern uint64 csms_exec_latest(CsmsStmt *stmt, Datum *values, const char *nulls,
+							   long tcount);
 extern Datum csms_col(uint64 row, int col, bool *isnull);
 extern char *csms_col_text(uint64 row, int col);	/* NULL if SQL NULL */
 extern bytea *csms_col_bytea(uint64 row, int col);
 extern bool csms_is_null(uint64 row, int col);
+
+/* rowio.c: row inserts without the planner */
+typedef struct CsmsCol
+{
+	const char *name;
+	Oid			type;
+	Datum		value;
+	bool		isnull;
+} CsmsCol;
+
+extern bool csms_row_insert(const char *table, const char *arbiter_index,
+							const CsmsCol *cols, int ncols);
 
 /* helpers */
 extern void csms_random_uuid(pg_uuid_t *uuid);
@@ -159,7 +178,8 @@ extern void csms_seal_value(CsmsCall *call, const pg_uuid_t *secret_id,
 extern void csms_store_version(CsmsCall *call, const pg_uuid_t *secret_id,
 							   const char *region, int version, CsmsKey *key,
 							   char kind, const char *value, Size len,
-							   const Datum *create_time, const Datum *expire_time);
+							   const Datum *create_time, const Datum *expire_time,
+							   CsmsSealed *sealed_out);
 extern bytea *csms_open_value(CsmsCall *call, const pg_uuid_t *secret_id,
 							  const char *region, const char *secret_name,
 							  int version, CsmsKey *key,
@@ -198,6 +218,7 @@ typedef struct CsmsSecret
 
 extern CsmsSecret *csms_secret_open(CsmsCall *call, const char *name,
 									CsmsAction action);
+extern void csms_secret_delete(const pg_uuid_t *id);
 extern HeapTuple csms_secret_tuple(CsmsCall *call, TupleDesc tupdesc,
 								   const pg_uuid_t *id);
 extern void csms_secret_not_found(CsmsCall *call, const char *name) pg_attribute_noreturn();
@@ -210,8 +231,16 @@ extern char csms_value_arg(FunctionCallInfo fcinfo, int string_arg, int binary_a
 extern bytea *csms_fast_read(const char *name, int version, char *kind,
 							 int *version_out);
 extern void csms_touch_secret(const pg_uuid_t *secret_id);
+extern bool csms_account_cached(char *domain_id, uint8 *root_check,
+								char *home_region);
 extern void csms_stage_set(const pg_uuid_t *secret_id, const char *stage,
 						   int version, const Datum *update_time);
+/* flags of csms_stages_set */
+#define CSMS_STAGES_COPY_WRITTEN	0x01	/* the caller writes the SYSCURRENT copy */
+#define CSMS_STAGES_NEW_SECRET		0x02	/* the secret has no stage yet */
+extern void csms_stages_set(const pg_uuid_t *secret_id, int n, char **stages,
+							const int *versions, const Datum *update_time,
+							int flags);
 extern void csms_current_refresh(const pg_uuid_t *secret_id);
 
 /*

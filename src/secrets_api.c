@@ -14,6 +14,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "funcapi.h"
 #include "utils/array.h"
@@ -80,19 +81,6 @@ static CsmsStmt q_secret_list = {
 	4, {TEXTOID, TEXTOID, TEXTOID, INT4OID}
 };
 
-static CsmsStmt q_secret_insert = {
-	"INSERT INTO csms.secrets (id, region, name, state, kms_key_id, description,"
-	" secret_type, auto_rotation, rotation_period, rotation_config,"
-	" next_rotation_time, event_subscriptions, enterprise_project_id,"
-	" rotation_func_urn, create_time, update_time, last_version)"
-	" VALUES ($1, $2, $3, 'ENABLED', $4, $5, $6, $7, $8, $9,"
-	" pg_catalog.now() OPERATOR(pg_catalog.+) $10, $11, $12, $13,"
-	" pg_catalog.now(), pg_catalog.now(), 1)"
-	" ON CONFLICT (region, name) DO NOTHING",
-	13, {UUIDOID, TEXTOID, TEXTOID, UUIDOID, TEXTOID, TEXTOID, BOOLOID, TEXTOID,
-	JSONBOID, INTERVALOID, TEXTARRAYOID, TEXTOID, TEXTOID}
-};
-
 static CsmsStmt q_tags_insert = {
 	"INSERT INTO csms.tags (secret_id, key, value)"
 	" SELECT $1, t.key, t.value FROM pg_catalog.jsonb_each_text($2) t",
@@ -125,8 +113,12 @@ static CsmsStmt q_version_rewrap = {
 	5, {UUIDOID, INT4OID, UUIDOID, INT4OID, BYTEAOID}
 };
 
+/* the hot tables have no foreign keys (see the install script) */
 static CsmsStmt q_secret_delete = {
-	"DELETE FROM csms.secrets WHERE id OPERATOR(pg_catalog.=) $1",
+	"WITH st AS (DELETE FROM csms.stages WHERE secret_id OPERATOR(pg_catalog.=) $1),"
+	" v AS (DELETE FROM csms.versions WHERE secret_id OPERATOR(pg_catalog.=) $1),"
+	" t AS (DELETE FROM csms.tags WHERE secret_id OPERATOR(pg_catalog.=) $1)"
+	" DELETE FROM csms.secrets WHERE id OPERATOR(pg_catalog.=) $1",
 	1, {UUIDOID}
 };
 
@@ -264,6 +256,21 @@ csms_secret_open(CsmsCall *call, const char *name, CsmsAction action)
 		s->has_primary = true;
 		s->primary_id = *DatumGetUUIDP(csms_col(0, 9, &isnull));
 	}
+
+	/* no CHECK constraint keeps these (see the install script): a raw edit */
+	if (strcmp(s->state, "ENABLED") != 0 && strcmp(s->state, "DISABLED") != 0 &&
+		strcmp(s->state, "PENDING_DELETE") != 0 && strcmp(s->state, "FROZEN") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("secret \"%s\" has an unknown state \"%s\"", name, csms_trunc(s->state)),
+				 errdetail("Its row in csms.secrets was edited outside of the API.")));
+	if (strcmp(s->replica_type, "STANDALONE") != 0 && strcmp(s->replica_type, "PRIMARY") != 0 &&
+		strcmp(s->replica_type, "REPLICA") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("secret \"%s\" has an unknown replica type \"%s\"", name,
+						csms_trunc(s->replica_type)),
+				 errdetail("Its row in csms.secrets was edited outside of the API.")));
 
 	/* a replica follows its primary and takes no writes of its own */
 	if (action != CSMS_ACT_READ_META && action != CSMS_ACT_READ_VALUE &&
@@ -448,9 +455,14 @@ csms_create_secret(PG_FUNCTION_ARGS)
 	const char *value;
 	Size		len;
 	char		kind;
-	Datum		args[13];
-	char		nulls[13];
+	Datum		next_rotation = (Datum) 0;
+	Datum		subs_datum;
 	HeapTuple	tup;
+	TupleDesc	tupdesc;
+	Datum		now = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+	CsmsSealed	sealed;
+	char	   *syscurrent = "SYSCURRENT";
+	int			one = 1;
 
 	/* arguments, all before touching anything */
 	csms_check_name("secret", name);
@@ -478,43 +490,110 @@ csms_create_secret(PG_FUNCTION_ARGS)
 	if (tags)
 		csms_check_tags(tags);
 
-	csms_call_begin(&call, "csms_create_secret", CSMS_NEED_ROOT_KEY);
+	tupdesc = result_tupdesc(fcinfo);
+	csms_call_begin(&call, "csms_create_secret", CSMS_NEED_ROOT_KEY | CSMS_CACHED_ACCOUNT);
 	key = csms_key_resolve(&call, key_ref, true, false);
 	csms_key_require_enabled(key);
 	csms_key_material(&call, key, key->version);
 
 	csms_random_uuid(&id);
+	csms_store_version(&call, &id, call.region, 1, key, kind, value, len, &now, NULL,
+					   &sealed);
+	if (auto_rotation && period)
+		next_rotation = DirectFunctionCall2(timestamptz_pl_interval, now,
+											IntervalPGetDatum(period));
+	subs_datum = subs ? PointerGetDatum(subs) : PointerGetDatum(construct_empty_array(TEXTOID));
 
-	memset(nulls, ' ', sizeof(nulls));
-	args[0] = UUIDPGetDatum(&id);
-	args[1] = csms_text_datum(call.region);
-	args[2] = csms_text_datum(name);
-	args[3] = UUIDPGetDatum(&key->id);
-	args[4] = description ? csms_text_datum(description) : (nulls[4] = 'n', (Datum) 0);
-	args[5] = csms_text_datum(secret_type);
-	args[6] = BoolGetDatum(auto_rotation);
-	args[7] = rotation_period ? csms_text_datum(rotation_period) : (nulls[7] = 'n', (Datum) 0);
-	args[8] = rotation_config ? JsonbPGetDatum(rotation_config) : (nulls[8] = 'n', (Datum) 0);
-	args[9] = (auto_rotation && period) ? IntervalPGetDatum(period) : (nulls[9] = 'n', (Datum) 0);
-	args[10] = subs ? PointerGetDatum(subs) : PointerGetDatum(construct_empty_array(TEXTOID));
-	args[11] = csms_text_datum(project);
-	args[12] = urn ? csms_text_datum(urn) : (nulls[12] = 'n', (Datum) 0);
-	if (csms_exec(&q_secret_insert, args, nulls, SPI_OK_INSERT, 0) != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_DUPLICATE_OBJECT),
-				 errmsg("secret \"%s\" already exists in region \"%s\"", name, call.region)));
+	/* the secret's row, with the copy of v1: its SYSCURRENT version */
+	{
+		CsmsCol		cols[] = {
+			{"id", UUIDOID, UUIDPGetDatum(&id), false},
+			{"region", TEXTOID, csms_text_datum(call.region), false},
+			{"name", TEXTOID, csms_text_datum(name), false},
+			{"state", TEXTOID, csms_text_datum("ENABLED"), false},
+			{"kms_key_id", UUIDOID, UUIDPGetDatum(&key->id), false},
+			{"description", TEXTOID, description ? csms_text_datum(description) : 0, description == NULL},
+			{"secret_type", TEXTOID, csms_text_datum(secret_type), false},
+			{"auto_rotation", BOOLOID, BoolGetDatum(auto_rotation), false},
+			{"rotation_period", TEXTOID, rotation_period ? csms_text_datum(rotation_period) : 0,
+			rotation_period == NULL},
+			{"rotation_config", JSONBOID, rotation_config ? JsonbPGetDatum(rotation_config) : 0,
+			rotation_config == NULL},
+			{"next_rotation_time", TIMESTAMPTZOID, next_rotation, !(auto_rotation && period)},
+			{"event_subscriptions", TEXTARRAYOID, subs_datum, false},
+			{"enterprise_project_id", TEXTOID, csms_text_datum(project), false},
+			{"rotation_func_urn", TEXTOID, urn ? csms_text_datum(urn) : 0, urn == NULL},
+			{"create_time", TIMESTAMPTZOID, now, false},
+			{"update_time", TIMESTAMPTZOID, now, false},
+			{"replica_type", TEXTOID, csms_text_datum("STANDALONE"), false},
+			{"last_version", INT4OID, Int32GetDatum(1), false},
+			{"current_version", INT4OID, Int32GetDatum(1), false},
+			{"current_key_id", UUIDOID, UUIDPGetDatum(&key->id), false},
+			{"current_key_version", INT4OID, Int32GetDatum(key->version), false},
+			{"current_wrapped_dek", BYTEAOID, PointerGetDatum(sealed.wrapped_dek), false},
+			{"current_ciphertext", BYTEAOID, PointerGetDatum(sealed.ciphertext), false},
+		};
 
-	csms_store_version(&call, &id, call.region, 1, key, kind, value, len, NULL, NULL);
-	csms_stage_set(&id, "SYSCURRENT", 1, NULL);
+		if (!csms_row_insert("secrets", "secrets_region_name_key", cols, lengthof(cols)))
+			ereport(ERROR,
+					(errcode(ERRCODE_DUPLICATE_OBJECT),
+					 errmsg("secret \"%s\" already exists in region \"%s\"", name, call.region)));
+	}
+
+	csms_stages_set(&id, 1, &syscurrent, &one, &now,
+					CSMS_STAGES_COPY_WRITTEN | CSMS_STAGES_NEW_SECRET);
 
 	if (tags)
 	{
-		args[0] = UUIDPGetDatum(&id);
-		args[1] = JsonbPGetDatum(tags);
-		csms_exec(&q_tags_insert, args, NULL, SPI_OK_INSERT, 0);
+		Datum		targs[2];
+
+		targs[0] = UUIDPGetDatum(&id);
+		targs[1] = JsonbPGetDatum(tags);
+		csms_exec(&q_tags_insert, targs, NULL, SPI_OK_INSERT, 0);
 	}
 
-	tup = csms_secret_tuple(&call, result_tupdesc(fcinfo), &id);
+	/* the result: every value is known, no query (see csms_secret_tuple) */
+	{
+		Datum		values[SECRET_NCOLS + 1];
+		bool		isnull[SECRET_NCOLS + 1];
+		int			i;
+		MemoryContext old = MemoryContextSwitchTo(call.caller_cxt);
+
+		for (i = 0; i < SECRET_NCOLS + 1; i++)
+		{
+			values[i] = (Datum) 0;
+			isnull[i] = true;
+		}
+#define SET(col, v)	(values[col] = (v), isnull[col] = false)
+		SET(0, UUIDPGetDatum(&id));
+		SET(1, CStringGetTextDatum(name));
+		SET(2, CStringGetTextDatum("ENABLED"));
+		SET(3, CStringGetTextDatum(key->id_text));
+		if (description)
+			SET(4, CStringGetTextDatum(description));
+		SET(5, now);
+		SET(6, now);
+		SET(8, CStringGetTextDatum(secret_type));
+		SET(9, BoolGetDatum(auto_rotation));
+		if (rotation_period)
+			SET(10, CStringGetTextDatum(rotation_period));
+		if (rotation_config)
+			SET(11, JsonbPGetDatum(rotation_config));
+		if (auto_rotation && period)
+			SET(13, next_rotation);
+		SET(15, subs_datum);
+		SET(16, CStringGetTextDatum(project));
+		if (urn)
+			SET(17, CStringGetTextDatum(urn));
+		SET(18, CStringGetTextDatum(call.domain_id));
+		SET(19, CStringGetTextDatum(call.region));
+		SET(20, CStringGetTextDatum("STANDALONE"));
+		SET(SECRET_NCOLS, csms_replicas_datum(&call, TupleDescAttr(tupdesc, SECRET_NCOLS)->atttypid,
+											  &id, "STANDALONE"));
+#undef SET
+		tup = heap_form_tuple(tupdesc, values, isnull);
+		MemoryContextSwitchTo(old);
+	}
 	csms_call_end(&call);
 	PG_RETURN_DATUM(HeapTupleGetDatum(tup));
 }
@@ -731,18 +810,28 @@ csms_update_secret(PG_FUNCTION_ARGS)
 
 /* csms_delete_secret ------------------------------------------------------- */
 
+/*
+ * Delete secret `id` with its stages, versions and tags: the one place a
+ * secret is deleted.
+ */
+void
+csms_secret_delete(const pg_uuid_t *id)
+{
+	Datum		arg = UUIDPGetDatum(id);
+
+	csms_exec(&q_secret_delete, &arg, NULL, SPI_OK_DELETE, 0);
+}
+
 Datum
 csms_delete_secret(PG_FUNCTION_ARGS)
 {
 	CsmsCall	call;
 	char	   *name = csms_arg_text(fcinfo, 0, "name");
 	CsmsSecret *s;
-	Datum		arg;
 
 	csms_call_begin(&call, "csms_delete_secret", 0);
 	s = csms_secret_open(&call, name, CSMS_ACT_DELETE);
-	arg = UUIDPGetDatum(&s->id);
-	csms_exec(&q_secret_delete, &arg, NULL, SPI_OK_DELETE, 0);
+	csms_secret_delete(&s->id);
 	csms_call_end(&call);
 	PG_RETURN_VOID();
 }

@@ -23,12 +23,14 @@
 #include "access/htup_details.h"
 #include "access/xact.h"
 #include "access/xlog.h"
+#include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
+#include "utils/varlena.h"
 
 #include "secrets.h"
 
@@ -83,7 +85,7 @@ static CsmsStmt q_value = {
 	"   (SELECT st.version FROM csms.stages st"
 	"     WHERE st.secret_id OPERATOR(pg_catalog.=) s.id"
 	"       AND st.name OPERATOR(pg_catalog.=) 'SYSCURRENT'))"
-	" JOIN csms.keys k ON k.id OPERATOR(pg_catalog.=) v.key_id"
+	" LEFT JOIN csms.keys k ON k.id OPERATOR(pg_catalog.=) v.key_id"
 	" WHERE s.region OPERATOR(pg_catalog.=) $1 AND s.name OPERATOR(pg_catalog.=) $2",
 	3, {TEXTOID, TEXTOID, INT4OID}
 };
@@ -109,10 +111,35 @@ static CsmsStmt q_stage_names = {
 
 static CsmsStmt q_stage_set = {
 	"INSERT INTO csms.stages (secret_id, name, version, update_time)"
-	" VALUES ($1, $2, $3, COALESCE($4, pg_catalog.now()))"
+	" SELECT $1, s.name, s.version, $4"
+	" FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3)) AS s(name, version)"
 	" ON CONFLICT (secret_id, name) DO UPDATE"
 	" SET version = excluded.version, update_time = excluded.update_time",
-	4, {UUIDOID, TEXTOID, INT4OID, TIMESTAMPTZOID}
+	4, {UUIDOID, TEXTARRAYOID, INT4ARRAYOID, TIMESTAMPTZOID}
+};
+
+/* the stages of a secret and how many versions it has, in one query */
+static CsmsStmt q_stages_and_count = {
+	"SELECT c.n, st.name, st.version"
+	" FROM (SELECT pg_catalog.count(*)::pg_catalog.int4 AS n FROM csms.versions"
+	"       WHERE secret_id OPERATOR(pg_catalog.=) $1) c"
+	" LEFT JOIN csms.stages st ON st.secret_id OPERATOR(pg_catalog.=) $1",
+	1, {UUIDOID}
+};
+
+/* a new version: the secret's last version, and the copy when it is SYSCURRENT */
+static CsmsStmt q_secret_new_version = {
+	"UPDATE csms.secrets SET last_version = $2, update_time = $3"
+	" WHERE id OPERATOR(pg_catalog.=) $1",
+	3, {UUIDOID, INT4OID, TIMESTAMPTZOID}
+};
+
+static CsmsStmt q_secret_new_current = {
+	"UPDATE csms.secrets SET last_version = $2, update_time = $3,"
+	" current_version = $2, current_key_id = $4, current_key_version = $5,"
+	" current_wrapped_dek = $6, current_ciphertext = $7"
+	" WHERE id OPERATOR(pg_catalog.=) $1",
+	7, {UUIDOID, INT4OID, TIMESTAMPTZOID, UUIDOID, INT4OID, BYTEAOID, BYTEAOID}
 };
 
 /* the copy of the SYSCURRENT version's row on the secret (see the install script) */
@@ -144,12 +171,6 @@ static CsmsStmt q_version_exists = {
 	"SELECT FROM csms.versions"
 	" WHERE secret_id OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2",
 	2, {UUIDOID, INT4OID}
-};
-
-static CsmsStmt q_version_count = {
-	"SELECT pg_catalog.count(*)::pg_catalog.int4 FROM csms.versions"
-	" WHERE secret_id OPERATOR(pg_catalog.=) $1",
-	1, {UUIDOID}
 };
 
 static CsmsStmt q_version_prune = {
@@ -305,6 +326,12 @@ value_lookup(CsmsCall *call, const char *name, int version, ValueRow *row)
 	row->wrapped_dek = csms_col_bytea(0, 8);
 	row->ciphertext = csms_col_bytea(0, 9);
 	row->key->alias = csms_col_text(0, 10);
+	/* no foreign key keeps it (see the install script): a raw edit */
+	if (row->key->alias == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("key %s of version \"v%d\" of secret \"%s\" is missing",
+						row->key->id_text, row->version, name)));
 	row->key->enabled = strcmp(csms_col_text(0, 11), "ENABLED") == 0;
 	row->touch = DatumGetBool(csms_col(0, 12, &isnull));
 
@@ -640,23 +667,66 @@ stage_version(CsmsSecret *s, const char *stage)
 }
 
 /*
- * Attach stage `stage` of a secret to `version`, moving it if it marks
- * another; update_time NULL means now.  The one place a stage is written.
+ * Attach stages[i] of a secret to versions[i] (i < n), moving each stage
+ * that marks another version; update_time NULL means now.  The one place a
+ * stage is written.  When SYSCURRENT is among them, the copy of its version
+ * on the secret's row is refreshed, unless the caller writes that copy
+ * itself (CSMS_STAGES_COPY_WRITTEN: a new version, whose sealed row it
+ * holds).  A new secret's stages (CSMS_STAGES_NEW_SECRET) are plain row
+ * inserts.
  */
+void
+csms_stages_set(const pg_uuid_t *secret_id, int n, char **stages,
+				const int *versions, const Datum *update_time, int flags)
+{
+	Datum		args[4];
+	Datum	   *names = palloc(sizeof(Datum) * n);
+	Datum	   *vers = palloc(sizeof(Datum) * n);
+	bool		current = false;
+	int			i;
+
+	if (flags & CSMS_STAGES_NEW_SECRET)
+	{
+		for (i = 0; i < n; i++)
+		{
+			CsmsCol		cols[4] = {
+				{"secret_id", UUIDOID, UUIDPGetDatum(secret_id), false},
+				{"name", TEXTOID, csms_text_datum(stages[i]), false},
+				{"version", INT4OID, Int32GetDatum(versions[i]), false},
+				{"update_time", TIMESTAMPTZOID, update_time ? *update_time :
+				TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()), false},
+			};
+
+			csms_row_insert("stages", NULL, cols, lengthof(cols));
+			current |= strcmp(stages[i], "SYSCURRENT") == 0;
+		}
+		if (current && !(flags & CSMS_STAGES_COPY_WRITTEN))
+			csms_current_refresh(secret_id);
+		return;
+	}
+
+	for (i = 0; i < n; i++)
+	{
+		names[i] = csms_text_datum(stages[i]);
+		vers[i] = Int32GetDatum(versions[i]);
+		current |= strcmp(stages[i], "SYSCURRENT") == 0;
+	}
+	args[0] = UUIDPGetDatum(secret_id);
+	args[1] = PointerGetDatum(construct_array(names, n, TEXTOID, -1, false, TYPALIGN_INT));
+	args[2] = PointerGetDatum(construct_array(vers, n, INT4OID, sizeof(int32), true, TYPALIGN_INT));
+	args[3] = update_time ? *update_time : TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+	csms_exec(&q_stage_set, args, NULL, SPI_OK_INSERT, 0);
+	if (current && !(flags & CSMS_STAGES_COPY_WRITTEN))
+		csms_current_refresh(secret_id);
+}
+
 void
 csms_stage_set(const pg_uuid_t *secret_id, const char *stage, int version,
 			   const Datum *update_time)
 {
-	Datum		args[4];
-	char		nulls[4] = {' ', ' ', ' ', ' '};
+	char	   *name = unconstify(char *, stage);
 
-	args[0] = UUIDPGetDatum(secret_id);
-	args[1] = csms_text_datum(stage);
-	args[2] = Int32GetDatum(version);
-	args[3] = update_time ? *update_time : (nulls[3] = 'n', (Datum) 0);
-	csms_exec(&q_stage_set, args, nulls, SPI_OK_INSERT, 0);
-	if (strcmp(stage, "SYSCURRENT") == 0)
-		csms_current_refresh(secret_id);
+	csms_stages_set(secret_id, 1, &name, &version, update_time, 0);
 }
 
 /*
@@ -690,6 +760,16 @@ touch_secret(CsmsSecret *s)
 
 /* csms_create_secret_version -------------------------------------------------- */
 
+/* ORDER BY name, as the metadata query sorts version_stages */
+static int
+stage_name_cmp(const void *a, const void *b)
+{
+	const char *x = *(const char *const *) a;
+	const char *y = *(const char *const *) b;
+
+	return varstr_cmp(x, strlen(x), y, strlen(y), DEFAULT_COLLATION_OID);
+}
+
 Datum
 csms_create_secret_version(PG_FUNCTION_ARGS)
 {
@@ -698,18 +778,33 @@ csms_create_secret_version(PG_FUNCTION_ARGS)
 	ArrayType  *stages_arg = PG_ARGISNULL(3) ? NULL : PG_GETARG_ARRAYTYPE_P(3);
 	char	  **stages = NULL;
 	int			nstages = 0;
+	int		   *versions;
 	const char *value;
 	Size		len;
 	char		kind;
 	CsmsSecret *s;
 	CsmsKey    *key;
 	int			version,
-				current,
+				current = 0,
 				count,
 				i;
-	Datum		args[7];
+	uint64		nrows,
+				r;
+	char	  **existing;
+	int			nexisting = 0,
+				added = 0;
 	bool		isnull;
-	Datum		result;
+	Datum		now = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+	Datum		args[7];
+	CsmsSealed	sealed;
+	TupleDesc	tupdesc;
+	Datum		values[METADATA_NCOLS];
+	bool		nulls[METADATA_NCOLS];
+	char	  **result_stages;
+	Datum	   *result_names;
+	int			nresult;
+	MemoryContext old;
+	HeapTuple	tup;
 
 	kind = csms_value_arg(fcinfo, 1, 2, &value, &len);
 	if (stages_arg)
@@ -718,8 +813,9 @@ csms_create_secret_version(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("expire_time must be finite")));
+	tupdesc = result_tupdesc(fcinfo);
 
-	csms_call_begin(&call, "csms_create_secret_version", CSMS_NEED_ROOT_KEY);
+	csms_call_begin(&call, "csms_create_secret_version", CSMS_NEED_ROOT_KEY | CSMS_CACHED_ACCOUNT);
 	s = csms_secret_open(&call, name, CSMS_ACT_WRITE_VERSION);
 	if (s->last_version == PG_INT32_MAX)
 		ereport(ERROR,
@@ -731,8 +827,23 @@ csms_create_secret_version(PG_FUNCTION_ARGS)
 	csms_key_require_enabled(key);
 	csms_key_material(&call, key, key->version);
 
+	/* the secret's stages (SYSCURRENT among them) and its number of versions */
+	args[0] = UUIDPGetDatum(&s->id);
+	nrows = csms_exec(&q_stages_and_count, args, NULL, SPI_OK_SELECT, 0);
+	count = DatumGetInt32(csms_col(0, 1, &isnull));
+	existing = palloc(sizeof(char *) * nrows);
+	for (r = 0; r < nrows; r++)
+	{
+		char	   *stage = csms_col_text(r, 2);
+
+		if (stage == NULL)
+			continue;
+		existing[nexisting++] = stage;
+		if (strcmp(stage, "SYSCURRENT") == 0)
+			current = DatumGetInt32(csms_col(r, 3, &isnull));
+	}
+
 	/* which stages move to the new version */
-	current = stage_version(s, "SYSCURRENT");
 	if (stages == NULL)
 	{
 		stages = palloc(sizeof(char *) * 2);
@@ -740,12 +851,26 @@ csms_create_secret_version(PG_FUNCTION_ARGS)
 		if (current > 0)
 			stages[nstages++] = "SYSPREVIOUS";
 	}
-	check_stage_limit(s, stages, nstages);
+
+	/* at most CSMS_MAX_STAGES stages */
+	for (i = 0; i < nstages; i++)
+	{
+		int			j;
+
+		for (j = 0; j < nexisting; j++)
+			if (strcmp(existing[j], stages[i]) == 0)
+				break;
+		if (j == nexisting)
+			added++;
+	}
+	if (nexisting + added > CSMS_MAX_STAGES)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("secret \"%s\" would have more than %d stages", s->name, CSMS_MAX_STAGES),
+				 errdetail("It has %d stages and %d new ones were asked for.", nexisting, added),
+				 errhint("Delete stages that are no longer used with csms_delete_secret_stage().")));
 
 	/* at most CSMS_MAX_VERSIONS: the oldest version without a stage goes */
-	args[0] = UUIDPGetDatum(&s->id);
-	csms_exec(&q_version_count, args, NULL, SPI_OK_SELECT, 1);
-	count = DatumGetInt32(csms_col(0, 1, &isnull));
 	if (count >= CSMS_MAX_VERSIONS &&
 		csms_exec(&q_version_prune, args, NULL, SPI_OK_DELETE, 0) != 1)
 		ereport(ERROR,
@@ -758,25 +883,61 @@ csms_create_secret_version(PG_FUNCTION_ARGS)
 		Datum		expire = PG_ARGISNULL(4) ? (Datum) 0 : PG_GETARG_DATUM(4);
 
 		csms_store_version(&call, &s->id, call.region, version, key, kind, value,
-						   len, NULL, PG_ARGISNULL(4) ? NULL : &expire);
+						   len, &now, PG_ARGISNULL(4) ? NULL : &expire, &sealed);
 	}
 
-	if (stages_arg == NULL)
+	/*
+	 * The stages, in one statement: by default SYSCURRENT to the new version
+	 * and SYSPREVIOUS to the old SYSCURRENT; else exactly those given.
+	 */
+	versions = palloc(sizeof(int) * nstages);
+	result_stages = palloc(sizeof(char *) * nstages);
+	nresult = 0;
+	for (i = 0; i < nstages; i++)
 	{
-		/* default: SYSPREVIOUS to the old SYSCURRENT, SYSCURRENT to the new */
-		if (current > 0)
-			set_stage(s, "SYSPREVIOUS", current);
-		set_stage(s, "SYSCURRENT", version);
+		versions[i] = strcmp(stages[i], "SYSPREVIOUS") == 0 && stages_arg == NULL ?
+			current : version;
+		if (versions[i] == version)
+			result_stages[nresult++] = stages[i];
+	}
+	csms_stages_set(&s->id, nstages, stages, versions, &now, CSMS_STAGES_COPY_WRITTEN);
+
+	/* one update of the secret's row: its last version, and the copy */
+	args[0] = UUIDPGetDatum(&s->id);
+	args[1] = Int32GetDatum(version);
+	args[2] = now;
+	for (i = 0; i < nresult; i++)
+		if (strcmp(result_stages[i], "SYSCURRENT") == 0)
+			break;
+	if (i < nresult)
+	{
+		args[3] = UUIDPGetDatum(&key->id);
+		args[4] = Int32GetDatum(key->version);
+		args[5] = PointerGetDatum(sealed.wrapped_dek);
+		args[6] = PointerGetDatum(sealed.ciphertext);
+		csms_exec(&q_secret_new_current, args, NULL, SPI_OK_UPDATE, 0);
 	}
 	else
-		for (i = 0; i < nstages; i++)
-			set_stage(s, stages[i], version);
+		csms_exec(&q_secret_new_version, args, NULL, SPI_OK_UPDATE, 0);
 
-	s->last_version = version;
-	touch_secret(s);
-	result = metadata_result(&call, fcinfo, &s->id, version);
+	/* the result: every value is known, no query */
+	qsort(result_stages, nresult, sizeof(char *), stage_name_cmp);
+	old = MemoryContextSwitchTo(call.caller_cxt);
+	result_names = palloc(sizeof(Datum) * Max(nresult, 1));
+	for (i = 0; i < nresult; i++)
+		result_names[i] = CStringGetTextDatum(result_stages[i]);
+	memset(nulls, false, sizeof(nulls));
+	values[0] = CStringGetTextDatum(csms_version_id(version));
+	values[1] = now;
+	values[2] = PG_ARGISNULL(4) ? (nulls[2] = true, (Datum) 0) : PG_GETARG_DATUM(4);
+	values[3] = CStringGetTextDatum(key->id_text);
+	values[4] = CStringGetTextDatum(s->name);
+	values[5] = PointerGetDatum(construct_array(result_names, nresult, TEXTOID, -1, false,
+												TYPALIGN_INT));
+	tup = heap_form_tuple(tupdesc, values, nulls);
+	MemoryContextSwitchTo(old);
 	csms_call_end(&call);
-	PG_RETURN_DATUM(result);
+	PG_RETURN_DATUM(HeapTupleGetDatum(tup));
 }
 
 /* csms_update_secret_version -------------------------------------------------- */
