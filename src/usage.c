@@ -154,7 +154,7 @@ typedef struct PendingRead
 
 /* GUCs */
 int			csms_usage_slots = 65536;
-int			csms_usage_flush_interval = 10000;	/* ms */
+int			csms_usage_flush_interval = 60000;	/* ms */
 
 /* set in the postmaster, inherited by every child */
 static UsageShared *usage = NULL;
@@ -183,7 +183,7 @@ csms_usage_init(void)
 							"Time between two writes of recorded reads to last_used_time.",
 							"Used when the library is in shared_preload_libraries: reads are recorded in shared memory and a background worker writes them this often.",
 							&csms_usage_flush_interval,
-							10000, 100, 3600000,
+							60000, 100, 3600000,
 							PGC_SIGHUP,
 							GUC_UNIT_MS,
 							NULL, NULL, NULL);
