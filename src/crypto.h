@@ -50,6 +50,12 @@ extern const char *csms_crypto_strerror(csms_crypto_status st);
 extern csms_crypto_status csms_random_bytes(uint8_t *buf, size_t len);
 
 /*
+ * The same for bytes that are not secret (nonces, ids), from a per-process
+ * buffer that one RAND_bytes call fills; never for keys.
+ */
+extern csms_crypto_status csms_random_public(uint8_t *buf, size_t len);
+
+/*
  * Raw AES-256-GCM with a caller-chosen 96-bit IV and a 16-byte tag: out gets
  * ptlen bytes of ciphertext, tag gets the tag.  For test vectors and for the
  * JWE A256GCM content encryption; everything else uses csms_seal/csms_open.

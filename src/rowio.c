@@ -22,6 +22,7 @@
 
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/genam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "commands/trigger.h"
@@ -30,6 +31,7 @@
 #include "storage/lmgr.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 
 #include "secrets.h"
 
@@ -75,69 +77,174 @@ fill_slot(Relation rel, TupleTableSlot *slot, const CsmsCol *cols, int ncols)
 	ExecStoreVirtualTuple(slot);
 }
 
+/* The executor state of one write to csms.<table>. */
+struct CsmsWriter
+{
+	Relation	rel;
+	EState	   *estate;
+	ResultRelInfo *rri;
+	EPQState	epq;
+	TupleTableSlot *slot;		/* the row written */
+	TupleTableSlot *oldslot;	/* the row an update replaces */
+	int			cmds;
+};
+
+static Oid
+csms_relid(const char *name)
+{
+	Oid			relid = get_relname_relid(name, get_namespace_oid("csms", false));
+
+	if (!OidIsValid(relid))
+		elog(ERROR, "relation \"csms.%s\" does not exist", name);
+	return relid;
+}
+
+/*
+ * Begin writes to csms.<table>: the statement of cmds (CSMS_WRITE_INSERT,
+ * CSMS_WRITE_UPDATE or both, as INSERT ... ON CONFLICT DO UPDATE) with its
+ * indexes (speculative: for an arbiter index), its statement triggers and
+ * the trigger queue of one query.
+ */
+static CsmsWriter *
+writer_begin(const char *table, int cmds, bool speculative)
+{
+	CsmsWriter *w = palloc0(sizeof(CsmsWriter));
+	Oid			relid = csms_relid(table);
+	RangeTblEntry *rte;
+
+	w->cmds = cmds;
+	w->rel = table_open(relid, RowExclusiveLock);
+	w->estate = CreateExecutorState();
+	rte = makeNode(RangeTblEntry);
+	rte->rtekind = RTE_RELATION;
+	rte->relid = relid;
+	rte->relkind = w->rel->rd_rel->relkind;
+	rte->rellockmode = RowExclusiveLock;
+	ExecInitRangeTable(w->estate, list_make1(rte));
+	w->rri = makeNode(ResultRelInfo);
+	InitResultRelInfo(w->rri, w->rel, 1, NULL, 0);
+	if (cmds & CSMS_WRITE_INSERT)
+		CheckValidResultRel(w->rri, CMD_INSERT);
+	if (cmds & CSMS_WRITE_UPDATE)
+		CheckValidResultRel(w->rri, CMD_UPDATE);
+	w->estate->es_output_cid = GetCurrentCommandId(true);
+	ExecOpenIndices(w->rri, speculative);
+	w->slot = table_slot_create(w->rel, &w->estate->es_tupleTable);
+	if (cmds & CSMS_WRITE_UPDATE)
+	{
+		w->oldslot = table_slot_create(w->rel, &w->estate->es_tupleTable);
+		EvalPlanQualInit(&w->epq, w->estate, NULL, NIL, -1);
+	}
+
+	AfterTriggerBeginQuery();
+	if (cmds & CSMS_WRITE_INSERT)
+		ExecBSInsertTriggers(w->estate, w->rri);
+	if (cmds & CSMS_WRITE_UPDATE)
+		ExecBSUpdateTriggers(w->estate, w->rri);
+	return w;
+}
+
+CsmsWriter *
+csms_writer_begin(const char *table, int cmds)
+{
+	return writer_begin(table, cmds, false);
+}
+
+/* Insert one row (every column with a default given). */
+void
+csms_writer_insert(CsmsWriter *w, const CsmsCol *cols, int ncols)
+{
+	Assert(w->cmds & CSMS_WRITE_INSERT);
+	fill_slot(w->rel, w->slot, cols, ncols);
+	ExecSimpleRelationInsert(w->rri, w->estate, w->slot);
+}
+
+/*
+ * Update the row at tid, which this transaction has locked or is otherwise
+ * the only one to write (a concurrent update is an error): the given
+ * columns change, the others keep their values.
+ */
+void
+csms_writer_update(CsmsWriter *w, ItemPointer tid, const CsmsCol *cols, int ncols)
+{
+	TupleDesc	desc = RelationGetDescr(w->rel);
+	int			c;
+
+	Assert(w->cmds & CSMS_WRITE_UPDATE);
+	if (!table_tuple_fetch_row_version(w->rel, tid, SnapshotAny, w->oldslot))
+		elog(ERROR, "row (%u,%u) of \"%s\" vanished", ItemPointerGetBlockNumber(tid),
+			 ItemPointerGetOffsetNumber(tid), RelationGetRelationName(w->rel));
+	slot_getallattrs(w->oldslot);
+	ExecClearTuple(w->slot);
+	memcpy(w->slot->tts_values, w->oldslot->tts_values, sizeof(Datum) * desc->natts);
+	memcpy(w->slot->tts_isnull, w->oldslot->tts_isnull, sizeof(bool) * desc->natts);
+	for (c = 0; c < ncols; c++)
+	{
+		int			attno = csms_attnum(desc, cols[c].name, cols[c].type);
+
+		w->slot->tts_values[attno - 1] = cols[c].value;
+		w->slot->tts_isnull[attno - 1] = cols[c].isnull;
+	}
+	ExecStoreVirtualTuple(w->slot);
+	EvalPlanQualSetSlot(&w->epq, w->oldslot);
+	ExecSimpleRelationUpdate(w->rri, w->estate, &w->epq, w->oldslot, w->slot);
+}
+
+/* End the writes: statement triggers, the trigger queue; the next command sees them. */
+void
+csms_writer_end(CsmsWriter *w)
+{
+	if (w->cmds & CSMS_WRITE_INSERT)
+		ExecASInsertTriggers(w->estate, w->rri, NULL);
+	if (w->cmds & CSMS_WRITE_UPDATE)
+		ExecASUpdateTriggers(w->estate, w->rri, NULL);
+	AfterTriggerEndQuery(w->estate);
+	if (w->cmds & CSMS_WRITE_UPDATE)
+		EvalPlanQualEnd(&w->epq);
+	ExecCloseIndices(w->rri);
+	ExecResetTupleTable(w->estate->es_tupleTable, false);
+	FreeExecutorState(w->estate);
+	table_close(w->rel, NoLock);
+	pfree(w);
+
+	/* later statements of this call see the rows */
+	CommandCounterIncrement();
+}
+
 /*
  * Insert one row into csms.<table>.  With arbiter_index (the name of a
  * unique index of the table), a row that conflicts on it is not inserted and
  * false is returned, waiting first for a transaction that is inserting one,
  * exactly as INSERT ... ON CONFLICT (its columns) DO NOTHING; any other
  * unique violation is an error.  The row is visible to the next command.
+ *
+ * The speculative insertion goes first and the check for a conflicting row
+ * (which waits for its inserter) only when it finds one: the order of
+ * ExecInsert's is an optimisation for conflicts, which are rare here.
  */
 bool
 csms_row_insert(const char *table, const char *arbiter_index,
 				const CsmsCol *cols, int ncols)
 {
-	Oid			nsp = get_namespace_oid("csms", false);
-	Oid			relid = get_relname_relid(table, nsp);
-	Relation	rel;
-	EState	   *estate;
-	RangeTblEntry *rte;
-	ResultRelInfo *rri;
-	TupleTableSlot *slot;
-	List	   *arbiters = NIL;
+	CsmsWriter *w = writer_begin(table, CSMS_WRITE_INSERT, arbiter_index != NULL);
+	ResultRelInfo *rri = w->rri;
+	EState	   *estate = w->estate;
+	TupleTableSlot *tslot = w->slot;
 	bool		inserted = true;
 
-	if (!OidIsValid(relid))
-		elog(ERROR, "relation \"csms.%s\" does not exist", table);
-	rel = table_open(relid, RowExclusiveLock);
-
-	estate = CreateExecutorState();
-	rte = makeNode(RangeTblEntry);
-	rte->rtekind = RTE_RELATION;
-	rte->relid = relid;
-	rte->relkind = rel->rd_rel->relkind;
-	rte->rellockmode = RowExclusiveLock;
-	ExecInitRangeTable(estate, list_make1(rte));
-	rri = makeNode(ResultRelInfo);
-	InitResultRelInfo(rri, rel, 1, NULL, 0);
-	CheckValidResultRel(rri, CMD_INSERT);
-	estate->es_output_cid = GetCurrentCommandId(true);
-	ExecOpenIndices(rri, arbiter_index != NULL);
-
-	if (arbiter_index)
-	{
-		Oid			index = get_relname_relid(arbiter_index, nsp);
-
-		if (!OidIsValid(index))
-			elog(ERROR, "index \"csms.%s\" does not exist", arbiter_index);
-		arbiters = list_make1_oid(index);
-	}
-
-	slot = table_slot_create(rel, &estate->es_tupleTable);
-	fill_slot(rel, slot, cols, ncols);
-
-	AfterTriggerBeginQuery();
-	ExecBSInsertTriggers(estate, rri);
-	if (arbiters == NIL)
-		ExecSimpleRelationInsert(rri, estate, slot);
+	fill_slot(w->rel, tslot, cols, ncols);
+	if (arbiter_index == NULL)
+		ExecSimpleRelationInsert(rri, estate, tslot);
 	else
 	{
 		TransactionId xid = GetCurrentTransactionId();
-		TupleTableSlot *tslot = slot;
+		List	   *arbiters = list_make1_oid(csms_relid(arbiter_index));
+		bool		check_first = false;
 
 		if (rri->ri_TrigDesc && rri->ri_TrigDesc->trig_insert_before_row)
 			elog(ERROR, "row triggers before insert on \"%s\" are not supported",
-				 RelationGetRelationName(rel));
-		if (RelationGetDescr(rel)->constr)
+				 RelationGetRelationName(w->rel));
+		if (RelationGetDescr(w->rel)->constr)
 			ExecConstraints(rri, tslot, estate);
 		for (;;)
 		{
@@ -147,17 +254,18 @@ csms_row_insert(const char *table, const char *arbiter_index,
 			List	   *recheck;
 
 			/* a committed or in-progress row with the key: do nothing */
-			if (!ExecCheckIndexConstraints(rri, tslot, estate, &conflict, arbiters))
+			if (check_first &&
+				!ExecCheckIndexConstraints(rri, tslot, estate, &conflict, arbiters))
 			{
 				inserted = false;
 				break;
 			}
 			/* insert, then make sure no one else did meanwhile */
 			token = SpeculativeInsertionLockAcquire(xid);
-			table_tuple_insert_speculative(rel, tslot, estate->es_output_cid, 0, NULL, token);
+			table_tuple_insert_speculative(w->rel, tslot, estate->es_output_cid, 0, NULL, token);
 			recheck = ExecInsertIndexTuples(rri, tslot, estate, false, true,
 											&spec_conflict, arbiters);
-			table_tuple_complete_speculative(rel, tslot, token, !spec_conflict);
+			table_tuple_complete_speculative(w->rel, tslot, token, !spec_conflict);
 			SpeculativeInsertionLockRelease(xid);
 			if (!spec_conflict)
 			{
@@ -165,17 +273,191 @@ csms_row_insert(const char *table, const char *arbiter_index,
 				break;
 			}
 			list_free(recheck);
+			check_first = true;
 		}
 	}
-	ExecASInsertTriggers(estate, rri, NULL);
-	AfterTriggerEndQuery(estate);
-
-	ExecCloseIndices(rri);
-	ExecResetTupleTable(estate->es_tupleTable, false);
-	FreeExecutorState(estate);
-	table_close(rel, NoLock);
-
-	/* later statements of this call see the row */
-	CommandCounterIncrement();
+	csms_writer_end(w);
 	return inserted;
+}
+
+/* Reads --------------------------------------------------------------------- */
+
+/* The attribute number of column `name` of type `type`; an error if there is none. */
+int
+csms_attnum(TupleDesc desc, const char *name, Oid type)
+{
+	int			i;
+
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
+		{
+			if (att->atttypid != type)
+				break;
+			return i + 1;
+		}
+	}
+	elog(ERROR, "table has no column \"%s\" of the expected type", name);
+	return 0;					/* keep compiler quiet */
+}
+
+/*
+ * Column `name` of the row in slot; guess is where the install script puts
+ * it, checked by name and type, and the column is searched for when that is
+ * not so.
+ */
+Datum
+csms_slot_col(TupleTableSlot *slot, int guess, const char *name, Oid type, bool *isnull)
+{
+	TupleDesc	desc = slot->tts_tupleDescriptor;
+	Form_pg_attribute att;
+
+	if (guess > desc->natts ||
+		(att = TupleDescAttr(desc, guess - 1))->attisdropped ||
+		att->atttypid != type || strcmp(NameStr(att->attname), name) != 0)
+		guess = csms_attnum(desc, name, type);
+	return slot_getattr(slot, guess, isnull);
+}
+
+/*
+ * A snapshot as SPI takes one for each statement of a call: what this call
+ * wrote so far is visible, and in READ COMMITTED what has committed.  Pop
+ * it with PopActiveSnapshot.
+ */
+void
+csms_snapshot_push(void)
+{
+	CommandCounterIncrement();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	UpdateActiveSnapshotCommandId();
+}
+
+static void
+scan_keys(Relation index, ScanKey keys, int nkeys, const Oid *procs, const Datum *values)
+{
+	int			i;
+
+	for (i = 0; i < nkeys; i++)
+		ScanKeyEntryInitialize(&keys[i], 0, i + 1, BTEqualStrategyNumber,
+							   InvalidOid, index->rd_indcollation[i],
+							   procs[i], values[i]);
+}
+
+/* Does the row in slot still have the keys the index scan looked for? */
+static bool
+keys_match(Relation index, TupleTableSlot *slot, ScanKey keys, int nkeys)
+{
+	int			i;
+
+	for (i = 0; i < nkeys; i++)
+	{
+		bool		isnull;
+		Datum		d = slot_getattr(slot, index->rd_index->indkey.values[i], &isnull);
+
+		if (isnull || !DatumGetBool(FunctionCall2Coll(&keys[i].sk_func, keys[i].sk_collation,
+													  d, keys[i].sk_argument)))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The one row of `rel` that unique btree index `index` finds for the
+ * equality keys under the active snapshot, into slot; false when there is
+ * none.  With lockmode, the row is locked as SELECT ... FOR UPDATE (or FOR
+ * NO KEY UPDATE) locks it: waiting for a transaction that writes it; in
+ * READ COMMITTED the row's latest version is locked and must still have the
+ * keys (else there is no row), and a deleted row is no row; in REPEATABLE
+ * READ and SERIALIZABLE a row updated or deleted since the snapshot is a
+ * serialization failure (40001), as ExecLockRows raises it.
+ */
+bool
+csms_row_find(Relation rel, Oid indexoid, int nkeys, const Oid *procs,
+			  const Datum *values, const LockTupleMode *lockmode, TupleTableSlot *slot)
+{
+	Relation	index = index_open(indexoid, AccessShareLock);
+	ScanKeyData keys[INDEX_MAX_KEYS];
+	IndexScanDesc scan;
+	Snapshot	snapshot = GetActiveSnapshot();
+	bool		found;
+
+	Assert(nkeys <= INDEX_MAX_KEYS);
+	scan_keys(index, keys, nkeys, procs, values);
+	scan = index_beginscan(rel, index, snapshot, nkeys, 0);
+	index_rescan(scan, keys, nkeys, NULL, 0);
+	found = index_getnext_slot(scan, ForwardScanDirection, slot);
+	index_endscan(scan);
+
+	if (found && lockmode)
+	{
+		ItemPointerData tid = slot->tts_tid;
+		TM_FailureData tmfd;
+		TM_Result	res;
+		int			flags = TUPLE_LOCK_FLAG_LOCK_UPDATE_IN_PROGRESS;
+
+		if (!IsolationUsesXactSnapshot())
+			flags |= TUPLE_LOCK_FLAG_FIND_LAST_VERSION;
+		res = table_tuple_lock(rel, &tid, snapshot, slot, GetCurrentCommandId(false),
+							   *lockmode, LockWaitBlock, flags, &tmfd);
+		switch (res)
+		{
+			case TM_Ok:
+				/* READ COMMITTED, a newer version: is it still the row looked for? */
+				if (tmfd.traversed && !keys_match(index, slot, keys, nkeys))
+					found = false;
+				break;
+			case TM_SelfModified:
+				/* changed by a later command of this transaction: no row */
+				found = false;
+				break;
+			case TM_Updated:
+			case TM_Deleted:
+				if (IsolationUsesXactSnapshot())
+					ereport(ERROR,
+							(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+							 errmsg("could not serialize access due to concurrent update")));
+				if (res == TM_Updated)
+					elog(ERROR, "unexpected table_tuple_lock status: %u", res);
+				found = false;	/* deleted: no row */
+				break;
+			case TM_Invisible:
+				elog(ERROR, "attempted to lock invisible tuple");
+				break;
+			default:
+				elog(ERROR, "unexpected table_tuple_lock status: %u", res);
+				break;
+		}
+	}
+	index_close(index, AccessShareLock);
+	if (!found)
+		ExecClearTuple(slot);
+	return found;
+}
+
+/*
+ * Every row of `rel` that btree index `index` finds for the equality keys
+ * (a prefix of its columns) under the active snapshot: a list of copies,
+ * each with its TID in t_self.
+ */
+List *
+csms_row_scan(Relation rel, Oid indexoid, int nkeys, const Oid *procs, const Datum *values)
+{
+	Relation	index = index_open(indexoid, AccessShareLock);
+	ScanKeyData keys[INDEX_MAX_KEYS];
+	IndexScanDesc scan;
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	List	   *rows = NIL;
+
+	Assert(nkeys <= INDEX_MAX_KEYS);
+	scan_keys(index, keys, nkeys, procs, values);
+	scan = index_beginscan(rel, index, GetActiveSnapshot(), nkeys, 0);
+	index_rescan(scan, keys, nkeys, NULL, 0);
+	while (index_getnext_slot(scan, ForwardScanDirection, slot))
+		rows = lappend(rows, ExecCopySlotHeapTuple(slot));
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	index_close(index, AccessShareLock);
+	return rows;
 }

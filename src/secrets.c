@@ -362,7 +362,7 @@ csms_call_end(CsmsCall *call)
 void
 csms_random_uuid(pg_uuid_t *uuid)
 {
-	if (csms_random_bytes(uuid->data, UUID_LEN) != CSMS_OK)
+	if (csms_random_public(uuid->data, UUID_LEN) != CSMS_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("could not generate random bytes")));

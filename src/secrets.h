@@ -28,6 +28,10 @@
 
 #include "access/htup.h"
 #include "access/tupdesc.h"
+#include "executor/tuptable.h"
+#include "nodes/lockoptions.h"
+#include "storage/itemptr.h"
+#include "utils/relcache.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "datatype/timestamp.h"
@@ -117,6 +121,28 @@ typedef struct CsmsCol
 
 extern bool csms_row_insert(const char *table, const char *arbiter_index,
 							const CsmsCol *cols, int ncols);
+
+/* several writes to one table in one statement's executor state */
+typedef struct CsmsWriter CsmsWriter;
+
+#define CSMS_WRITE_INSERT	0x01
+#define CSMS_WRITE_UPDATE	0x02
+extern CsmsWriter *csms_writer_begin(const char *table, int cmds);
+extern void csms_writer_insert(CsmsWriter *w, const CsmsCol *cols, int ncols);
+extern void csms_writer_update(CsmsWriter *w, ItemPointer tid, const CsmsCol *cols,
+							   int ncols);
+extern void csms_writer_end(CsmsWriter *w);
+
+/* reads by index without the planner, under the active snapshot */
+extern void csms_snapshot_push(void);
+extern bool csms_row_find(Relation rel, Oid indexoid, int nkeys, const Oid *procs,
+						  const Datum *values, const LockTupleMode *lockmode,
+						  TupleTableSlot *slot);
+extern List *csms_row_scan(Relation rel, Oid indexoid, int nkeys, const Oid *procs,
+						   const Datum *values);
+extern int	csms_attnum(TupleDesc desc, const char *name, Oid type);
+extern Datum csms_slot_col(TupleTableSlot *slot, int guess, const char *name, Oid type,
+						   bool *isnull);
 
 /* helpers */
 extern void csms_random_uuid(pg_uuid_t *uuid);
@@ -214,6 +240,8 @@ typedef struct CsmsSecret
 	char	   *rotation_period;
 	bool		has_primary;	/* a REPLICA: the id of its primary */
 	pg_uuid_t	primary_id;
+	bool		locked;			/* a write: this transaction holds its row's lock */
+	ItemPointerData tid;		/* the row's version that csms_secret_open read */
 } CsmsSecret;
 
 extern CsmsSecret *csms_secret_open(CsmsCall *call, const char *name,
@@ -238,9 +266,16 @@ extern void csms_stage_set(const pg_uuid_t *secret_id, const char *stage,
 /* flags of csms_stages_set */
 #define CSMS_STAGES_COPY_WRITTEN	0x01	/* the caller writes the SYSCURRENT copy */
 #define CSMS_STAGES_NEW_SECRET		0x02	/* the secret has no stage yet */
+typedef struct CsmsStage
+{
+	char	   *name;
+	int			version;
+	ItemPointerData tid;		/* its row */
+} CsmsStage;
+extern int	csms_stages_load(const pg_uuid_t *secret_id, CsmsStage **out);
 extern void csms_stages_set(const pg_uuid_t *secret_id, int n, char **stages,
 							const int *versions, const Datum *update_time,
-							int flags);
+							int flags, const CsmsStage *existing, int nexisting);
 extern void csms_current_refresh(const pg_uuid_t *secret_id);
 
 /*

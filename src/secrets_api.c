@@ -14,13 +14,19 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "executor/tuptable.h"
 #include "funcapi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "secrets.h"
@@ -43,28 +49,6 @@ PG_FUNCTION_INFO_V1(csms_disable_secret);
 	" s.replica_type"
 #define SECRET_NCOLS 21
 #define SECRET_LAST_USED 14		/* index of last_used_time in SECRET_COLUMNS */
-
-#define GATE_COLUMNS \
-	"id, name, state, kms_key_id, replica_type, last_version, auto_rotation," \
-	" rotation_period, primary_id"
-
-static CsmsStmt q_gate = {
-	"SELECT " GATE_COLUMNS " FROM csms.secrets"
-	" WHERE region OPERATOR(pg_catalog.=) $1 AND name OPERATOR(pg_catalog.=) $2",
-	2, {TEXTOID, TEXTOID}
-};
-static CsmsStmt q_gate_update = {
-	"SELECT " GATE_COLUMNS " FROM csms.secrets"
-	" WHERE region OPERATOR(pg_catalog.=) $1 AND name OPERATOR(pg_catalog.=) $2"
-	" FOR NO KEY UPDATE",
-	2, {TEXTOID, TEXTOID}
-};
-static CsmsStmt q_gate_delete = {
-	"SELECT " GATE_COLUMNS " FROM csms.secrets"
-	" WHERE region OPERATOR(pg_catalog.=) $1 AND name OPERATOR(pg_catalog.=) $2"
-	" FOR UPDATE",
-	2, {TEXTOID, TEXTOID}
-};
 
 static CsmsStmt q_secret_row = {
 	"SELECT " SECRET_COLUMNS " FROM csms.secrets s CROSS JOIN csms.account a"
@@ -217,10 +201,18 @@ state_error(const CsmsSecret *s, const char *what)
 CsmsSecret *
 csms_secret_open(CsmsCall *call, const char *name, CsmsAction action)
 {
-	CsmsStmt   *q;
-	Datum		args[2];
+	Oid			nsp;
+	Oid			relid;
+	Oid			index;
+	Relation	rel;
+	TupleTableSlot *slot;
+	Oid			procs[2] = {F_TEXTEQ, F_TEXTEQ};
+	Datum		keys[2];
+	LockTupleMode mode = LockTupleNoKeyExclusive;
+	bool		lock = true;
 	CsmsSecret *s;
 	bool		isnull;
+	Datum		d;
 
 	csms_check_name("secret", name);
 	switch (action)
@@ -228,34 +220,58 @@ csms_secret_open(CsmsCall *call, const char *name, CsmsAction action)
 		case CSMS_ACT_READ_META:
 		case CSMS_ACT_READ_VALUE:
 		case CSMS_ACT_BACKUP:
-			q = &q_gate;
+			lock = false;
 			break;
 		case CSMS_ACT_DELETE:
-			q = &q_gate_delete;
+			mode = LockTupleExclusive;
 			break;
 		default:
-			q = &q_gate_update;
 			break;
 	}
-	args[0] = csms_text_datum(call->region);
-	args[1] = csms_text_datum(name);
-	if (csms_exec(q, args, NULL, SPI_OK_SELECT, 1) == 0)
+
+	/*
+	 * By the (region, name) index, under a statement's snapshot, and for a
+	 * write locked as SELECT ... FOR NO KEY UPDATE (FOR UPDATE to delete)
+	 * would lock it (csms_row_find), with the table lock that takes.
+	 */
+	nsp = get_namespace_oid("csms", false);
+	relid = get_relname_relid("secrets", nsp);
+	index = get_relname_relid("secrets_region_name_key", nsp);
+	if (!OidIsValid(relid) || !OidIsValid(index))
+		elog(ERROR, "relation \"csms.secrets\" or its (region, name) index does not exist");
+	rel = table_open(relid, lock ? RowShareLock : AccessShareLock);
+	slot = table_slot_create(rel, NULL);
+	keys[0] = csms_text_datum(call->region);
+	keys[1] = csms_text_datum(name);
+	csms_snapshot_push();
+	if (!csms_row_find(rel, index, 2, procs, keys, lock ? &mode : NULL, slot))
+	{
+		PopActiveSnapshot();
 		csms_secret_not_found(call, name);
+	}
+	PopActiveSnapshot();
 
 	s = palloc0(sizeof(CsmsSecret));
-	s->id = *DatumGetUUIDP(csms_col(0, 1, &isnull));
-	s->name = csms_col_text(0, 2);
-	s->state = csms_col_text(0, 3);
-	s->kms_key_id = *DatumGetUUIDP(csms_col(0, 4, &isnull));
-	s->replica_type = csms_col_text(0, 5);
-	s->last_version = DatumGetInt32(csms_col(0, 6, &isnull));
-	s->auto_rotation = DatumGetBool(csms_col(0, 7, &isnull));
-	s->rotation_period = csms_col_text(0, 8);
-	if (!csms_is_null(0, 9))
+	s->id = *DatumGetUUIDP(csms_slot_col(slot, 1, "id", UUIDOID, &isnull));
+	s->name = TextDatumGetCString(csms_slot_col(slot, 3, "name", TEXTOID, &isnull));
+	s->state = TextDatumGetCString(csms_slot_col(slot, 4, "state", TEXTOID, &isnull));
+	s->kms_key_id = *DatumGetUUIDP(csms_slot_col(slot, 5, "kms_key_id", UUIDOID, &isnull));
+	s->replica_type = TextDatumGetCString(csms_slot_col(slot, 20, "replica_type", TEXTOID, &isnull));
+	s->last_version = DatumGetInt32(csms_slot_col(slot, 22, "last_version", INT4OID, &isnull));
+	s->auto_rotation = DatumGetBool(csms_slot_col(slot, 8, "auto_rotation", BOOLOID, &isnull));
+	d = csms_slot_col(slot, 9, "rotation_period", TEXTOID, &isnull);
+	s->rotation_period = isnull ? NULL : TextDatumGetCString(d);
+	d = csms_slot_col(slot, 21, "primary_id", UUIDOID, &isnull);
+	if (!isnull)
 	{
 		s->has_primary = true;
-		s->primary_id = *DatumGetUUIDP(csms_col(0, 9, &isnull));
+		s->primary_id = *DatumGetUUIDP(d);
 	}
+	s->locked = lock;
+	s->tid = slot->tts_tid;
+	ExecDropSingleTupleTableSlot(slot);
+	/* the table lock stays until the transaction ends, as a query's does */
+	table_close(rel, NoLock);
 
 	/* no CHECK constraint keeps these (see the install script): a raw edit */
 	if (strcmp(s->state, "ENABLED") != 0 && strcmp(s->state, "DISABLED") != 0 &&
@@ -541,7 +557,7 @@ csms_create_secret(PG_FUNCTION_ARGS)
 	}
 
 	csms_stages_set(&id, 1, &syscurrent, &one, &now,
-					CSMS_STAGES_COPY_WRITTEN | CSMS_STAGES_NEW_SECRET);
+					CSMS_STAGES_COPY_WRITTEN | CSMS_STAGES_NEW_SECRET, NULL, 0);
 
 	if (tags)
 	{

@@ -21,14 +21,20 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/table.h"
 #include "access/xact.h"
 #include "access/xlog.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 #include "utils/varlena.h"
 
@@ -104,42 +110,15 @@ static CsmsStmt q_stage_version = {
 	2, {UUIDOID, TEXTOID}
 };
 
+static CsmsStmt q_version_count = {
+	"SELECT pg_catalog.count(*)::pg_catalog.int4 FROM csms.versions"
+	" WHERE secret_id OPERATOR(pg_catalog.=) $1",
+	1, {UUIDOID}
+};
+
 static CsmsStmt q_stage_names = {
 	"SELECT name FROM csms.stages WHERE secret_id OPERATOR(pg_catalog.=) $1",
 	1, {UUIDOID}
-};
-
-static CsmsStmt q_stage_set = {
-	"INSERT INTO csms.stages (secret_id, name, version, update_time)"
-	" SELECT $1, s.name, s.version, $4"
-	" FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3)) AS s(name, version)"
-	" ON CONFLICT (secret_id, name) DO UPDATE"
-	" SET version = excluded.version, update_time = excluded.update_time",
-	4, {UUIDOID, TEXTARRAYOID, INT4ARRAYOID, TIMESTAMPTZOID}
-};
-
-/* the stages of a secret and how many versions it has, in one query */
-static CsmsStmt q_stages_and_count = {
-	"SELECT c.n, st.name, st.version"
-	" FROM (SELECT pg_catalog.count(*)::pg_catalog.int4 AS n FROM csms.versions"
-	"       WHERE secret_id OPERATOR(pg_catalog.=) $1) c"
-	" LEFT JOIN csms.stages st ON st.secret_id OPERATOR(pg_catalog.=) $1",
-	1, {UUIDOID}
-};
-
-/* a new version: the secret's last version, and the copy when it is SYSCURRENT */
-static CsmsStmt q_secret_new_version = {
-	"UPDATE csms.secrets SET last_version = $2, update_time = $3"
-	" WHERE id OPERATOR(pg_catalog.=) $1",
-	3, {UUIDOID, INT4OID, TIMESTAMPTZOID}
-};
-
-static CsmsStmt q_secret_new_current = {
-	"UPDATE csms.secrets SET last_version = $2, update_time = $3,"
-	" current_version = $2, current_key_id = $4, current_key_version = $5,"
-	" current_wrapped_dek = $6, current_ciphertext = $7"
-	" WHERE id OPERATOR(pg_catalog.=) $1",
-	7, {UUIDOID, INT4OID, TIMESTAMPTZOID, UUIDOID, INT4OID, BYTEAOID, BYTEAOID}
 };
 
 /* the copy of the SYSCURRENT version's row on the secret (see the install script) */
@@ -667,55 +646,109 @@ stage_version(CsmsSecret *s, const char *stage)
 }
 
 /*
+ * The stages of a secret under a statement's snapshot, by the stages'
+ * primary key: after csms_secret_open locked the secret's row (every change
+ * of a secret's stages writes that row too), they are the latest ones.
+ */
+int
+csms_stages_load(const pg_uuid_t *secret_id, CsmsStage **out)
+{
+	Oid			nsp = get_namespace_oid("csms", false);
+	Oid			relid = get_relname_relid("stages", nsp);
+	Oid			index = get_relname_relid("stages_pkey", nsp);
+	Oid			proc = F_UUID_EQ;
+	Datum		key = UUIDPGetDatum(secret_id);
+	Relation	rel;
+	List	   *rows;
+	ListCell   *lc;
+	CsmsStage  *st;
+	int			n = 0,
+				name_att,
+				version_att;
+
+	if (!OidIsValid(relid) || !OidIsValid(index))
+		elog(ERROR, "relation \"csms.stages\" or its primary key does not exist");
+	rel = table_open(relid, AccessShareLock);
+	name_att = csms_attnum(RelationGetDescr(rel), "name", TEXTOID);
+	version_att = csms_attnum(RelationGetDescr(rel), "version", INT4OID);
+	csms_snapshot_push();
+	rows = csms_row_scan(rel, index, 1, &proc, &key);
+	PopActiveSnapshot();
+	st = palloc(sizeof(CsmsStage) * Max(list_length(rows), 1));
+	foreach(lc, rows)
+	{
+		HeapTuple	tup = (HeapTuple) lfirst(lc);
+		bool		isnull;
+
+		st[n].name = TextDatumGetCString(heap_getattr(tup, name_att, RelationGetDescr(rel), &isnull));
+		st[n].version = DatumGetInt32(heap_getattr(tup, version_att, RelationGetDescr(rel), &isnull));
+		st[n].tid = tup->t_self;
+		n++;
+	}
+	table_close(rel, AccessShareLock);
+	*out = st;
+	return n;
+}
+
+/*
  * Attach stages[i] of a secret to versions[i] (i < n), moving each stage
  * that marks another version; update_time NULL means now.  The one place a
- * stage is written.  When SYSCURRENT is among them, the copy of its version
- * on the secret's row is refreshed, unless the caller writes that copy
- * itself (CSMS_STAGES_COPY_WRITTEN: a new version, whose sealed row it
- * holds).  A new secret's stages (CSMS_STAGES_NEW_SECRET) are plain row
- * inserts.
+ * stage is written.  The caller holds the secret's row lock
+ * (csms_secret_open) or made the secret; existing are its stages
+ * (csms_stages_load), or NULL to load them here.  A stage's row is updated
+ * in place, or inserted when the secret has no such stage, in one
+ * statement's executor state (the triggers of INSERT ... ON CONFLICT DO
+ * UPDATE).  When SYSCURRENT is among them, the copy of its version on the
+ * secret's row is refreshed, unless the caller writes that copy itself
+ * (CSMS_STAGES_COPY_WRITTEN: a new version, whose sealed row it holds).  A
+ * new secret's stages (CSMS_STAGES_NEW_SECRET) are inserts only.
  */
 void
 csms_stages_set(const pg_uuid_t *secret_id, int n, char **stages,
-				const int *versions, const Datum *update_time, int flags)
+				const int *versions, const Datum *update_time, int flags,
+				const CsmsStage *existing, int nexisting)
 {
-	Datum		args[4];
-	Datum	   *names = palloc(sizeof(Datum) * n);
-	Datum	   *vers = palloc(sizeof(Datum) * n);
+	CsmsStage  *loaded;
+	CsmsWriter *w;
 	bool		current = false;
+	Datum		when = update_time ? *update_time :
+		TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
 	int			i;
 
 	if (flags & CSMS_STAGES_NEW_SECRET)
+		nexisting = 0;
+	else if (existing == NULL)
 	{
-		for (i = 0; i < n; i++)
-		{
-			CsmsCol		cols[4] = {
-				{"secret_id", UUIDOID, UUIDPGetDatum(secret_id), false},
-				{"name", TEXTOID, csms_text_datum(stages[i]), false},
-				{"version", INT4OID, Int32GetDatum(versions[i]), false},
-				{"update_time", TIMESTAMPTZOID, update_time ? *update_time :
-				TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()), false},
-			};
-
-			csms_row_insert("stages", NULL, cols, lengthof(cols));
-			current |= strcmp(stages[i], "SYSCURRENT") == 0;
-		}
-		if (current && !(flags & CSMS_STAGES_COPY_WRITTEN))
-			csms_current_refresh(secret_id);
-		return;
+		nexisting = csms_stages_load(secret_id, &loaded);
+		existing = loaded;
 	}
 
+	w = csms_writer_begin("stages", (flags & CSMS_STAGES_NEW_SECRET) ? CSMS_WRITE_INSERT :
+						  CSMS_WRITE_INSERT | CSMS_WRITE_UPDATE);
 	for (i = 0; i < n; i++)
 	{
-		names[i] = csms_text_datum(stages[i]);
-		vers[i] = Int32GetDatum(versions[i]);
+		CsmsCol		cols[4] = {
+			{"version", INT4OID, Int32GetDatum(versions[i]), false},
+			{"update_time", TIMESTAMPTZOID, when, false},
+			{"secret_id", UUIDOID, UUIDPGetDatum(secret_id), false},
+			{"name", TEXTOID, csms_text_datum(stages[i]), false},
+		};
+		int			j;
+
 		current |= strcmp(stages[i], "SYSCURRENT") == 0;
+		for (j = 0; j < nexisting; j++)
+			if (strcmp(existing[j].name, stages[i]) == 0)
+				break;
+		if (j < nexisting)
+		{
+			ItemPointerData tid = existing[j].tid;
+
+			csms_writer_update(w, &tid, cols, 2);
+		}
+		else
+			csms_writer_insert(w, cols, lengthof(cols));
 	}
-	args[0] = UUIDPGetDatum(secret_id);
-	args[1] = PointerGetDatum(construct_array(names, n, TEXTOID, -1, false, TYPALIGN_INT));
-	args[2] = PointerGetDatum(construct_array(vers, n, INT4OID, sizeof(int32), true, TYPALIGN_INT));
-	args[3] = update_time ? *update_time : TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
-	csms_exec(&q_stage_set, args, NULL, SPI_OK_INSERT, 0);
+	csms_writer_end(w);
 	if (current && !(flags & CSMS_STAGES_COPY_WRITTEN))
 		csms_current_refresh(secret_id);
 }
@@ -726,7 +759,7 @@ csms_stage_set(const pg_uuid_t *secret_id, const char *stage, int version,
 {
 	char	   *name = unconstify(char *, stage);
 
-	csms_stages_set(secret_id, 1, &name, &version, update_time, 0);
+	csms_stages_set(secret_id, 1, &name, &version, update_time, 0, NULL, 0);
 }
 
 /*
@@ -788,10 +821,8 @@ csms_create_secret_version(PG_FUNCTION_ARGS)
 				current = 0,
 				count,
 				i;
-	uint64		nrows,
-				r;
-	char	  **existing;
-	int			nexisting = 0,
+	CsmsStage  *existing;
+	int			nexisting,
 				added = 0;
 	bool		isnull;
 	Datum		now = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
@@ -827,21 +858,20 @@ csms_create_secret_version(PG_FUNCTION_ARGS)
 	csms_key_require_enabled(key);
 	csms_key_material(&call, key, key->version);
 
-	/* the secret's stages (SYSCURRENT among them) and its number of versions */
+	/*
+	 * The secret's stages (SYSCURRENT among them).  Its versions are
+	 * numbered 1 to last_version at most, so they are counted only when
+	 * there may be CSMS_MAX_VERSIONS of them.
+	 */
+	nexisting = csms_stages_load(&s->id, &existing);
+	for (i = 0; i < nexisting; i++)
+		if (strcmp(existing[i].name, "SYSCURRENT") == 0)
+			current = existing[i].version;
 	args[0] = UUIDPGetDatum(&s->id);
-	nrows = csms_exec(&q_stages_and_count, args, NULL, SPI_OK_SELECT, 0);
-	count = DatumGetInt32(csms_col(0, 1, &isnull));
-	existing = palloc(sizeof(char *) * nrows);
-	for (r = 0; r < nrows; r++)
-	{
-		char	   *stage = csms_col_text(r, 2);
-
-		if (stage == NULL)
-			continue;
-		existing[nexisting++] = stage;
-		if (strcmp(stage, "SYSCURRENT") == 0)
-			current = DatumGetInt32(csms_col(r, 3, &isnull));
-	}
+	count = 0;
+	if (s->last_version >= CSMS_MAX_VERSIONS &&
+		csms_exec(&q_version_count, args, NULL, SPI_OK_SELECT, 1) == 1)
+		count = DatumGetInt32(csms_col(0, 1, &isnull));
 
 	/* which stages move to the new version */
 	if (stages == NULL)
@@ -858,7 +888,7 @@ csms_create_secret_version(PG_FUNCTION_ARGS)
 		int			j;
 
 		for (j = 0; j < nexisting; j++)
-			if (strcmp(existing[j], stages[i]) == 0)
+			if (strcmp(existing[j].name, stages[i]) == 0)
 				break;
 		if (j == nexisting)
 			added++;
@@ -900,25 +930,32 @@ csms_create_secret_version(PG_FUNCTION_ARGS)
 		if (versions[i] == version)
 			result_stages[nresult++] = stages[i];
 	}
-	csms_stages_set(&s->id, nstages, stages, versions, &now, CSMS_STAGES_COPY_WRITTEN);
+	csms_stages_set(&s->id, nstages, stages, versions, &now, CSMS_STAGES_COPY_WRITTEN,
+					existing, nexisting);
 
-	/* one update of the secret's row: its last version, and the copy */
-	args[0] = UUIDPGetDatum(&s->id);
-	args[1] = Int32GetDatum(version);
-	args[2] = now;
+	/*
+	 * One update of the secret's row, which csms_secret_open locked: its
+	 * last version, and the copy when the new version is SYSCURRENT.
+	 */
 	for (i = 0; i < nresult; i++)
 		if (strcmp(result_stages[i], "SYSCURRENT") == 0)
 			break;
-	if (i < nresult)
 	{
-		args[3] = UUIDPGetDatum(&key->id);
-		args[4] = Int32GetDatum(key->version);
-		args[5] = PointerGetDatum(sealed.wrapped_dek);
-		args[6] = PointerGetDatum(sealed.ciphertext);
-		csms_exec(&q_secret_new_current, args, NULL, SPI_OK_UPDATE, 0);
+		CsmsCol		cols[] = {
+			{"last_version", INT4OID, Int32GetDatum(version), false},
+			{"update_time", TIMESTAMPTZOID, now, false},
+			{"current_version", INT4OID, Int32GetDatum(version), false},
+			{"current_key_id", UUIDOID, UUIDPGetDatum(&key->id), false},
+			{"current_key_version", INT4OID, Int32GetDatum(key->version), false},
+			{"current_wrapped_dek", BYTEAOID, PointerGetDatum(sealed.wrapped_dek), false},
+			{"current_ciphertext", BYTEAOID, PointerGetDatum(sealed.ciphertext), false},
+		};
+		CsmsWriter *w = csms_writer_begin("secrets", CSMS_WRITE_UPDATE);
+
+		Assert(s->locked);
+		csms_writer_update(w, &s->tid, cols, i < nresult ? lengthof(cols) : 2);
+		csms_writer_end(w);
 	}
-	else
-		csms_exec(&q_secret_new_version, args, NULL, SPI_OK_UPDATE, 0);
 
 	/* the result: every value is known, no query */
 	qsort(result_stages, nresult, sizeof(char *), stage_name_cmp);
