@@ -33,6 +33,9 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
+#include "utils/inval.h"
+#include "utils/syscache.h"
+
 #include "secrets.h"
 
 /* The values of one row of `rel`, by attribute number, from cols. */
@@ -41,7 +44,8 @@ fill_slot(Relation rel, TupleTableSlot *slot, const CsmsCol *cols, int ncols)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
 	int			i,
-				c;
+				c = 0,
+				k;
 	int			used = 0;
 
 	ExecClearTuple(slot);
@@ -53,10 +57,15 @@ fill_slot(Relation rel, TupleTableSlot *slot, const CsmsCol *cols, int ncols)
 		slot->tts_isnull[i] = true;
 		if (att->attisdropped)
 			continue;
-		for (c = 0; c < ncols; c++)
+
+		/*
+		 * Callers mostly list columns in table order: look from the one
+		 * after the last match, so a row costs one comparison per column.
+		 */
+		for (k = 0; k < ncols; k++, c = (c + 1) % ncols)
 			if (strcmp(NameStr(att->attname), cols[c].name) == 0)
 				break;
-		if (c == ncols)
+		if (k == ncols)
 		{
 			/* every column with a default is given: the code decides */
 			if (att->atthasdef)
@@ -70,6 +79,7 @@ fill_slot(Relation rel, TupleTableSlot *slot, const CsmsCol *cols, int ncols)
 		slot->tts_values[i] = cols[c].value;
 		slot->tts_isnull[i] = cols[c].isnull;
 		used++;
+		c = (c + 1) % ncols;
 	}
 	if (used != ncols)
 		elog(ERROR, "\"%s\" lacks a column the code writes",
@@ -89,13 +99,50 @@ struct CsmsWriter
 	int			cmds;
 };
 
+/*
+ * OIDs of the relations of schema csms by name, looked up once per backend
+ * and forgotten on any change to pg_class (a few names; a change is rare).
+ */
+#define RELID_CACHE_SIZE 16
+
+static struct
+{
+	char		name[NAMEDATALEN];
+	Oid			relid;
+}			relid_cache[RELID_CACHE_SIZE];
+static int	relid_cache_used = 0;
+static bool relid_callback_registered = false;
+
+static void
+relid_cache_reset(Datum arg, int cacheid, uint32 hashvalue)
+{
+	relid_cache_used = 0;
+}
+
 static Oid
 csms_relid(const char *name)
 {
-	Oid			relid = get_relname_relid(name, get_namespace_oid("csms", false));
+	Oid			relid;
+	int			i;
 
+	for (i = 0; i < relid_cache_used; i++)
+		if (strcmp(relid_cache[i].name, name) == 0)
+			return relid_cache[i].relid;
+
+	relid = get_relname_relid(name, get_namespace_oid("csms", false));
 	if (!OidIsValid(relid))
 		elog(ERROR, "relation \"csms.%s\" does not exist", name);
+	if (!relid_callback_registered)
+	{
+		CacheRegisterSyscacheCallback(RELNAMENSP, relid_cache_reset, (Datum) 0);
+		relid_callback_registered = true;
+	}
+	if (relid_cache_used < RELID_CACHE_SIZE && strlen(name) < NAMEDATALEN)
+	{
+		strlcpy(relid_cache[relid_cache_used].name, name, NAMEDATALEN);
+		relid_cache[relid_cache_used].relid = relid;
+		relid_cache_used++;
+	}
 	return relid;
 }
 
