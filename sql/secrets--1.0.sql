@@ -70,7 +70,7 @@ CREATE TABLE csms.key_versions (
  *   - a version's secret exists; a stage's (secret, version) exists; a
  *     version's (key_id, key_version) exists in key_versions (keys are never
  *     deleted), and so does a secret's kms_key_id;
- *   - deleting a secret deletes its stages, versions and tags
+ *   - deleting a secret deletes its stages, versions, tags and usage row
  *     (csms_secret_delete, the one place), a pruned version holds no stage;
  *   - state and replica_type take the values listed at their columns.
  * A raw edit that breaks them makes the API refuse, never return a wrong
@@ -90,7 +90,6 @@ CREATE TABLE csms.secrets (
 	rotation_config	jsonb,
 	rotation_time	timestamptz,
 	next_rotation_time timestamptz,
-	last_used_time	timestamptz,
 	event_subscriptions text[] NOT NULL,
 	enterprise_project_id text NOT NULL,
 	rotation_func_urn text,
@@ -115,8 +114,8 @@ CREATE TABLE csms.secrets (
 )
 /*
  * Room on each page for the updates a secret's row takes (a new version and
- * its copy, stage moves, last_used_time), so that they stay HOT: none of
- * them changes an indexed column.
+ * its copy, stage moves), so that they stay HOT: none of them changes an
+ * indexed column.
  */
 WITH (fillfactor = 75);
 ALTER TABLE csms.secrets ALTER COLUMN current_ciphertext SET STORAGE EXTERNAL;
@@ -162,6 +161,19 @@ CREATE TABLE csms.tags (
 	value			text NOT NULL,
 	PRIMARY KEY (secret_id, key)
 );
+
+/*
+ * When each secret's value was last read (the API's last_used_time), apart
+ * from csms.secrets: reads of many secrets write these rows (at most once a
+ * minute each, by the usage worker or the reader), and a row version left
+ * behind on a secret's page would make every later read of that page prune
+ * it.  No row means never read.  secret_id is a row of csms.secrets (kept
+ * by the code).
+ */
+CREATE TABLE csms.usage (
+	secret_id		uuid PRIMARY KEY,
+	last_used_time	timestamptz NOT NULL
+) WITH (fillfactor = 50);
 
 /*
  * pg_dump carries the state (ciphertext and wrapped keys only).  Restoring a
@@ -210,6 +222,7 @@ SELECT pg_catalog.pg_extension_config_dump('csms.secrets', '');
 SELECT pg_catalog.pg_extension_config_dump('csms.versions', '');
 SELECT pg_catalog.pg_extension_config_dump('csms.stages', '');
 SELECT pg_catalog.pg_extension_config_dump('csms.tags', '');
+SELECT pg_catalog.pg_extension_config_dump('csms.usage', '');
 
 -- Result types ------------------------------------------------------------
 

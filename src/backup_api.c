@@ -172,7 +172,8 @@ static CsmsStmt q_backup_meta = {
 	" 'description', s.description, 'secret_type', s.secret_type,"
 	" 'auto_rotation', s.auto_rotation, 'rotation_period', s.rotation_period,"
 	" 'rotation_config', s.rotation_config, 'rotation_time', s.rotation_time,"
-	" 'next_rotation_time', s.next_rotation_time, 'last_used_time', s.last_used_time,"
+	" 'next_rotation_time', s.next_rotation_time, 'last_used_time',"
+	"  (SELECT u.last_used_time FROM csms.usage u WHERE u.secret_id OPERATOR(pg_catalog.=) s.id),"
 	" 'event_subscriptions', s.event_subscriptions,"
 	" 'enterprise_project_id', s.enterprise_project_id,"
 	" 'rotation_func_urn', s.rotation_func_urn, 'create_time', s.create_time,"
@@ -463,13 +464,18 @@ static CsmsStmt q_restore_key = {
 static CsmsStmt q_restore_secret = {
 	"INSERT INTO csms.secrets (id, region, name, state, kms_key_id, description,"
 	" secret_type, auto_rotation, rotation_period, rotation_config, rotation_time,"
-	" next_rotation_time, last_used_time, event_subscriptions, enterprise_project_id,"
+	" next_rotation_time, event_subscriptions, enterprise_project_id,"
 	" rotation_func_urn, create_time, update_time, last_version)"
-	" VALUES ($1, $2, $3, 'ENABLED', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,"
-	" $15, $16, $17, $18) ON CONFLICT DO NOTHING",
+	" VALUES ($1, $2, $3, 'ENABLED', $4, $5, $6, $7, $8, $9, $10, $11, $13, $14,"
+	" $15, $16, $17, $18) ON CONFLICT DO NOTHING",	/* $12: last_used_time, below */
 	18, {UUIDOID, TEXTOID, TEXTOID, UUIDOID, TEXTOID, TEXTOID, BOOLOID, TEXTOID,
 		JSONBOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTARRAYOID,
 	TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID}
+};
+
+static CsmsStmt q_restore_usage = {
+	"INSERT INTO csms.usage (secret_id, last_used_time) VALUES ($1, $2)",
+	2, {UUIDOID, TIMESTAMPTZOID}
 };
 
 static CsmsStmt q_restore_tags = {
@@ -826,6 +832,14 @@ csms_restore(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
 				 errmsg("secret \"%s\" already exists in region \"%s\"", name, call.region)));
+	if (nulls[11] != 'n')
+	{
+		Datum		uargs[2];
+
+		uargs[0] = args[0];
+		uargs[1] = args[11];
+		csms_exec(&q_restore_usage, uargs, NULL, SPI_OK_INSERT, 0);
+	}
 
 	for (i = 0; i < nversions; i++)
 	{

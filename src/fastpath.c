@@ -73,12 +73,11 @@ PG_FUNCTION_INFO_V1(csms_cache_invalidate);
 #define SECRETS_ID			1
 #define SECRETS_NAME		3
 #define SECRETS_STATE		4
-#define SECRETS_LAST_USED	13
-#define SECRETS_CUR_VERSION 23
-#define SECRETS_CUR_KEY_ID	24
-#define SECRETS_CUR_KEY_VERSION 25
-#define SECRETS_CUR_WRAPPED_DEK 26
-#define SECRETS_CUR_CIPHERTEXT 27
+#define SECRETS_CUR_VERSION 22
+#define SECRETS_CUR_KEY_ID	23
+#define SECRETS_CUR_KEY_VERSION 24
+#define SECRETS_CUR_WRAPPED_DEK 25
+#define SECRETS_CUR_CIPHERTEXT 26
 #define VERSIONS_KEY_ID		5
 #define VERSIONS_KEY_VERSION 6
 #define VERSIONS_WRAPPED_DEK 7
@@ -211,7 +210,6 @@ secrets_matches(Relation rel)
 	return att_is(rel, SECRETS_ID, "id", UUIDOID) &&
 		att_is(rel, SECRETS_NAME, "name", TEXTOID) &&
 		att_is(rel, SECRETS_STATE, "state", TEXTOID) &&
-		att_is(rel, SECRETS_LAST_USED, "last_used_time", TIMESTAMPTZOID) &&
 		att_is(rel, SECRETS_CUR_VERSION, "current_version", INT4OID) &&
 		att_is(rel, SECRETS_CUR_KEY_ID, "current_key_id", UUIDOID) &&
 		att_is(rel, SECRETS_CUR_KEY_VERSION, "current_key_version", INT4OID) &&
@@ -440,7 +438,6 @@ csms_fast_read(const char *name, int version, char *kind, int *version_out)
 	const char *region;
 	bytea	   *wrapped = NULL;
 	bytea	   *ciphertext = NULL;
-	bool		touch;
 	Oid			procs[2];
 	Datum		values[2];
 
@@ -487,8 +484,6 @@ csms_fast_read(const char *name, int version, char *kind, int *version_out)
 			   "ENABLED") != 0)
 		goto done;
 	secret_id = *DatumGetUUIDP(heap_getattr(tup, SECRETS_ID, desc, &isnull));
-	d = heap_getattr(tup, SECRETS_LAST_USED, desc, &isnull);
-	touch = isnull || DatumGetTimestampTz(d) < GetCurrentTransactionStartTimestamp() - USECS_PER_MINUTE;
 	key = csms_alloc_sensitive(sizeof(CsmsKey));
 
 	d = heap_getattr(tup, SECRETS_CUR_VERSION, desc, &isnull);
@@ -553,7 +548,7 @@ csms_fast_read(const char *name, int version, char *kind, int *version_out)
 	csms_wipe(key->material, CSMS_KEY_LEN);
 
 	/* last_used_time: in shared memory (usage.c), or here through SPI */
-	if (!csms_usage_record(&secret_id, touch))
+	if (!csms_usage_record(&secret_id))
 		csms_touch_secret(&secret_id);
 
 done:

@@ -285,7 +285,7 @@ extern void csms_current_refresh(const pg_uuid_t *secret_id);
 extern int	csms_usage_slots;
 extern int	csms_usage_flush_interval;
 extern void csms_usage_init(void);
-extern bool csms_usage_record(const pg_uuid_t *secret_id, bool stored_stale);
+extern bool csms_usage_record(const pg_uuid_t *secret_id);
 extern void csms_usage_merge(const pg_uuid_t *secret_id, Datum *last_used,
 							 bool *isnull);
 extern PGDLLEXPORT void csms_usage_launcher_main(Datum arg);

@@ -44,7 +44,10 @@ PG_FUNCTION_INFO_V1(csms_disable_secret);
 	"s.id, s.name, s.state, s.kms_key_id::pg_catalog.text, s.description," \
 	" s.create_time, s.update_time, s.scheduled_delete_time, s.secret_type," \
 	" s.auto_rotation, s.rotation_period, s.rotation_config, s.rotation_time," \
-	" s.next_rotation_time, s.last_used_time, s.event_subscriptions," \
+	" s.next_rotation_time," \
+	" (SELECT u.last_used_time FROM csms.usage u" \
+	"   WHERE u.secret_id OPERATOR(pg_catalog.=) s.id)," \
+	" s.event_subscriptions," \
 	" s.enterprise_project_id, s.rotation_func_urn, a.domain_id, s.region," \
 	" s.replica_type"
 #define SECRET_NCOLS 21
@@ -101,7 +104,8 @@ static CsmsStmt q_version_rewrap = {
 static CsmsStmt q_secret_delete = {
 	"WITH st AS (DELETE FROM csms.stages WHERE secret_id OPERATOR(pg_catalog.=) $1),"
 	" v AS (DELETE FROM csms.versions WHERE secret_id OPERATOR(pg_catalog.=) $1),"
-	" t AS (DELETE FROM csms.tags WHERE secret_id OPERATOR(pg_catalog.=) $1)"
+	" t AS (DELETE FROM csms.tags WHERE secret_id OPERATOR(pg_catalog.=) $1),"
+	" u AS (DELETE FROM csms.usage WHERE secret_id OPERATOR(pg_catalog.=) $1)"
 	" DELETE FROM csms.secrets WHERE id OPERATOR(pg_catalog.=) $1",
 	1, {UUIDOID}
 };

@@ -3,16 +3,16 @@
  * usage.c
  *	  last_used_time without writes on the read path.
  *
- *	  Without help, the first read of a secret in a minute updates its row
- *	  in csms.secrets inside the reader's transaction.  With many secrets
+ *	  Without help, the first read of a secret in a minute writes its row
+ *	  of csms.usage inside the reader's transaction.  With many secrets
  *	  read at random nearly every read is such a first read, so reads turn
  *	  into writes: a row version, WAL, a transaction id, a commit record.
  *
  *	  When the library is in shared_preload_libraries, reads are noted in
  *	  a fixed-size table in shared memory instead -- (database, secret) ->
  *	  time of the read (the reading transaction's start, as now() in the
- *	  synchronous UPDATE) -- and a background worker writes them to
- *	  csms.secrets every csms.usage_flush_interval, in batches, in its own
+ *	  synchronous write) -- and a background worker writes them to
+ *	  csms.usage every csms.usage_flush_interval, in batches, in its own
  *	  transactions:
  *
  *	  - the launcher (one static worker, connected to no database) wakes
@@ -114,10 +114,10 @@ typedef struct UsageEntry
 {
 	UsageKey	key;			/* hash key: must be first */
 	TimestampTz last_read;		/* newest read noted */
-	TimestampTz flushed;		/* newest read written to csms.secrets, or 0 */
+	TimestampTz flushed;		/* newest read written to csms.usage, or 0 */
 } UsageEntry;
 
-/* an entry holds a read that is not in csms.secrets yet */
+/* an entry holds a read that is not in csms.usage yet */
 #define ENTRY_PENDING(e)	((e)->last_read > (e)->flushed)
 
 typedef struct UsageShared
@@ -383,25 +383,62 @@ usage_note(const pg_uuid_t *secret_id, TimestampTz when)
 }
 
 /*
+ * Secrets whose last_used_time this backend wrote itself (no shared memory,
+ * or a full table), and when: the same backend does not write one again
+ * within a minute.  Bounded: emptied when full.
+ */
+#define LOCAL_TOUCHED_MAX	4096
+
+typedef struct LocalTouched
+{
+	pg_uuid_t	secret_id;		/* hash key */
+	TimestampTz at;
+} LocalTouched;
+
+static HTAB *local_touched = NULL;
+
+/*
  * The read path's one call for last_used_time, after a successful read of
- * secret `secret_id`.  stored_stale: the row's last_used_time is NULL or
- * more than a minute older than this transaction.
+ * secret `secret_id`.
  *
  * Returns true when the read is taken care of: recorded in shared memory,
- * or nothing to record (tracking off, a standby, a recent stored time).
- * Returns false when the caller must write last_used_time itself, as it
- * did before this file existed: without shared memory or with a full
- * table, and never in a read-only transaction.
+ * or nothing to record (tracking off, a standby, a read-only transaction,
+ * a write by this backend less than a minute ago).  Returns false when the
+ * caller must write last_used_time itself (csms_touch_secret's statement,
+ * which writes only a time more than a minute old): without shared memory
+ * or with a full table.
  */
 bool
-csms_usage_record(const pg_uuid_t *secret_id, bool stored_stale)
+csms_usage_record(const pg_uuid_t *secret_id)
 {
-	if (!stored_stale || !csms_track_last_used || RecoveryInProgress())
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	LocalTouched *t;
+	bool		found;
+
+	if (!csms_track_last_used || RecoveryInProgress())
 		return true;
-	if (usage_table != NULL &&
-		usage_note(secret_id, GetCurrentTransactionStartTimestamp()))
+	if (usage_table != NULL && usage_note(secret_id, now))
 		return true;
-	return XactReadOnly;
+	if (XactReadOnly)
+		return true;
+
+	if (local_touched == NULL || hash_get_num_entries(local_touched) >= LOCAL_TOUCHED_MAX)
+	{
+		HASHCTL		ctl;
+
+		if (local_touched)
+			hash_destroy(local_touched);
+		ctl.keysize = sizeof(pg_uuid_t);
+		ctl.entrysize = sizeof(LocalTouched);
+		ctl.hcxt = TopMemoryContext;
+		local_touched = hash_create("csms last_used_time writes", 256, &ctl,
+									HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	t = hash_search(local_touched, secret_id, HASH_ENTER, &found);
+	if (found && t->at > now - USECS_PER_MINUTE)
+		return true;
+	t->at = now;
+	return false;
 }
 
 /*
@@ -982,27 +1019,35 @@ uuid_array(PendingRead *p, int n, PendingState state)
  * csms; false, having written nothing, when DDL holds the table (the next
  * round tries again: the worker never queues behind a long ALTER TABLE or
  * VACUUM FULL, nor makes the sessions queued behind it wait longer).
- * Rows are locked first, in id order and skipping rows that others
- * hold, so that the worker never waits for a user's transaction and
+ * Rows of csms.usage are locked first, in id order and skipping rows that
+ * others hold, so that the worker never waits for a user's transaction and
  * writers never deadlock; then the locked rows whose last_used_time is
  * older get the read (GREATEST: an older read never overwrites a newer
- * one); then the rows not locked are told apart: skipped or missing.
+ * one); secrets read for the first time get a row; the rest are told
+ * apart: skipped (a row another transaction holds) or missing (no secret).
  */
 static bool
 flush_batch(Oid relid, Oid owner, PendingRead *p, int n)
 {
 	static const char *lock_sql =
-	"SELECT id FROM csms.secrets WHERE id OPERATOR(pg_catalog.=) ANY ($1)"
-	" ORDER BY id FOR NO KEY UPDATE SKIP LOCKED";
+	"SELECT secret_id FROM csms.usage WHERE secret_id OPERATOR(pg_catalog.=) ANY ($1)"
+	" ORDER BY secret_id FOR NO KEY UPDATE SKIP LOCKED";
 	static const char *update_sql =
-	"UPDATE csms.secrets s SET last_used_time = p.t"
+	"UPDATE csms.usage u SET last_used_time = p.t"
 	" FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS p(id, t)"
-	" WHERE s.id OPERATOR(pg_catalog.=) p.id"
-	"   AND (s.last_used_time IS NULL OR s.last_used_time OPERATOR(pg_catalog.<) p.t)";
+	" WHERE u.secret_id OPERATOR(pg_catalog.=) p.id"
+	"   AND u.last_used_time OPERATOR(pg_catalog.<) p.t";
+	static const char *insert_sql =
+	"INSERT INTO csms.usage (secret_id, last_used_time)"
+	" SELECT p.id, p.t"
+	" FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS p(id, t)"
+	" WHERE EXISTS (SELECT FROM csms.secrets s WHERE s.id OPERATOR(pg_catalog.=) p.id)"
+	" ORDER BY p.id ON CONFLICT (secret_id) DO NOTHING RETURNING secret_id";
 	static const char *exists_sql =
 	"SELECT id FROM csms.secrets WHERE id OPERATOR(pg_catalog.=) ANY ($1)";
 	static SPIPlanPtr lock_plan = NULL;
 	static SPIPlanPtr update_plan = NULL;
+	static SPIPlanPtr insert_plan = NULL;
 	static SPIPlanPtr exists_plan = NULL;
 	Oid			uuids[1] = {UUIDARRAYOID};
 	Oid			update_types[2] = {UUIDARRAYOID, TIMESTAMPTZARRAYOID};
@@ -1030,7 +1075,7 @@ flush_batch(Oid relid, Oid owner, PendingRead *p, int n)
 
 	args[0] = PointerGetDatum(uuid_array(p, n, PENDING_TODO));
 	if (SPI_execute_plan(saved_plan(&lock_plan, lock_sql, 1, uuids), args, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not lock rows of csms.secrets");
+		elog(ERROR, "could not lock rows of csms.usage");
 	for (i = 0; i < SPI_processed; i++)
 	{
 		bool		isnull;
@@ -1057,11 +1102,38 @@ flush_batch(Oid relid, Oid owner, PendingRead *p, int n)
 		args[1] = PointerGetDatum(construct_array(t, k, TIMESTAMPTZOID, sizeof(TimestampTz),
 												  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 		if (SPI_execute_plan(saved_plan(&update_plan, update_sql, 2, update_types), args, NULL, false, 0) != SPI_OK_UPDATE)
-			elog(ERROR, "could not update csms.secrets");
+			elog(ERROR, "could not update csms.usage");
 	}
 
 	if (locked < n)
 	{
+		/* never read before: a new row, for secrets that still exist */
+		Datum	   *t = palloc(sizeof(Datum) * (n - locked));
+		int			k = 0;
+
+		for (j = 0; j < n; j++)
+			if (p[j].state == PENDING_TODO)
+				t[k++] = TimestampTzGetDatum(p[j].last_read);
+		args[0] = PointerGetDatum(uuid_array(p, n, PENDING_TODO));
+		args[1] = PointerGetDatum(construct_array(t, k, TIMESTAMPTZOID, sizeof(TimestampTz),
+												  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		if (SPI_execute_plan(saved_plan(&insert_plan, insert_sql, 2, update_types), args, NULL, false, 0) != SPI_OK_INSERT_RETURNING)
+			elog(ERROR, "could not insert into csms.usage");
+		for (i = 0; i < SPI_processed; i++)
+		{
+			bool		isnull;
+			PendingRead *r = find_pending(p, n,
+										  DatumGetUUIDP(SPI_getbinval(SPI_tuptable->vals[i],
+																	  SPI_tuptable->tupdesc, 1, &isnull)));
+
+			if (r != NULL && r->state == PENDING_TODO)
+				r->state = PENDING_WRITTEN;
+		}
+	}
+
+	if (locked < n)
+	{
+		/* the rest: a row another transaction holds (skipped), or no secret */
 		args[0] = PointerGetDatum(uuid_array(p, n, PENDING_TODO));
 		if (SPI_execute_plan(saved_plan(&exists_plan, exists_sql, 1, uuids), args, NULL, false, 0) != SPI_OK_SELECT)
 			elog(ERROR, "could not read csms.secrets");
@@ -1107,7 +1179,7 @@ csms_state_owner(char *dbname, Oid *relid)
 	name = get_database_name(MyDatabaseId);
 	strlcpy(dbname, name ? name : "?", NAMEDATALEN);
 	nsp = get_namespace_oid("csms", true);
-	rel = OidIsValid(nsp) ? get_relname_relid("secrets", nsp) : InvalidOid;
+	rel = OidIsValid(nsp) ? get_relname_relid("usage", nsp) : InvalidOid;
 	if (OidIsValid(get_extension_oid("secrets", true)) && OidIsValid(rel) &&
 		get_attnum(rel, "last_used_time") != InvalidAttrNumber)
 	{
@@ -1214,7 +1286,7 @@ csms_usage_flusher_main(Datum arg)
 			if (!flush_batch(relid, owner, p + done, size))
 			{
 				ereport(DEBUG1,
-						(errmsg("table csms.secrets is locked: last_used_time is written next round")));
+						(errmsg("table csms.usage is locked: last_used_time is written next round")));
 				break;
 			}
 			mark_batch(dbid, p + done, size, cutoff);

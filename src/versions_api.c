@@ -82,9 +82,7 @@ static CsmsStmt q_metadata_list = {
  */
 static CsmsStmt q_value = {
 	"SELECT s.id, s.name, s.state, s.replica_type, v.version, v.key_id,"
-	" v.key_version, v.wrapped_dek, v.ciphertext, k.alias, k.state,"
-	" (s.last_used_time IS NULL OR s.last_used_time OPERATOR(pg_catalog.<)"
-	"  (pg_catalog.now() OPERATOR(pg_catalog.-) '1 minute'::pg_catalog.interval))"
+	" v.key_version, v.wrapped_dek, v.ciphertext, k.alias, k.state"
 	" FROM csms.secrets s"
 	" JOIN csms.versions v ON v.secret_id OPERATOR(pg_catalog.=) s.id"
 	"  AND v.version OPERATOR(pg_catalog.=) COALESCE($3,"
@@ -96,11 +94,24 @@ static CsmsStmt q_value = {
 	3, {TEXTOID, TEXTOID, INT4OID}
 };
 
+/*
+ * last_used_time of one secret, written by its reader: only a time more
+ * than a minute old is replaced, and a row another transaction holds is
+ * skipped rather than waited for (that transaction records the read).
+ * Only the very first read of a secret inserts, and two concurrent first
+ * reads meet on the primary key.
+ */
 static CsmsStmt q_touch = {
-	"UPDATE csms.secrets s SET last_used_time = pg_catalog.now()"
-	" FROM (SELECT id FROM csms.secrets WHERE id OPERATOR(pg_catalog.=) $1"
-	"       FOR NO KEY UPDATE SKIP LOCKED) l"
-	" WHERE s.id OPERATOR(pg_catalog.=) l.id",
+	"WITH l AS (SELECT secret_id FROM csms.usage"
+	"   WHERE secret_id OPERATOR(pg_catalog.=) $1 FOR NO KEY UPDATE SKIP LOCKED),"
+	" u AS (UPDATE csms.usage x SET last_used_time = pg_catalog.now() FROM l"
+	"   WHERE x.secret_id OPERATOR(pg_catalog.=) l.secret_id"
+	"     AND x.last_used_time OPERATOR(pg_catalog.<)"
+	"         (pg_catalog.now() OPERATOR(pg_catalog.-) '1 minute'::pg_catalog.interval))"
+	" INSERT INTO csms.usage (secret_id, last_used_time)"
+	" SELECT $1, pg_catalog.now()"
+	"  WHERE NOT EXISTS (SELECT FROM csms.usage WHERE secret_id OPERATOR(pg_catalog.=) $1)"
+	" ON CONFLICT (secret_id) DO NOTHING",
 	1, {UUIDOID}
 };
 
@@ -262,7 +273,6 @@ typedef struct ValueRow
 	char	   *name;
 	int			version;
 	bool		readable;
-	bool		touch;
 	CsmsKey    *key;
 	bytea	   *wrapped_dek;
 	bytea	   *ciphertext;
@@ -312,7 +322,6 @@ value_lookup(CsmsCall *call, const char *name, int version, ValueRow *row)
 				 errmsg("key %s of version \"v%d\" of secret \"%s\" is missing",
 						row->key->id_text, row->version, name)));
 	row->key->enabled = strcmp(csms_col_text(0, 11), "ENABLED") == 0;
-	row->touch = DatumGetBool(csms_col(0, 12, &isnull));
 
 }
 
@@ -346,11 +355,11 @@ read_value(CsmsCall *call, ValueRow *row, char *kind)
 	csms_wipe(row->key->material, CSMS_KEY_LEN);
 
 	/* last_used_time: in shared memory (usage.c), or here, never waiting for a lock */
-	if (!csms_usage_record(&row->secret_id, row->touch))
+	if (!csms_usage_record(&row->secret_id))
 	{
 		Datum		arg = UUIDPGetDatum(&row->secret_id);
 
-		csms_exec(&q_touch, &arg, NULL, SPI_OK_UPDATE, 0);
+		csms_exec(&q_touch, &arg, NULL, SPI_OK_INSERT, 0);
 	}
 	return plain;
 }
@@ -363,7 +372,7 @@ csms_touch_secret(const pg_uuid_t *secret_id)
 	Datum		arg = UUIDPGetDatum(secret_id);
 
 	csms_call_enter(&call, "last_used_time");
-	csms_exec(&q_touch, &arg, NULL, SPI_OK_UPDATE, 0);
+	csms_exec(&q_touch, &arg, NULL, SPI_OK_INSERT, 0);
 	csms_call_end(&call);
 }
 

@@ -1,6 +1,6 @@
 
 # last_used_time with shared_preload_libraries = 'secrets': reads write
-# nothing to csms.secrets (no new row version, no update counted), the
+# nothing (no row version of csms.secrets or csms.usage, no write counted), the
 # functions that return last_used_time show the read at once, and the
 # background worker writes it within csms.usage_flush_interval.  Covered:
 # reads in read-only and in rolled-back transactions, csms.track_last_used
@@ -56,7 +56,8 @@ sub stored
 {
 	my ($n, $db, $name) = @_;
 	return $n->safe_psql($db,
-		"SELECT coalesce(last_used_time::text, 'null') FROM csms.secrets WHERE name = '$name'");
+		"SELECT coalesce(u.last_used_time::text, 'null') FROM csms.secrets s"
+		  . " LEFT JOIN csms.usage u ON u.secret_id = s.id WHERE s.name = '$name'");
 }
 
 sub shown
@@ -73,12 +74,13 @@ sub set_interval
 		"ALTER SYSTEM SET csms.usage_flush_interval = '$value'; SELECT pg_reload_conf();");
 }
 
-# n_tup_upd of csms.secrets, once the stats of finished sessions are in
+# rows written to csms.usage (inserted or updated), once the stats of
+# finished sessions are in
 sub updates
 {
 	my ($n, $db) = @_;
 	return $n->safe_psql($db,
-		"SELECT n_tup_upd FROM pg_stat_user_tables WHERE relid = 'csms.secrets'::regclass");
+		"SELECT n_tup_ins + n_tup_upd FROM pg_stat_user_tables WHERE relid = 'csms.usage'::regclass");
 }
 
 $node->safe_psql('postgres', 'CREATE EXTENSION secrets');
@@ -86,6 +88,9 @@ $node->safe_psql(
 	'postgres', q{
 SELECT count(csms_create_secret(n, secret_string => 'value-of-' || n))
   FROM unnest('{a,ro,rb,off,locked,ddl,restart,crash,standby}'::text[]) n;
+-- two secrets read a day ago: rows of csms.usage that a session can lock
+INSERT INTO csms.usage SELECT id, now() - interval '1 day' FROM csms.secrets
+ WHERE name IN ('locked', 'restart');
 });
 # the stats of this session are flushed before it reports the statement done
 $node->safe_psql('postgres', 'SELECT pg_stat_force_next_flush()');
@@ -99,15 +104,15 @@ my $out = $node->safe_psql(
 	'postgres', q{
 BEGIN;
 SELECT csms_get_secret_value('a'), now();
-SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables WHERE relid = 'csms.secrets'::regclass;
+SELECT n_tup_ins, n_tup_upd FROM pg_stat_xact_user_tables WHERE relid = 'csms.usage'::regclass;
 COMMIT;
 });
 my ($value, $t_a) = split /\|/, (split /\n/, $out)[0];
 is($value, 'value-of-a', 'a read returns the value');
-is((split /\n/, $out)[1], '0|0', 'the reading transaction updated no row of csms.secrets');
+is((split /\n/, $out)[1], '0|0', 'the reading transaction wrote no row of csms.usage');
 is($node->safe_psql('postgres', "SELECT xmin, ctid FROM csms.secrets WHERE name = 'a'"),
 	$row_before, 'the row of the secret read is the same row version (xmin, ctid)');
-is(stored($node, 'postgres', 'a'), 'null', 'csms.secrets.last_used_time is not written by the read');
+is(stored($node, 'postgres', 'a'), 'null', 'csms.usage is not written by the read');
 is(shown($node, 'postgres', 'a'), $t_a, 'csms_show_secret shows the read at once');
 is( $node->safe_psql('postgres',
 		"SELECT last_used_time FROM csms_list_secrets() WHERE name = 'a'"),
@@ -125,10 +130,11 @@ is(shown($node, 'postgres', 'rb'), $t_rb,
 read_secret($node, 'postgres', 'off', begin => 'BEGIN; SET LOCAL csms.track_last_used = off');
 is(shown($node, 'postgres', 'off'), 'null', 'csms.track_last_used = off records nothing');
 
-# a row locked by another session: the read works, the worker skips the row
+# a row locked by another session (the old read's row of csms.usage): the
+# read works, the worker skips the row
 my $locker = $node->background_psql('postgres', on_error_stop => 1);
 $locker->query_safe('BEGIN');
-$locker->query_safe("SELECT 1 FROM csms.secrets WHERE name = 'locked' FOR UPDATE");
+$locker->query_safe("SELECT 1 FROM csms.usage u JOIN csms.secrets s ON s.id = u.secret_id WHERE s.name = 'locked' FOR UPDATE OF u");
 my $t_locked = read_secret($node, 'postgres', 'locked');
 
 # a second database, whose transactions are read-only by default
@@ -154,7 +160,7 @@ $node->safe_psql('postgres', 'DROP DATABASE db4');
 
 $node->safe_psql('postgres', 'SELECT pg_stat_force_next_flush()');
 is(updates($node, 'postgres'), $updates_before,
-	'pg_stat_user_tables: no update of csms.secrets before the worker writes');
+	'pg_stat_user_tables: no write to csms.usage before the worker writes');
 is(stored($node, 'postgres', 'a'), 'null', 'nothing written before the flush interval');
 
 # --- the worker writes ----------------------------------------------------------
@@ -162,30 +168,33 @@ is(stored($node, 'postgres', 'a'), 'null', 'nothing written before the flush int
 set_interval($node, '200ms');
 ok( $node->poll_query_until(
 		'postgres',
-		"SELECT last_used_time = '$t_a' FROM csms.secrets WHERE name = 'a'"),
+		"SELECT coalesce((SELECT u.last_used_time = '$t_a' FROM csms.usage u"
+		  . " JOIN csms.secrets s ON s.id = u.secret_id WHERE s.name = 'a'), false)"),
 	'the worker writes the read within the interval');
 is(stored($node, 'postgres', 'ro'), $t_ro, 'the read-only read is written');
 is(stored($node, 'postgres', 'rb'), $t_rb, 'the rolled-back read is written');
 is(stored($node, 'postgres', 'off'), 'null', 'nothing is written when tracking was off');
-isnt($node->safe_psql('postgres', "SELECT xmin, ctid FROM csms.secrets WHERE name = 'a'"),
-	$row_before, 'the row is updated by the worker');
+is($node->safe_psql('postgres', "SELECT xmin, ctid FROM csms.secrets WHERE name = 'a'"),
+	$row_before, 'the worker writes csms.usage, never the secret\'s own row');
 ok( $node->poll_query_until(
 		'postgres',
-		"SELECT n_tup_upd > $updates_before FROM pg_stat_user_tables WHERE relid = 'csms.secrets'::regclass"),
-	'pg_stat_user_tables counts the worker\'s updates');
+		"SELECT n_tup_ins + n_tup_upd > $updates_before FROM pg_stat_user_tables WHERE relid = 'csms.usage'::regclass"),
+	'pg_stat_user_tables counts the worker\'s writes');
 ok( $node->poll_query_until(
-		'db2', "SELECT last_used_time = '$t_a2' FROM csms.secrets WHERE name = 'a'"),
+		'db2', "SELECT coalesce((SELECT u.last_used_time = '$t_a2' FROM csms.usage u"
+		  . " JOIN csms.secrets s ON s.id = u.secret_id WHERE s.name = 'a'), false)"),
 	'db2: the worker writes its read too (although db2 defaults to read-only)');
 is(stored($node, 'postgres', 'a'), $t_a, 'each database got its own time');
 
 # the locked row was skipped: the worker wrote 'a' in the same pass
-is(stored($node, 'postgres', 'locked'), 'null', 'a row locked by another session is skipped');
+isnt(stored($node, 'postgres', 'locked'), $t_locked, 'a row locked by another session is skipped');
 is(shown($node, 'postgres', 'locked'), $t_locked, 'its read is still shown');
 $locker->query_safe('ROLLBACK');
 $locker->quit;
 ok( $node->poll_query_until(
 		'postgres',
-		"SELECT last_used_time = '$t_locked' FROM csms.secrets WHERE name = 'locked'"),
+		"SELECT coalesce((SELECT u.last_used_time = '$t_locked' FROM csms.usage u"
+		  . " JOIN csms.secrets s ON s.id = u.secret_id WHERE s.name = 'locked'), false)"),
 	'once the lock is gone, the skipped read is written');
 
 # DDL holding the table: the worker neither queues behind it nor fails; it
@@ -193,19 +202,21 @@ ok( $node->poll_query_until(
 # been through database postgres, whose table is locked.
 my $ddl = $node->background_psql('postgres', on_error_stop => 1);
 $ddl->query_safe('BEGIN');
-$ddl->query_safe('LOCK TABLE csms.secrets IN EXCLUSIVE MODE');
+$ddl->query_safe('LOCK TABLE csms.usage IN EXCLUSIVE MODE');
 my $t_ddl = read_secret($node, 'postgres', 'ddl');
 my $t_b2 = read_secret($node, 'db2', 'b');
 ok( $node->poll_query_until(
-		'db2', "SELECT last_used_time = '$t_b2' FROM csms.secrets WHERE name = 'b'"),
+		'db2', "SELECT coalesce((SELECT u.last_used_time = '$t_b2' FROM csms.usage u"
+		  . " JOIN csms.secrets s ON s.id = u.secret_id WHERE s.name = 'b'), false)"),
 	'a round ran while DDL held the table in another database');
 is( $node->safe_psql('postgres',
-		"SELECT count(*) FROM pg_locks WHERE relation = 'csms.secrets'::regclass AND NOT granted"),
+		"SELECT count(*) FROM pg_locks WHERE relation = 'csms.usage'::regclass AND NOT granted"),
 	'0', 'the worker does not queue behind DDL');
 $ddl->query_safe('COMMIT');
 $ddl->quit;
 ok( $node->poll_query_until(
-		'postgres', "SELECT last_used_time = '$t_ddl' FROM csms.secrets WHERE name = 'ddl'"),
+		'postgres', "SELECT coalesce((SELECT u.last_used_time = '$t_ddl' FROM csms.usage u"
+		  . " JOIN csms.secrets s ON s.id = u.secret_id WHERE s.name = 'ddl'), false)"),
 	'once the DDL is done, the read is written');
 
 ok($node->wait_for_log(qr/discarded 1 unwritten reads of secrets in database "db3"/),
@@ -218,7 +229,7 @@ ok($node->wait_for_log(qr/discarded 1 unwritten reads of secrets in database "db
 $node->safe_psql('postgres', "ALTER SYSTEM SET csms.usage_flush_interval = '1h'");
 $locker = $node->background_psql('postgres', on_error_stop => 1);
 $locker->query_safe('BEGIN');
-$locker->query_safe("SELECT 1 FROM csms.secrets WHERE name = 'restart' FOR UPDATE");
+$locker->query_safe("SELECT 1 FROM csms.usage u JOIN csms.secrets s ON s.id = u.secret_id WHERE s.name = 'restart' FOR UPDATE OF u");
 my $t_restart = read_secret($node, 'postgres', 'restart');
 $node->stop;
 eval { $locker->quit; };
@@ -229,7 +240,8 @@ ok(!-e $file, 'the file is consumed at the start');
 is(shown($node, 'postgres', 'restart'), $t_restart, 'after a restart, the read is still shown');
 ok( $node->poll_query_until(
 		'postgres',
-		"SELECT last_used_time = '$t_restart' FROM csms.secrets WHERE name = 'restart'"),
+		"SELECT coalesce((SELECT u.last_used_time = '$t_restart' FROM csms.usage u"
+		  . " JOIN csms.secrets s ON s.id = u.secret_id WHERE s.name = 'restart'), false)"),
 	'after a restart, the saved read is written (at once, not after the 1h interval)');
 
 # that round is over (it wrote 'restart'), and the next is an hour away
@@ -283,7 +295,7 @@ $out = $full->safe_psql(
 	'postgres', q{
 BEGIN;
 SELECT count(csms_get_secret_value('f' || g)) FROM generate_series(1, 200) g;
-SELECT n_tup_upd FROM pg_stat_xact_user_tables WHERE relid = 'csms.secrets'::regclass;
+SELECT n_tup_ins + n_tup_upd FROM pg_stat_xact_user_tables WHERE relid = 'csms.usage'::regclass;
 COMMIT;
 });
 my ($count, $sync) = split /\n/, $out;
@@ -299,7 +311,7 @@ $out = $full->safe_psql(
 	'postgres', q{
 BEGIN READ ONLY;
 SELECT csms_get_secret_value('f201');
-SELECT n_tup_upd FROM pg_stat_xact_user_tables WHERE relid = 'csms.secrets'::regclass;
+SELECT n_tup_ins + n_tup_upd FROM pg_stat_xact_user_tables WHERE relid = 'csms.usage'::regclass;
 COMMIT;
 });
 is($out, "x\n0", 'full table: a read-only transaction still writes nothing');
@@ -317,8 +329,8 @@ $out = $plain->safe_psql(
 	'postgres', q{
 BEGIN;
 SELECT csms_get_secret_value('p'), now() IS NOT NULL;
-SELECT n_tup_upd FROM pg_stat_xact_user_tables WHERE relid = 'csms.secrets'::regclass;
-SELECT last_used_time = now() FROM csms.secrets WHERE name = 'p';
+SELECT n_tup_ins + n_tup_upd FROM pg_stat_xact_user_tables WHERE relid = 'csms.usage'::regclass;
+SELECT u.last_used_time = now() FROM csms.usage u JOIN csms.secrets s ON s.id = u.secret_id WHERE s.name = 'p';
 COMMIT;
 });
 is($out, "x|t\n1\nt", 'without preload: the read writes last_used_time in its own transaction');
