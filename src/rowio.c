@@ -209,7 +209,8 @@ csms_writer_insert(CsmsWriter *w, const CsmsCol *cols, int ncols)
 /*
  * Update the row at tid, which this transaction has locked or is otherwise
  * the only one to write (a concurrent update is an error): the given
- * columns change, the others keep their values.
+ * columns change, the others keep their values.  tid becomes the new row
+ * version's.
  */
 void
 csms_writer_update(CsmsWriter *w, ItemPointer tid, const CsmsCol *cols, int ncols)
@@ -235,6 +236,7 @@ csms_writer_update(CsmsWriter *w, ItemPointer tid, const CsmsCol *cols, int ncol
 	ExecStoreVirtualTuple(w->slot);
 	EvalPlanQualSetSlot(&w->epq, w->oldslot);
 	ExecSimpleRelationUpdate(w->rri, w->estate, &w->epq, w->oldslot, w->slot);
+	*tid = w->slot->tts_tid;
 }
 
 /* End the writes: statement triggers, the trigger queue; the next command sees them. */

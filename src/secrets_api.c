@@ -99,8 +99,7 @@ static CsmsStmt q_version_rewrap = {
 
 /* the hot tables have no foreign keys (see the install script) */
 static CsmsStmt q_secret_delete = {
-	"WITH st AS (DELETE FROM csms.stages WHERE secret_id OPERATOR(pg_catalog.=) $1),"
-	" v AS (DELETE FROM csms.versions WHERE secret_id OPERATOR(pg_catalog.=) $1),"
+	"WITH v AS (DELETE FROM csms.versions WHERE secret_id OPERATOR(pg_catalog.=) $1),"
 	" t AS (DELETE FROM csms.tags WHERE secret_id OPERATOR(pg_catalog.=) $1)"
 	" DELETE FROM csms.secrets WHERE id OPERATOR(pg_catalog.=) $1",
 	1, {UUIDOID}
@@ -266,6 +265,14 @@ csms_secret_open(CsmsCall *call, const char *name, CsmsAction action)
 	{
 		s->has_primary = true;
 		s->primary_id = *DatumGetUUIDP(d);
+	}
+	{
+		Datum		names = csms_slot_col(slot, 28, "stage_names", TEXTARRAYOID, &isnull);
+		Datum		versions = csms_slot_col(slot, 29, "stage_versions", INT4ARRAYOID, &isnull);
+		Datum		times = csms_slot_col(slot, 30, "stage_times", TIMESTAMPTZARRAYOID, &isnull);
+
+		/* NOT NULL columns */
+		csms_stages_read(s->name, names, versions, times, &s->stages);
 	}
 	s->locked = lock;
 	s->tid = slot->tts_tid;
@@ -477,8 +484,10 @@ csms_create_secret(PG_FUNCTION_ARGS)
 	TupleDesc	tupdesc;
 	Datum		now = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
 	CsmsSealed	sealed;
-	char	   *syscurrent = "SYSCURRENT";
-	int			one = 1;
+	CsmsStages	stages;
+	Datum		stage_names,
+				stage_versions,
+				stage_times;
 
 	/* arguments, all before touching anything */
 	csms_check_name("secret", name);
@@ -520,7 +529,12 @@ csms_create_secret(PG_FUNCTION_ARGS)
 											IntervalPGetDatum(period));
 	subs_datum = subs ? PointerGetDatum(subs) : PointerGetDatum(construct_empty_array(TEXTOID));
 
-	/* the secret's row, with the copy of v1: its SYSCURRENT version */
+	/* the secret's row, with v1 as its SYSCURRENT version and its copy */
+	stages.n = 1;
+	stages.names[0] = "SYSCURRENT";
+	stages.versions[0] = 1;
+	stages.times[0] = DatumGetTimestampTz(now);
+	csms_stages_datums(&stages, &stage_names, &stage_versions, &stage_times);
 	{
 		CsmsCol		cols[] = {
 			{"id", UUIDOID, UUIDPGetDatum(&id), false},
@@ -548,6 +562,9 @@ csms_create_secret(PG_FUNCTION_ARGS)
 			{"current_key_version", INT4OID, Int32GetDatum(key->version), false},
 			{"current_wrapped_dek", BYTEAOID, PointerGetDatum(sealed.wrapped_dek), false},
 			{"current_ciphertext", BYTEAOID, PointerGetDatum(sealed.ciphertext), false},
+			{"stage_names", TEXTARRAYOID, stage_names, false},
+			{"stage_versions", INT4ARRAYOID, stage_versions, false},
+			{"stage_times", TIMESTAMPTZARRAYOID, stage_times, false},
 		};
 
 		if (!csms_row_insert("secrets", "secrets_region_name_key", cols, lengthof(cols)))
@@ -555,9 +572,6 @@ csms_create_secret(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_DUPLICATE_OBJECT),
 					 errmsg("secret \"%s\" already exists in region \"%s\"", name, call.region)));
 	}
-
-	csms_stages_set(&id, 1, &syscurrent, &one, &now,
-					CSMS_STAGES_COPY_WRITTEN | CSMS_STAGES_NEW_SECRET, NULL, 0);
 
 	if (tags)
 	{
@@ -827,7 +841,7 @@ csms_update_secret(PG_FUNCTION_ARGS)
 /* csms_delete_secret ------------------------------------------------------- */
 
 /*
- * Delete secret `id` with its stages, versions and tags: the one place a
+ * Delete secret `id` with its versions and tags: the one place a
  * secret is deleted.
  */
 void
