@@ -87,6 +87,7 @@ typedef struct CsmsCall
 } CsmsCall;
 
 extern void csms_call_begin(CsmsCall *call, const char *fname, int flags);
+extern TupleDesc csms_result_rowtype(FunctionCallInfo fcinfo, bool *cached);
 extern void csms_call_enter(CsmsCall *call, const char *fname);
 extern void csms_call_load_account(CsmsCall *call, int flags);
 extern void csms_call_end(CsmsCall *call);

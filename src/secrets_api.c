@@ -482,6 +482,7 @@ csms_create_secret(PG_FUNCTION_ARGS)
 	Datum		subs_datum;
 	HeapTuple	tup;
 	TupleDesc	tupdesc;
+	bool		cached_tupdesc;
 	Datum		now = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
 	CsmsSealed	sealed;
 	CsmsStages	stages;
@@ -515,7 +516,6 @@ csms_create_secret(PG_FUNCTION_ARGS)
 	if (tags)
 		csms_check_tags(tags);
 
-	tupdesc = result_tupdesc(fcinfo);
 	csms_call_begin(&call, "csms_create_secret", CSMS_NEED_ROOT_KEY | CSMS_CACHED_ACCOUNT);
 	key = csms_key_resolve(&call, key_ref, true, false);
 	csms_key_require_enabled(key);
@@ -529,7 +529,10 @@ csms_create_secret(PG_FUNCTION_ARGS)
 											IntervalPGetDatum(period));
 	subs_datum = subs ? PointerGetDatum(subs) : PointerGetDatum(construct_empty_array(TEXTOID));
 
-	/* the secret's row, with v1 as its SYSCURRENT version and its copy */
+	/*
+	 * the secret's row, with v1 as its SYSCURRENT version and its copy:
+	 * every column, in the table's order (fill_slot matches them in one pass)
+	 */
 	stages.n = 1;
 	stages.names[0] = "SYSCURRENT";
 	stages.versions[0] = 1;
@@ -549,13 +552,17 @@ csms_create_secret(PG_FUNCTION_ARGS)
 			rotation_period == NULL},
 			{"rotation_config", JSONBOID, rotation_config ? JsonbPGetDatum(rotation_config) : 0,
 			rotation_config == NULL},
+			{"rotation_time", TIMESTAMPTZOID, (Datum) 0, true},
 			{"next_rotation_time", TIMESTAMPTZOID, next_rotation, !(auto_rotation && period)},
+			{"last_used_time", TIMESTAMPTZOID, (Datum) 0, true},
 			{"event_subscriptions", TEXTARRAYOID, subs_datum, false},
 			{"enterprise_project_id", TEXTOID, csms_text_datum(project), false},
 			{"rotation_func_urn", TEXTOID, urn ? csms_text_datum(urn) : 0, urn == NULL},
 			{"create_time", TIMESTAMPTZOID, now, false},
 			{"update_time", TIMESTAMPTZOID, now, false},
+			{"scheduled_delete_time", TIMESTAMPTZOID, (Datum) 0, true},
 			{"replica_type", TEXTOID, csms_text_datum("STANDALONE"), false},
+			{"primary_id", UUIDOID, (Datum) 0, true},
 			{"last_version", INT4OID, Int32GetDatum(1), false},
 			{"current_version", INT4OID, Int32GetDatum(1), false},
 			{"current_key_id", UUIDOID, UUIDPGetDatum(&key->id), false},
@@ -583,6 +590,7 @@ csms_create_secret(PG_FUNCTION_ARGS)
 	}
 
 	/* the result: every value is known, no query (see csms_secret_tuple) */
+	tupdesc = csms_result_rowtype(fcinfo, &cached_tupdesc);
 	{
 		Datum		values[SECRET_NCOLS + 1];
 		bool		isnull[SECRET_NCOLS + 1];
@@ -624,6 +632,8 @@ csms_create_secret(PG_FUNCTION_ARGS)
 		tup = heap_form_tuple(tupdesc, values, isnull);
 		MemoryContextSwitchTo(old);
 	}
+	if (cached_tupdesc)
+		ReleaseTupleDesc(tupdesc);
 	csms_call_end(&call);
 	PG_RETURN_DATUM(HeapTupleGetDatum(tup));
 }

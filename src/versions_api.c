@@ -835,6 +835,7 @@ csms_create_secret_version(PG_FUNCTION_ARGS)
 	Datum		args[2];
 	CsmsSealed	sealed;
 	TupleDesc	tupdesc;
+	bool		cached_tupdesc;
 	Datum		values[METADATA_NCOLS];
 	bool		nulls[METADATA_NCOLS];
 	char	  **result_stages;
@@ -850,7 +851,6 @@ csms_create_secret_version(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("expire_time must be finite")));
-	tupdesc = result_tupdesc(fcinfo);
 
 	csms_call_begin(&call, "csms_create_secret_version", CSMS_NEED_ROOT_KEY | CSMS_CACHED_ACCOUNT);
 	s = csms_secret_open(&call, name, CSMS_ACT_WRITE_VERSION);
@@ -954,6 +954,7 @@ csms_create_secret_version(PG_FUNCTION_ARGS)
 
 	/* the result: every value is known, no query */
 	qsort(result_stages, nresult, sizeof(char *), stage_name_cmp);
+	tupdesc = csms_result_rowtype(fcinfo, &cached_tupdesc);
 	old = MemoryContextSwitchTo(call.caller_cxt);
 	result_names = palloc(sizeof(Datum) * Max(nresult, 1));
 	for (i = 0; i < nresult; i++)
@@ -968,6 +969,8 @@ csms_create_secret_version(PG_FUNCTION_ARGS)
 												TYPALIGN_INT));
 	tup = heap_form_tuple(tupdesc, values, nulls);
 	MemoryContextSwitchTo(old);
+	if (cached_tupdesc)
+		ReleaseTupleDesc(tupdesc);
 	csms_call_end(&call);
 	PG_RETURN_DATUM(HeapTupleGetDatum(tup));
 }
