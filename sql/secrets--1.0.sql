@@ -60,17 +60,18 @@ CREATE TABLE csms.key_versions (
 );
 
 /*
- * The hot tables -- secrets, versions, stages -- have no foreign keys and no
- * CHECK constraints: every write to them is one of the extension's own
+ * The hot tables -- secrets, versions -- have no foreign keys and no CHECK
+ * constraints: every write to them is one of the extension's own
  * statements, after the C code has checked what a constraint would (names,
  * states, version numbers, that a key, secret or version exists), and a
  * constraint would cost more than the rest of a write (a foreign-key check
  * is a query per row, a CHECK is parsed again by every statement; see
  * bench/README.md).  The rules the code keeps:
- *   - a version's secret exists; a stage's (secret, version) exists; a
- *     version's (key_id, key_version) exists in key_versions (keys are never
+ *   - a version's secret exists; each stage of a secret (stage_names[i],
+ *     stage_versions[i]) names a version of it that exists; a version's
+ *     (key_id, key_version) exists in key_versions (keys are never
  *     deleted), and so does a secret's kms_key_id;
- *   - deleting a secret deletes its stages, versions, tags and usage row
+ *   - deleting a secret deletes its versions, tags and usage row
  *     (csms_secret_delete, the one place), a pruned version holds no stage;
  *   - state and replica_type take the values listed at their columns.
  * A raw edit that breaks them makes the API refuse, never return a wrong
@@ -110,12 +111,24 @@ CREATE TABLE csms.secrets (
 	current_key_version integer,
 	current_wrapped_dek bytea,
 	current_ciphertext bytea,
+	/*
+	 * The stages: stage_names[i] (^[a-zA-Z0-9_-]{1,64}$, distinct) marks
+	 * version stage_versions[i] since stage_times[i]; at most 12
+	 * (CSMS_MAX_STAGES), in no particular order, the three arrays of one
+	 * length.  Written by the code in one place (csms_stages_set and the
+	 * inserts that make a secret), with the row's other columns, so that a
+	 * new version is one HOT update of this row.  SYSCURRENT is the version
+	 * that current_version copies.
+	 */
+	stage_names		text[] NOT NULL,
+	stage_versions	integer[] NOT NULL,
+	stage_times		timestamptz[] NOT NULL,
 	CONSTRAINT secrets_region_name_key UNIQUE (region, name)
 )
 /*
- * Room on each page for the updates a secret's row takes (a new version and
- * its copy, stage moves), so that they stay HOT: none of them changes an
- * indexed column.
+ * Room on each page for the updates a secret's row takes (a new version
+ * with its stages and its copy, stage moves), so that they stay HOT: none
+ * of them changes an indexed column.
  */
 WITH (fillfactor = 75);
 ALTER TABLE csms.secrets ALTER COLUMN current_ciphertext SET STORAGE EXTERNAL;
@@ -140,20 +153,6 @@ CREATE TABLE csms.versions (
 );
 -- ciphertext does not compress: do not let TOAST try
 ALTER TABLE csms.versions ALTER COLUMN ciphertext SET STORAGE EXTERNAL;
-
-CREATE TABLE csms.stages (
-	secret_id		uuid NOT NULL,
-	name			text NOT NULL,	-- ^[a-zA-Z0-9_-]{1,64}$, checked by the code
-	version			integer NOT NULL,
-	update_time		timestamptz NOT NULL,
-	PRIMARY KEY (secret_id, name)	-- (secret_id, version): a row of csms.versions
-)
-/*
- * No index on version: a secret has at most 12 stages, found by the primary
- * key's secret_id, so that moving a stage (a new version moves two) changes
- * no indexed column and stays HOT, with room on each page for it.
- */
-WITH (fillfactor = 75);
 
 CREATE TABLE csms.tags (
 	secret_id		uuid NOT NULL REFERENCES csms.secrets ON DELETE CASCADE,
@@ -220,7 +219,6 @@ SELECT pg_catalog.pg_extension_config_dump('csms.keys', '');
 SELECT pg_catalog.pg_extension_config_dump('csms.key_versions', '');
 SELECT pg_catalog.pg_extension_config_dump('csms.secrets', '');
 SELECT pg_catalog.pg_extension_config_dump('csms.versions', '');
-SELECT pg_catalog.pg_extension_config_dump('csms.stages', '');
 SELECT pg_catalog.pg_extension_config_dump('csms.tags', '');
 SELECT pg_catalog.pg_extension_config_dump('csms.usage', '');
 

@@ -184,7 +184,7 @@ SELECT id AS r2_id FROM csms_show_secret('r2') \gset
 SELECT csms_delete_secret('r2');
 SELECT try($$SELECT csms_show_secret('r2')$$);
 SELECT (SELECT count(*) FROM csms.versions WHERE secret_id = :'r2_id') AS versions,
-       (SELECT count(*) FROM csms.stages WHERE secret_id = :'r2_id') AS stages;
+       (SELECT count(*) FROM csms.secrets WHERE id = :'r2_id') AS stages;  -- on its row
 SELECT try($$SELECT csms_delete_secret('r2')$$);
 SELECT try($$SELECT csms_delete_secret('bad name')$$);
 SELECT (csms_create_secret('r2', 'again')).name, csms_get_secret_value('r2');

@@ -74,20 +74,18 @@ SELECT id AS ta_id FROM csms.secrets WHERE name = 'ta' \gset
 SELECT id AS tb_id FROM csms.secrets WHERE name = 'tb' \gset
 -- a version renumbered
 UPDATE csms.versions SET version = 3 WHERE secret_id = :'ta_id' AND version = 2;
-UPDATE csms.stages SET version = 3 WHERE secret_id = :'ta_id' AND version = 2;
-UPDATE csms.secrets SET current_version = 3 WHERE id = :'ta_id';
+UPDATE csms.secrets SET stage_versions = array_replace(stage_versions, 2, 3),
+	current_version = 3 WHERE id = :'ta_id';
 SELECT try($$SELECT csms_get_secret_value('ta')$$);
 UPDATE csms.versions SET version = 2 WHERE secret_id = :'ta_id' AND version = 3;
-UPDATE csms.stages SET version = 2 WHERE secret_id = :'ta_id' AND version = 3;
-UPDATE csms.secrets SET current_version = 2 WHERE id = :'ta_id';
+UPDATE csms.secrets SET stage_versions = array_replace(stage_versions, 3, 2),
+	current_version = 2 WHERE id = :'ta_id';
 -- a secret's rows moved under another id
 UPDATE csms.secrets SET id = '00000000-0000-4000-8000-000000000001' WHERE id = :'tb_id';
 UPDATE csms.versions SET secret_id = '00000000-0000-4000-8000-000000000001' WHERE secret_id = :'tb_id';
-UPDATE csms.stages SET secret_id = '00000000-0000-4000-8000-000000000001' WHERE secret_id = :'tb_id';
 SELECT try($$SELECT csms_get_secret_value('tb')$$);
 UPDATE csms.secrets SET id = :'tb_id' WHERE id = '00000000-0000-4000-8000-000000000001';
 UPDATE csms.versions SET secret_id = :'tb_id' WHERE secret_id = '00000000-0000-4000-8000-000000000001';
-UPDATE csms.stages SET secret_id = :'tb_id' WHERE secret_id = '00000000-0000-4000-8000-000000000001';
 -- a secret moved to another region
 INSERT INTO csms.regions VALUES ('elsewhere', repeat('e', 32), now());
 UPDATE csms.secrets SET region = 'elsewhere' WHERE id = :'tb_id';
@@ -179,6 +177,14 @@ SELECT try($$SELECT csms_show_secret('raw')$$);
 UPDATE csms.secrets SET state = 'ENABLED', replica_type = 'BOGUS' WHERE id = :'raw_id';
 SELECT try($$SELECT csms_create_secret_version('raw', 'x')$$);
 UPDATE csms.secrets SET replica_type = 'STANDALONE' WHERE id = :'raw_id';
+-- stages whose arrays do not line up, or that name a stage twice
+UPDATE csms.secrets SET stage_versions = '{1,1}' WHERE id = :'raw_id';
+SELECT try($$SELECT csms_create_secret_version('raw', 'x')$$);
+UPDATE csms.secrets SET stage_names = '{SYSCURRENT,SYSCURRENT}',
+	stage_times = ARRAY[now(), now()] WHERE id = :'raw_id';
+SELECT try($$SELECT csms_show_secret_stage('raw', 'SYSCURRENT')$$);
+UPDATE csms.secrets SET stage_names = '{SYSCURRENT}', stage_versions = '{1}',
+	stage_times = ARRAY[now()] WHERE id = :'raw_id';
 -- a version whose key does not exist
 SELECT (csms_create_secret_version('raw', 'second')).id;
 UPDATE csms.versions SET key_id = '00000000-0000-4000-8000-000000000002'
@@ -195,6 +201,6 @@ SELECT id FROM csms_list_secret_versions('raw');
 SELECT name FROM csms_create_secret('raw2', 'x', tags => '{"a": "b"}');
 SELECT csms_delete_secret('raw'), csms_delete_secret('raw2');
 SELECT (SELECT count(*) FROM csms.versions WHERE secret_id = :'raw_id') AS versions,
-       (SELECT count(*) FROM csms.stages WHERE secret_id = :'raw_id') AS stages,
+       (SELECT count(*) FROM csms.secrets WHERE id = :'raw_id') AS stages,  -- on its row
        (SELECT count(*) FROM csms.tags t WHERE NOT EXISTS
          (SELECT FROM csms.secrets s WHERE s.id = t.secret_id)) AS orphan_tags;

@@ -47,11 +47,10 @@ SELECT try($$SELECT csms_get_secret_value(NULL)$$);
 SELECT try($$SELECT csms_show_secret_version(NULL)$$);
 
 -- a secret whose SYSCURRENT was moved away from every version has no latest
--- (a raw edit of the tables: the stage row and its copy on the secret's row)
+-- (a raw edit of the secret's row: the stage and its copy)
 SELECT name FROM csms_create_secret('no-current', 'x');
-DELETE FROM csms.stages WHERE name = 'SYSCURRENT'
-   AND secret_id = (SELECT id FROM csms_show_secret('no-current'));
-UPDATE csms.secrets SET current_version = NULL, current_key_id = NULL,
+UPDATE csms.secrets SET stage_names = '{}', stage_versions = '{}', stage_times = '{}',
+	current_version = NULL, current_key_id = NULL,
 	current_key_version = NULL, current_wrapped_dek = NULL, current_ciphertext = NULL
  WHERE name = 'no-current';
 SELECT try($$SELECT csms_get_secret_value('no-current')$$);

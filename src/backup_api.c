@@ -188,11 +188,13 @@ static CsmsStmt q_backup_versions = {
 	"SELECT v.version, pg_catalog.jsonb_build_object("
 	"  'id', 'v' OPERATOR(pg_catalog.||) v.version::pg_catalog.text,"
 	"  'create_time', v.create_time, 'expire_time', v.expire_time,"
-	"  'stages', ARRAY(SELECT st.name FROM csms.stages st"
-	"   WHERE st.secret_id OPERATOR(pg_catalog.=) v.secret_id"
-	"     AND st.version OPERATOR(pg_catalog.=) v.version ORDER BY st.name))::pg_catalog.text,"
+	"  'stages', ARRAY(SELECT st.name"
+	"   FROM ROWS FROM (pg_catalog.unnest(s.stage_names),"
+	"    pg_catalog.unnest(s.stage_versions)) st(name, version)"
+	"   WHERE st.version OPERATOR(pg_catalog.=) v.version ORDER BY st.name))::pg_catalog.text,"
 	" v.key_id, v.key_version, v.wrapped_dek, v.ciphertext, k.alias, k.state"
 	" FROM csms.versions v JOIN csms.keys k ON k.id OPERATOR(pg_catalog.=) v.key_id"
+	" JOIN csms.secrets s ON s.id OPERATOR(pg_catalog.=) v.secret_id"
 	" WHERE v.secret_id OPERATOR(pg_catalog.=) $1 ORDER BY v.version",
 	1, {UUIDOID}
 };
@@ -465,12 +467,14 @@ static CsmsStmt q_restore_secret = {
 	"INSERT INTO csms.secrets (id, region, name, state, kms_key_id, description,"
 	" secret_type, auto_rotation, rotation_period, rotation_config, rotation_time,"
 	" next_rotation_time, event_subscriptions, enterprise_project_id,"
-	" rotation_func_urn, create_time, update_time, last_version)"
+	" rotation_func_urn, create_time, update_time, last_version, stage_names,"
+	" stage_versions, stage_times)"
 	" VALUES ($1, $2, $3, 'ENABLED', $4, $5, $6, $7, $8, $9, $10, $11, $13, $14,"
-	" $15, $16, $17, $18) ON CONFLICT DO NOTHING",	/* $12: last_used_time, below */
-	18, {UUIDOID, TEXTOID, TEXTOID, UUIDOID, TEXTOID, TEXTOID, BOOLOID, TEXTOID,
+	" $15, $16, $17, $18, $19, $20, $21) ON CONFLICT DO NOTHING",	/* $12: last_used_time, below */
+	21, {UUIDOID, TEXTOID, TEXTOID, UUIDOID, TEXTOID, TEXTOID, BOOLOID, TEXTOID,
 		JSONBOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTARRAYOID,
-	TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID}
+		TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID, TEXTARRAYOID,
+	INT4ARRAYOID, TIMESTAMPTZARRAYOID}
 };
 
 static CsmsStmt q_restore_usage = {
@@ -560,10 +564,9 @@ csms_restore(PG_FUNCTION_ARGS)
 				last_version,
 				i;
 	size_t		j;
-	Datum		args[18];
-	char		nulls[18];
-	char	   *stage_seen[CSMS_MAX_STAGES * 2];
-	int			nstages = 0;
+	Datum		args[21];
+	char		nulls[21];
+	CsmsStages	stages;
 	Jsonb	   *tags_jsonb = NULL;
 	Jsonb	   *rotation_config = NULL;
 	ArrayType  *subs;
@@ -723,6 +726,7 @@ csms_restore(PG_FUNCTION_ARGS)
 				 errmsg("backup blob holds more than %d versions", CSMS_MAX_VERSIONS)));
 	nversions = (int) versions->count;
 	rv = palloc0(sizeof(RestoreVersion) * nversions);
+	stages.n = 0;
 	for (i = 0; i < nversions; i++)
 	{
 		const csms_json *ver = versions->items[i];
@@ -751,14 +755,15 @@ csms_restore(PG_FUNCTION_ARGS)
 			if (sn->type != CSMS_JSON_STRING)
 				payload_error("a stage name is not a string");
 			csms_check_name("stage", sn->str);
-			for (k = 0; k < nstages; k++)
-				if (strcmp(stage_seen[k], sn->str) == 0)
-					payload_error("stage \"%s\" marks two versions", sn->str);
-			if (nstages == CSMS_MAX_STAGES)
+			if (csms_stages_find(&stages, sn->str) >= 0)
+				payload_error("stage \"%s\" marks two versions", sn->str);
+			if (stages.n == CSMS_MAX_STAGES)
 				ereport(ERROR,
 						(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 						 errmsg("backup blob holds more than %d stages", CSMS_MAX_STAGES)));
-			stage_seen[nstages++] = sn->str;
+			stages.names[stages.n] = sn->str;
+			stages.versions[stages.n] = rv[i].version;
+			stages.n++;
 		}
 		str = csms_json_get(ver, "secret_string");
 		bin = csms_json_get(ver, "secret_binary");
@@ -822,12 +827,18 @@ csms_restore(PG_FUNCTION_ARGS)
 				 errdetail("It is secret \"%s\" in region \"%s\".",
 						   csms_col_text(0, 2), csms_col_text(0, 1))));
 
-	/* the secret row, then every version encrypted afresh, stages, tags */
+	/*
+	 * the secret row with its stages (each since the secret's update_time),
+	 * then every version encrypted afresh, the copy of SYSCURRENT, tags
+	 */
 	args[0] = UUIDPGetDatum(&id);
 	args[1] = csms_text_datum(call.region);
 	args[2] = csms_text_datum(name);
 	args[3] = UUIDPGetDatum(&key->id);
 	args[17] = Int32GetDatum(last_version);
+	for (i = 0; i < stages.n; i++)
+		stages.times[i] = DatumGetTimestampTz(args[16]);
+	csms_stages_datums(&stages, &args[18], &args[19], &args[20]);
 	if (csms_exec(&q_restore_secret, args, nulls, SPI_OK_INSERT, 0) != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
@@ -847,10 +858,9 @@ csms_restore(PG_FUNCTION_ARGS)
 						   rv[i].value, rv[i].len, &rv[i].create_time,
 						   rv[i].expire_null ? NULL : &rv[i].expire_time, NULL);
 		csms_wipe((void *) rv[i].value, rv[i].len);
-		for (j = 0; j < rv[i].stages->count; j++)
-			csms_stage_set(&id, rv[i].stages->items[j]->str, rv[i].version,
-						   &args[16]);	/* the secret's update_time */
 	}
+	if (csms_stages_find(&stages, "SYSCURRENT") >= 0)
+		csms_current_refresh(&id);
 	if (tags_jsonb)
 	{
 		args[0] = UUIDPGetDatum(&id);

@@ -131,7 +131,9 @@ static CsmsStmt q_apply_metadata = {
 	" enterprise_project_id = p.enterprise_project_id,"
 	" rotation_func_urn = p.rotation_func_urn, state = p.state,"
 	" scheduled_delete_time = p.scheduled_delete_time,"
-	" last_version = p.last_version, update_time = pg_catalog.now()"
+	" last_version = p.last_version, stage_names = p.stage_names,"
+	" stage_versions = p.stage_versions, stage_times = p.stage_times,"
+	" update_time = pg_catalog.now()"
 	" FROM csms.secrets p"
 	" WHERE p.id OPERATOR(pg_catalog.=) $1 AND r.id OPERATOR(pg_catalog.=) $2",
 	2, {UUIDOID, UUIDOID}
@@ -146,12 +148,6 @@ static CsmsStmt q_apply_tags_clear = {
 static CsmsStmt q_apply_tags_copy = {
 	"INSERT INTO csms.tags (secret_id, key, value)"
 	" SELECT $2, key, value FROM csms.tags WHERE secret_id OPERATOR(pg_catalog.=) $1",
-	2, {UUIDOID, UUIDOID}
-};
-
-static CsmsStmt q_apply_stages_clear = {
-	"DELETE FROM csms.stages WHERE secret_id OPERATOR(pg_catalog.=) $2"
-	" AND $1 IS NOT NULL",
 	2, {UUIDOID, UUIDOID}
 };
 
@@ -181,13 +177,6 @@ static CsmsStmt q_apply_expiry = {
 	" AND r.secret_id OPERATOR(pg_catalog.=) $2"
 	" AND r.version OPERATOR(pg_catalog.=) p.version"
 	" AND r.expire_time IS DISTINCT FROM p.expire_time",
-	2, {UUIDOID, UUIDOID}
-};
-
-static CsmsStmt q_apply_stages_copy = {
-	"INSERT INTO csms.stages (secret_id, name, version, update_time)"
-	" SELECT $2, name, version, update_time FROM csms.stages"
-	" WHERE secret_id OPERATOR(pg_catalog.=) $1",
 	2, {UUIDOID, UUIDOID}
 };
 
@@ -230,7 +219,6 @@ csms_replica_apply(CsmsCall *call, const pg_uuid_t *primary_id,
 	csms_exec(&q_apply_metadata, args, NULL, SPI_OK_UPDATE, 0);
 	csms_exec(&q_apply_tags_clear, args, NULL, SPI_OK_DELETE, 0);
 	csms_exec(&q_apply_tags_copy, args, NULL, SPI_OK_INSERT, 0);
-	csms_exec(&q_apply_stages_clear, args, NULL, SPI_OK_DELETE, 0);
 	csms_exec(&q_apply_versions_drop, args, NULL, SPI_OK_DELETE, 0);
 
 	/* versions the replica lacks: decrypt from the primary, seal for the replica */
@@ -282,7 +270,6 @@ csms_replica_apply(CsmsCall *call, const pg_uuid_t *primary_id,
 		csms_wipe(replica_key->material, CSMS_KEY_LEN);
 
 	csms_exec(&q_apply_expiry, args, NULL, SPI_OK_UPDATE, 0);
-	csms_exec(&q_apply_stages_copy, args, NULL, SPI_OK_INSERT, 0);
 	csms_current_refresh(replica_id);
 }
 
@@ -383,10 +370,12 @@ static CsmsStmt q_replica_in_region = {
 static CsmsStmt q_replica_insert = {
 	"INSERT INTO csms.secrets (id, region, name, state, kms_key_id, description,"
 	" secret_type, auto_rotation, event_subscriptions, enterprise_project_id,"
-	" create_time, update_time, replica_type, primary_id, last_version)"
+	" create_time, update_time, replica_type, primary_id, last_version,"
+	" stage_names, stage_versions, stage_times)"
 	" SELECT $1, $2, p.name, p.state, $3, p.description, p.secret_type,"
 	" p.auto_rotation, p.event_subscriptions, p.enterprise_project_id,"
-	" pg_catalog.now(), pg_catalog.now(), 'REPLICA', p.id, p.last_version"
+	" pg_catalog.now(), pg_catalog.now(), 'REPLICA', p.id, p.last_version,"
+	" p.stage_names, p.stage_versions, p.stage_times"
 	" FROM csms.secrets p WHERE p.id OPERATOR(pg_catalog.=) $4"
 	" ON CONFLICT DO NOTHING",
 	4, {UUIDOID, TEXTOID, UUIDOID, UUIDOID}

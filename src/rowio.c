@@ -23,6 +23,7 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/genam.h"
+#include "catalog/index.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "commands/trigger.h"
@@ -149,11 +150,14 @@ csms_relid(const char *name)
 /*
  * Begin writes to csms.<table>: the statement of cmds (CSMS_WRITE_INSERT,
  * CSMS_WRITE_UPDATE or both, as INSERT ... ON CONFLICT DO UPDATE) with its
- * indexes (speculative: for an arbiter index), its statement triggers and
- * the trigger queue of one query.
+ * indexes, its statement triggers and the trigger queue of one query.  For
+ * a speculative insertion, what it needs of the arbiter index `arbiter`
+ * (ExecOpenIndices would build that for every unique index, but
+ * ExecInsertIndexTuples and ExecCheckIndexConstraints use it for arbiters
+ * only).
  */
 static CsmsWriter *
-writer_begin(const char *table, int cmds, bool speculative)
+writer_begin(const char *table, int cmds, Oid arbiter)
 {
 	CsmsWriter *w = palloc0(sizeof(CsmsWriter));
 	Oid			relid = csms_relid(table);
@@ -175,7 +179,20 @@ writer_begin(const char *table, int cmds, bool speculative)
 	if (cmds & CSMS_WRITE_UPDATE)
 		CheckValidResultRel(w->rri, CMD_UPDATE);
 	w->estate->es_output_cid = GetCurrentCommandId(true);
-	ExecOpenIndices(w->rri, speculative);
+	ExecOpenIndices(w->rri, false);
+	if (OidIsValid(arbiter))
+	{
+		int			i;
+
+		for (i = 0; i < w->rri->ri_NumIndices; i++)
+			if (RelationGetRelid(w->rri->ri_IndexRelationDescs[i]) == arbiter)
+				break;
+		if (i == w->rri->ri_NumIndices)
+			elog(ERROR, "index %u is not an index of \"%s\"", arbiter,
+				 RelationGetRelationName(w->rel));
+		BuildSpeculativeIndexInfo(w->rri->ri_IndexRelationDescs[i],
+								  w->rri->ri_IndexRelationInfo[i]);
+	}
 	w->slot = table_slot_create(w->rel, &w->estate->es_tupleTable);
 	if (cmds & CSMS_WRITE_UPDATE)
 	{
@@ -194,7 +211,7 @@ writer_begin(const char *table, int cmds, bool speculative)
 CsmsWriter *
 csms_writer_begin(const char *table, int cmds)
 {
-	return writer_begin(table, cmds, false);
+	return writer_begin(table, cmds, InvalidOid);
 }
 
 /* Insert one row (every column with a default given). */
@@ -209,7 +226,8 @@ csms_writer_insert(CsmsWriter *w, const CsmsCol *cols, int ncols)
 /*
  * Update the row at tid, which this transaction has locked or is otherwise
  * the only one to write (a concurrent update is an error): the given
- * columns change, the others keep their values.
+ * columns change, the others keep their values.  tid becomes the new row
+ * version's.
  */
 void
 csms_writer_update(CsmsWriter *w, ItemPointer tid, const CsmsCol *cols, int ncols)
@@ -235,6 +253,7 @@ csms_writer_update(CsmsWriter *w, ItemPointer tid, const CsmsCol *cols, int ncol
 	ExecStoreVirtualTuple(w->slot);
 	EvalPlanQualSetSlot(&w->epq, w->oldslot);
 	ExecSimpleRelationUpdate(w->rri, w->estate, &w->epq, w->oldslot, w->slot);
+	*tid = w->slot->tts_tid;
 }
 
 /* End the writes: statement triggers, the trigger queue; the next command sees them. */
@@ -273,7 +292,8 @@ bool
 csms_row_insert(const char *table, const char *arbiter_index,
 				const CsmsCol *cols, int ncols)
 {
-	CsmsWriter *w = writer_begin(table, CSMS_WRITE_INSERT, arbiter_index != NULL);
+	Oid			arbiter = arbiter_index ? csms_relid(arbiter_index) : InvalidOid;
+	CsmsWriter *w = writer_begin(table, CSMS_WRITE_INSERT, arbiter);
 	ResultRelInfo *rri = w->rri;
 	EState	   *estate = w->estate;
 	TupleTableSlot *tslot = w->slot;
@@ -285,7 +305,7 @@ csms_row_insert(const char *table, const char *arbiter_index,
 	else
 	{
 		TransactionId xid = GetCurrentTransactionId();
-		List	   *arbiters = list_make1_oid(csms_relid(arbiter_index));
+		List	   *arbiters = list_make1_oid(arbiter);
 		bool		check_first = false;
 
 		if (rri->ri_TrigDesc && rri->ri_TrigDesc->trig_insert_before_row)

@@ -22,6 +22,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
+#include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
@@ -29,6 +30,7 @@
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
+#include "utils/typcache.h"
 
 #include "secrets.h"
 
@@ -454,4 +456,27 @@ csms_alloc_sensitive(Size size)
 	b->cb.arg = b;
 	MemoryContextRegisterResetCallback(CurrentMemoryContext, &b->cb);
 	return b->ptr;
+}
+
+/*
+ * The row type of the call's result from the type cache, when the call's
+ * expression names it: a reference to drop with ReleaseTupleDesc (*cached
+ * true).  Else get_call_result_type's copy, which that function builds anew
+ * for every call.
+ */
+TupleDesc
+csms_result_rowtype(FunctionCallInfo fcinfo, bool *cached)
+{
+	Oid			type = get_fn_expr_rettype(fcinfo->flinfo);
+	TupleDesc	tupdesc;
+
+	if (OidIsValid(type) && type != RECORDOID)
+	{
+		*cached = true;
+		return lookup_rowtype_tupdesc(type, -1);
+	}
+	*cached = false;
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	return tupdesc;
 }

@@ -49,7 +49,7 @@
 #define CSMS_MAX_TAGS			20
 #define CSMS_PAGE_MAX			1000
 #define CSMS_DEFAULT_KEY_ALIAS	"csms/default"
-#define CSMS_MAX_ARGS			20
+#define CSMS_MAX_ARGS			24
 
 /* GUCs */
 extern char *csms_root_key_command;
@@ -87,6 +87,7 @@ typedef struct CsmsCall
 } CsmsCall;
 
 extern void csms_call_begin(CsmsCall *call, const char *fname, int flags);
+extern TupleDesc csms_result_rowtype(FunctionCallInfo fcinfo, bool *cached);
 extern void csms_call_enter(CsmsCall *call, const char *fname);
 extern void csms_call_load_account(CsmsCall *call, int flags);
 extern void csms_call_end(CsmsCall *call);
@@ -228,6 +229,18 @@ typedef enum CsmsAction
 	CSMS_ACT_BACKUP				/* backup: any state but FROZEN */
 } CsmsAction;
 
+/*
+ * The stages of a secret, as its row holds them (csms.secrets.stage_*): at
+ * most CSMS_MAX_STAGES, in the row's order.
+ */
+typedef struct CsmsStages
+{
+	int			n;
+	char	   *names[CSMS_MAX_STAGES];
+	int			versions[CSMS_MAX_STAGES];
+	TimestampTz times[CSMS_MAX_STAGES];
+} CsmsStages;
+
 typedef struct CsmsSecret
 {
 	pg_uuid_t	id;
@@ -242,6 +255,7 @@ typedef struct CsmsSecret
 	pg_uuid_t	primary_id;
 	bool		locked;			/* a write: this transaction holds its row's lock */
 	ItemPointerData tid;		/* the row's version that csms_secret_open read */
+	CsmsStages	stages;			/* its stages, as that row version holds them */
 } CsmsSecret;
 
 extern CsmsSecret *csms_secret_open(CsmsCall *call, const char *name,
@@ -261,21 +275,17 @@ extern bytea *csms_fast_read(const char *name, int version, char *kind,
 extern void csms_touch_secret(const pg_uuid_t *secret_id);
 extern bool csms_account_cached(char *domain_id, uint8 *root_check,
 								char *home_region);
-extern void csms_stage_set(const pg_uuid_t *secret_id, const char *stage,
-						   int version, const Datum *update_time);
 /* flags of csms_stages_set */
 #define CSMS_STAGES_COPY_WRITTEN	0x01	/* the caller writes the SYSCURRENT copy */
-#define CSMS_STAGES_NEW_SECRET		0x02	/* the secret has no stage yet */
-typedef struct CsmsStage
-{
-	char	   *name;
-	int			version;
-	ItemPointerData tid;		/* its row */
-} CsmsStage;
-extern int	csms_stages_load(const pg_uuid_t *secret_id, CsmsStage **out);
-extern void csms_stages_set(const pg_uuid_t *secret_id, int n, char **stages,
-							const int *versions, const Datum *update_time,
-							int flags, const CsmsStage *existing, int nexisting);
+extern int	csms_stages_find(const CsmsStages *st, const char *name);
+extern int	csms_stages_version(const CsmsStages *st, const char *name);
+extern void csms_stages_read(const char *secret, Datum names, Datum versions,
+							 Datum times, CsmsStages *out);
+extern void csms_stages_datums(const CsmsStages *st, Datum *names,
+							   Datum *versions, Datum *times);
+extern void csms_stages_set(CsmsSecret *s, int n, char **names,
+							const int *versions, TimestampTz when,
+							const CsmsCol *extra, int nextra, int flags);
 extern void csms_current_refresh(const pg_uuid_t *secret_id);
 
 /*

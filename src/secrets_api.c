@@ -102,8 +102,7 @@ static CsmsStmt q_version_rewrap = {
 
 /* the hot tables have no foreign keys (see the install script) */
 static CsmsStmt q_secret_delete = {
-	"WITH st AS (DELETE FROM csms.stages WHERE secret_id OPERATOR(pg_catalog.=) $1),"
-	" v AS (DELETE FROM csms.versions WHERE secret_id OPERATOR(pg_catalog.=) $1),"
+	"WITH v AS (DELETE FROM csms.versions WHERE secret_id OPERATOR(pg_catalog.=) $1),"
 	" t AS (DELETE FROM csms.tags WHERE secret_id OPERATOR(pg_catalog.=) $1),"
 	" u AS (DELETE FROM csms.usage WHERE secret_id OPERATOR(pg_catalog.=) $1)"
 	" DELETE FROM csms.secrets WHERE id OPERATOR(pg_catalog.=) $1",
@@ -270,6 +269,14 @@ csms_secret_open(CsmsCall *call, const char *name, CsmsAction action)
 	{
 		s->has_primary = true;
 		s->primary_id = *DatumGetUUIDP(d);
+	}
+	{
+		Datum		names = csms_slot_col(slot, 28, "stage_names", TEXTARRAYOID, &isnull);
+		Datum		versions = csms_slot_col(slot, 29, "stage_versions", INT4ARRAYOID, &isnull);
+		Datum		times = csms_slot_col(slot, 30, "stage_times", TIMESTAMPTZARRAYOID, &isnull);
+
+		/* NOT NULL columns */
+		csms_stages_read(s->name, names, versions, times, &s->stages);
 	}
 	s->locked = lock;
 	s->tid = slot->tts_tid;
@@ -479,10 +486,13 @@ csms_create_secret(PG_FUNCTION_ARGS)
 	Datum		subs_datum;
 	HeapTuple	tup;
 	TupleDesc	tupdesc;
+	bool		cached_tupdesc;
 	Datum		now = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
 	CsmsSealed	sealed;
-	char	   *syscurrent = "SYSCURRENT";
-	int			one = 1;
+	CsmsStages	stages;
+	Datum		stage_names,
+				stage_versions,
+				stage_times;
 
 	/* arguments, all before touching anything */
 	csms_check_name("secret", name);
@@ -510,7 +520,6 @@ csms_create_secret(PG_FUNCTION_ARGS)
 	if (tags)
 		csms_check_tags(tags);
 
-	tupdesc = result_tupdesc(fcinfo);
 	csms_call_begin(&call, "csms_create_secret", CSMS_NEED_ROOT_KEY | CSMS_CACHED_ACCOUNT);
 	key = csms_key_resolve(&call, key_ref, true, false);
 	csms_key_require_enabled(key);
@@ -524,7 +533,15 @@ csms_create_secret(PG_FUNCTION_ARGS)
 											IntervalPGetDatum(period));
 	subs_datum = subs ? PointerGetDatum(subs) : PointerGetDatum(construct_empty_array(TEXTOID));
 
-	/* the secret's row, with the copy of v1: its SYSCURRENT version */
+	/*
+	 * the secret's row, with v1 as its SYSCURRENT version and its copy:
+	 * every column, in the table's order (fill_slot matches them in one pass)
+	 */
+	stages.n = 1;
+	stages.names[0] = "SYSCURRENT";
+	stages.versions[0] = 1;
+	stages.times[0] = DatumGetTimestampTz(now);
+	csms_stages_datums(&stages, &stage_names, &stage_versions, &stage_times);
 	{
 		CsmsCol		cols[] = {
 			{"id", UUIDOID, UUIDPGetDatum(&id), false},
@@ -539,19 +556,25 @@ csms_create_secret(PG_FUNCTION_ARGS)
 			rotation_period == NULL},
 			{"rotation_config", JSONBOID, rotation_config ? JsonbPGetDatum(rotation_config) : 0,
 			rotation_config == NULL},
+			{"rotation_time", TIMESTAMPTZOID, (Datum) 0, true},
 			{"next_rotation_time", TIMESTAMPTZOID, next_rotation, !(auto_rotation && period)},
 			{"event_subscriptions", TEXTARRAYOID, subs_datum, false},
 			{"enterprise_project_id", TEXTOID, csms_text_datum(project), false},
 			{"rotation_func_urn", TEXTOID, urn ? csms_text_datum(urn) : 0, urn == NULL},
 			{"create_time", TIMESTAMPTZOID, now, false},
 			{"update_time", TIMESTAMPTZOID, now, false},
+			{"scheduled_delete_time", TIMESTAMPTZOID, (Datum) 0, true},
 			{"replica_type", TEXTOID, csms_text_datum("STANDALONE"), false},
+			{"primary_id", UUIDOID, (Datum) 0, true},
 			{"last_version", INT4OID, Int32GetDatum(1), false},
 			{"current_version", INT4OID, Int32GetDatum(1), false},
 			{"current_key_id", UUIDOID, UUIDPGetDatum(&key->id), false},
 			{"current_key_version", INT4OID, Int32GetDatum(key->version), false},
 			{"current_wrapped_dek", BYTEAOID, PointerGetDatum(sealed.wrapped_dek), false},
 			{"current_ciphertext", BYTEAOID, PointerGetDatum(sealed.ciphertext), false},
+			{"stage_names", TEXTARRAYOID, stage_names, false},
+			{"stage_versions", INT4ARRAYOID, stage_versions, false},
+			{"stage_times", TIMESTAMPTZARRAYOID, stage_times, false},
 		};
 
 		if (!csms_row_insert("secrets", "secrets_region_name_key", cols, lengthof(cols)))
@@ -559,9 +582,6 @@ csms_create_secret(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_DUPLICATE_OBJECT),
 					 errmsg("secret \"%s\" already exists in region \"%s\"", name, call.region)));
 	}
-
-	csms_stages_set(&id, 1, &syscurrent, &one, &now,
-					CSMS_STAGES_COPY_WRITTEN | CSMS_STAGES_NEW_SECRET, NULL, 0);
 
 	if (tags)
 	{
@@ -573,6 +593,7 @@ csms_create_secret(PG_FUNCTION_ARGS)
 	}
 
 	/* the result: every value is known, no query (see csms_secret_tuple) */
+	tupdesc = csms_result_rowtype(fcinfo, &cached_tupdesc);
 	{
 		Datum		values[SECRET_NCOLS + 1];
 		bool		isnull[SECRET_NCOLS + 1];
@@ -614,6 +635,8 @@ csms_create_secret(PG_FUNCTION_ARGS)
 		tup = heap_form_tuple(tupdesc, values, isnull);
 		MemoryContextSwitchTo(old);
 	}
+	if (cached_tupdesc)
+		ReleaseTupleDesc(tupdesc);
 	csms_call_end(&call);
 	PG_RETURN_DATUM(HeapTupleGetDatum(tup));
 }
@@ -831,7 +854,7 @@ csms_update_secret(PG_FUNCTION_ARGS)
 /* csms_delete_secret ------------------------------------------------------- */
 
 /*
- * Delete secret `id` with its stages, versions and tags: the one place a
+ * Delete secret `id` with its versions and tags: the one place a
  * secret is deleted.
  */
 void

@@ -56,9 +56,10 @@ PG_FUNCTION_INFO_V1(csms_delete_secret_stage);
 #define METADATA_COLUMNS \
 	"'v' OPERATOR(pg_catalog.||) v.version::pg_catalog.text, v.create_time," \
 	" v.expire_time, v.key_id::pg_catalog.text, s.name," \
-	" ARRAY(SELECT st.name FROM csms.stages st" \
-	"  WHERE st.secret_id OPERATOR(pg_catalog.=) v.secret_id" \
-	"    AND st.version OPERATOR(pg_catalog.=) v.version ORDER BY st.name)"
+	" ARRAY(SELECT st.name" \
+	"  FROM ROWS FROM (pg_catalog.unnest(s.stage_names)," \
+	"   pg_catalog.unnest(s.stage_versions)) st(name, version)" \
+	"  WHERE st.version OPERATOR(pg_catalog.=) v.version ORDER BY st.name)"
 
 static CsmsStmt q_metadata = {
 	"SELECT " METADATA_COLUMNS
@@ -75,6 +76,10 @@ static CsmsStmt q_metadata_list = {
 	3, {UUIDOID, INT4OID, INT4OID}
 };
 
+/* the version that the SYSCURRENT stage of secret row s marks, or NULL */
+#define SYSCURRENT_VERSION \
+	"s.stage_versions[pg_catalog.array_position(s.stage_names, 'SYSCURRENT'::pg_catalog.text)]"
+
 /*
  * Secret, version (by number, or SYSCURRENT) and key in one query, by the
  * (region, name) index.  The fast path (fastpath.c) answers the common case
@@ -85,10 +90,7 @@ static CsmsStmt q_value = {
 	" v.key_version, v.wrapped_dek, v.ciphertext, k.alias, k.state"
 	" FROM csms.secrets s"
 	" JOIN csms.versions v ON v.secret_id OPERATOR(pg_catalog.=) s.id"
-	"  AND v.version OPERATOR(pg_catalog.=) COALESCE($3,"
-	"   (SELECT st.version FROM csms.stages st"
-	"     WHERE st.secret_id OPERATOR(pg_catalog.=) s.id"
-	"       AND st.name OPERATOR(pg_catalog.=) 'SYSCURRENT'))"
+	"  AND v.version OPERATOR(pg_catalog.=) COALESCE($3, " SYSCURRENT_VERSION ")"
 	" LEFT JOIN csms.keys k ON k.id OPERATOR(pg_catalog.=) v.key_id"
 	" WHERE s.region OPERATOR(pg_catalog.=) $1 AND s.name OPERATOR(pg_catalog.=) $2",
 	3, {TEXTOID, TEXTOID, INT4OID}
@@ -115,20 +117,9 @@ static CsmsStmt q_touch = {
 	1, {UUIDOID}
 };
 
-static CsmsStmt q_stage_version = {
-	"SELECT version FROM csms.stages"
-	" WHERE secret_id OPERATOR(pg_catalog.=) $1 AND name OPERATOR(pg_catalog.=) $2",
-	2, {UUIDOID, TEXTOID}
-};
-
 static CsmsStmt q_version_count = {
 	"SELECT pg_catalog.count(*)::pg_catalog.int4 FROM csms.versions"
 	" WHERE secret_id OPERATOR(pg_catalog.=) $1",
-	1, {UUIDOID}
-};
-
-static CsmsStmt q_stage_names = {
-	"SELECT name FROM csms.stages WHERE secret_id OPERATOR(pg_catalog.=) $1",
 	1, {UUIDOID}
 };
 
@@ -137,24 +128,10 @@ static CsmsStmt q_current_refresh = {
 	"UPDATE csms.secrets s SET (current_version, current_key_id, current_key_version,"
 	" current_wrapped_dek, current_ciphertext) ="
 	" (SELECT v.version, v.key_id, v.key_version, v.wrapped_dek, v.ciphertext"
-	"  FROM csms.stages st JOIN csms.versions v"
-	"   ON v.secret_id OPERATOR(pg_catalog.=) st.secret_id AND v.version OPERATOR(pg_catalog.=) st.version"
-	"  WHERE st.secret_id OPERATOR(pg_catalog.=) $1 AND st.name OPERATOR(pg_catalog.=) 'SYSCURRENT')"
+	"  FROM csms.versions v WHERE v.secret_id OPERATOR(pg_catalog.=) s.id"
+	"   AND v.version OPERATOR(pg_catalog.=) " SYSCURRENT_VERSION ")"
 	" WHERE s.id OPERATOR(pg_catalog.=) $1",
 	1, {UUIDOID}
-};
-
-static CsmsStmt q_stage_row = {
-	"SELECT st.name, s.name, st.update_time, 'v' OPERATOR(pg_catalog.||) st.version::pg_catalog.text"
-	" FROM csms.stages st JOIN csms.secrets s ON s.id OPERATOR(pg_catalog.=) st.secret_id"
-	" WHERE st.secret_id OPERATOR(pg_catalog.=) $1 AND st.name OPERATOR(pg_catalog.=) $2",
-	2, {UUIDOID, TEXTOID}
-};
-
-static CsmsStmt q_stage_delete = {
-	"DELETE FROM csms.stages"
-	" WHERE secret_id OPERATOR(pg_catalog.=) $1 AND name OPERATOR(pg_catalog.=) $2",
-	2, {UUIDOID, TEXTOID}
 };
 
 static CsmsStmt q_version_exists = {
@@ -167,10 +144,8 @@ static CsmsStmt q_version_prune = {
 	"DELETE FROM csms.versions WHERE secret_id OPERATOR(pg_catalog.=) $1"
 	" AND version OPERATOR(pg_catalog.=) (SELECT pg_catalog.min(v.version)"
 	"  FROM csms.versions v WHERE v.secret_id OPERATOR(pg_catalog.=) $1"
-	"  AND NOT EXISTS (SELECT FROM csms.stages st"
-	"   WHERE st.secret_id OPERATOR(pg_catalog.=) $1"
-	"     AND st.version OPERATOR(pg_catalog.=) v.version))",
-	1, {UUIDOID}
+	"  AND NOT v.version OPERATOR(pg_catalog.=) ANY ($2))",
+	2, {UUIDOID, INT4ARRAYOID}
 };
 
 static CsmsStmt q_version_expire = {
@@ -216,16 +191,14 @@ resolve_version(CsmsSecret *s, int version)
 {
 	Datum		args[2];
 
-	args[0] = UUIDPGetDatum(&s->id);
 	if (version == 0)
 	{
-		bool		isnull;
-
-		args[1] = csms_text_datum("SYSCURRENT");
-		if (csms_exec(&q_stage_version, args, NULL, SPI_OK_SELECT, 1) != 1)
+		version = csms_stages_version(&s->stages, "SYSCURRENT");
+		if (version == 0)
 			version_not_found(s->name, 0);
-		return DatumGetInt32(csms_col(0, 1, &isnull));
+		return version;
 	}
+	args[0] = UUIDPGetDatum(&s->id);
 	args[1] = Int32GetDatum(version);
 	if (csms_exec(&q_version_exists, args, NULL, SPI_OK_SELECT, 1) != 1)
 		version_not_found(s->name, version);
@@ -612,169 +585,210 @@ csms_list_secret_versions(PG_FUNCTION_ARGS)
 /* Stages ------------------------------------------------------------------ */
 
 /*
+ * A secret's stages are three parallel arrays on its row
+ * (csms.secrets.stage_names, stage_versions, stage_times), read by
+ * csms_secret_open into CsmsSecret.stages and written back by
+ * csms_stages_set with the row's other changes.
+ */
+
+/* The index of stage `name` in st, or -1. */
+int
+csms_stages_find(const CsmsStages *st, const char *name)
+{
+	int			i;
+
+	for (i = 0; i < st->n; i++)
+		if (strcmp(st->names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+/* The version stage `name` marks, or 0 when the secret has no such stage. */
+int
+csms_stages_version(const CsmsStages *st, const char *name)
+{
+	int			i = csms_stages_find(st, name);
+
+	return i < 0 ? 0 : st->versions[i];
+}
+
+static void
+stages_malformed(const char *secret) pg_attribute_noreturn();
+
+static void
+stages_malformed(const char *secret)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_CORRUPTED),
+			 errmsg("secret \"%s\" has malformed stages", secret),
+			 errdetail("Its row in csms.secrets was edited outside of the API.")));
+}
+
+/*
+ * The stages of the row of secret `secret` from its three stage columns.
+ * No CHECK constraint keeps their shape (see the install script): arrays
+ * that are not one list of at most CSMS_MAX_STAGES (name, version, time)
+ * are a raw edit, and an error.
+ */
+void
+csms_stages_read(const char *secret, Datum names, Datum versions, Datum times,
+				 CsmsStages *out)
+{
+	ArrayType  *an = DatumGetArrayTypeP(names);
+	ArrayType  *av = DatumGetArrayTypeP(versions);
+	ArrayType  *at = DatumGetArrayTypeP(times);
+	int			n = ArrayGetNItems(ARR_NDIM(an), ARR_DIMS(an));
+	Datum	   *elems;
+	int			nelems,
+				i;
+	const int32 *v;
+	const TimestampTz *t;
+
+	if (ARR_NDIM(an) > 1 || ARR_NDIM(av) > 1 || ARR_NDIM(at) > 1 ||
+		ARR_HASNULL(an) || ARR_HASNULL(av) || ARR_HASNULL(at) ||
+		n > CSMS_MAX_STAGES || ArrayGetNItems(ARR_NDIM(av), ARR_DIMS(av)) != n ||
+		ArrayGetNItems(ARR_NDIM(at), ARR_DIMS(at)) != n)
+		stages_malformed(secret);
+	out->n = n;
+	if (n == 0)
+		return;
+	deconstruct_array(an, TEXTOID, -1, false, TYPALIGN_INT, &elems, NULL, &nelems);
+	v = (const int32 *) ARR_DATA_PTR(av);
+	t = (const TimestampTz *) ARR_DATA_PTR(at);
+	for (i = 0; i < n; i++)
+	{
+		int			j;
+
+		out->names[i] = TextDatumGetCString(elems[i]);
+		out->versions[i] = v[i];
+		out->times[i] = t[i];
+		for (j = 0; j < i; j++)
+			if (strcmp(out->names[j], out->names[i]) == 0)
+				stages_malformed(secret);
+	}
+}
+
+/* The three stage columns of a row that holds st. */
+void
+csms_stages_datums(const CsmsStages *st, Datum *names, Datum *versions, Datum *times)
+{
+	Datum		n[CSMS_MAX_STAGES];
+	Datum		v[CSMS_MAX_STAGES];
+	Datum		t[CSMS_MAX_STAGES];
+	int			i;
+
+	for (i = 0; i < st->n; i++)
+	{
+		n[i] = CStringGetTextDatum(st->names[i]);
+		v[i] = Int32GetDatum(st->versions[i]);
+		t[i] = TimestampTzGetDatum(st->times[i]);
+	}
+	*names = PointerGetDatum(construct_array(n, st->n, TEXTOID, -1, false, TYPALIGN_INT));
+	*versions = PointerGetDatum(construct_array(v, st->n, INT4OID, sizeof(int32), true,
+												TYPALIGN_INT));
+	*times = PointerGetDatum(construct_array(t, st->n, TIMESTAMPTZOID, sizeof(TimestampTz),
+											 FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+/*
  * Fail with 54000 when giving `names` to this secret would make it hold more
  * than CSMS_MAX_STAGES distinct stages.
  */
 static void
 check_stage_limit(CsmsSecret *s, char **names, int n)
 {
-	Datum		arg = UUIDPGetDatum(&s->id);
-	uint64		existing = csms_exec(&q_stage_names, &arg, NULL, SPI_OK_SELECT, 0);
 	int			added = 0;
 	int			i;
 
 	for (i = 0; i < n; i++)
-	{
-		uint64		j;
-		bool		found = false;
-
-		for (j = 0; j < existing && !found; j++)
-			found = strcmp(csms_col_text(j, 1), names[i]) == 0;
-		if (!found)
+		if (csms_stages_find(&s->stages, names[i]) < 0)
 			added++;
-	}
-	if (existing + added > CSMS_MAX_STAGES)
+	if (s->stages.n + added > CSMS_MAX_STAGES)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("secret \"%s\" would have more than %d stages", s->name, CSMS_MAX_STAGES),
-				 errdetail("It has %d stages and %d new ones were asked for.", (int) existing, added),
+				 errdetail("It has %d stages and %d new ones were asked for.", s->stages.n, added),
 				 errhint("Delete stages that are no longer used with csms_delete_secret_stage().")));
 }
 
-static int
-stage_version(CsmsSecret *s, const char *stage)
-{
-	Datum		args[2];
-	bool		isnull;
-
-	args[0] = UUIDPGetDatum(&s->id);
-	args[1] = csms_text_datum(stage);
-	if (csms_exec(&q_stage_version, args, NULL, SPI_OK_SELECT, 1) != 1)
-		return 0;
-	return DatumGetInt32(csms_col(0, 1, &isnull));
-}
-
 /*
- * The stages of a secret under a statement's snapshot, by the stages'
- * primary key: after csms_secret_open locked the secret's row (every change
- * of a secret's stages writes that row too), they are the latest ones.
- */
-int
-csms_stages_load(const pg_uuid_t *secret_id, CsmsStage **out)
-{
-	Oid			nsp = get_namespace_oid("csms", false);
-	Oid			relid = get_relname_relid("stages", nsp);
-	Oid			index = get_relname_relid("stages_pkey", nsp);
-	Oid			proc = F_UUID_EQ;
-	Datum		key = UUIDPGetDatum(secret_id);
-	Relation	rel;
-	List	   *rows;
-	ListCell   *lc;
-	CsmsStage  *st;
-	int			n = 0,
-				name_att,
-				version_att;
-
-	if (!OidIsValid(relid) || !OidIsValid(index))
-		elog(ERROR, "relation \"csms.stages\" or its primary key does not exist");
-	rel = table_open(relid, AccessShareLock);
-	name_att = csms_attnum(RelationGetDescr(rel), "name", TEXTOID);
-	version_att = csms_attnum(RelationGetDescr(rel), "version", INT4OID);
-	csms_snapshot_push();
-	rows = csms_row_scan(rel, index, 1, &proc, &key);
-	PopActiveSnapshot();
-	st = palloc(sizeof(CsmsStage) * Max(list_length(rows), 1));
-	foreach(lc, rows)
-	{
-		HeapTuple	tup = (HeapTuple) lfirst(lc);
-		bool		isnull;
-
-		st[n].name = TextDatumGetCString(heap_getattr(tup, name_att, RelationGetDescr(rel), &isnull));
-		st[n].version = DatumGetInt32(heap_getattr(tup, version_att, RelationGetDescr(rel), &isnull));
-		st[n].tid = tup->t_self;
-		n++;
-	}
-	table_close(rel, AccessShareLock);
-	*out = st;
-	return n;
-}
-
-/*
- * Attach stages[i] of a secret to versions[i] (i < n), moving each stage
- * that marks another version; update_time NULL means now.  The one place a
- * stage is written.  The caller holds the secret's row lock
- * (csms_secret_open) or made the secret; existing are its stages
- * (csms_stages_load), or NULL to load them here.  A stage's row is updated
- * in place, or inserted when the secret has no such stage, in one
- * statement's executor state (the triggers of INSERT ... ON CONFLICT DO
- * UPDATE).  When SYSCURRENT is among them, the copy of its version on the
- * secret's row is refreshed, unless the caller writes that copy itself
- * (CSMS_STAGES_COPY_WRITTEN: a new version, whose sealed row it holds).  A
- * new secret's stages (CSMS_STAGES_NEW_SECRET) are inserts only.
+ * Attach stages names[i] of secret s to versions[i] (i < n), moving each
+ * stage that marks another version; a version of 0 deletes the stage.  The
+ * one place the stages of an existing secret are written: s->stages changes,
+ * and the secret's row (which csms_secret_open locked) takes them in one
+ * update with the caller's other columns (extra), stage_times[i] = when for
+ * each stage given.  The caller checked the limit (check_stage_limit).  When
+ * SYSCURRENT is among them, the copy of its version on the secret's row is
+ * refreshed, unless the caller writes that copy itself among extra
+ * (CSMS_STAGES_COPY_WRITTEN: a new version, whose sealed row it holds);
+ * after such a refresh s->tid is not the row's latest version.
  */
 void
-csms_stages_set(const pg_uuid_t *secret_id, int n, char **stages,
-				const int *versions, const Datum *update_time, int flags,
-				const CsmsStage *existing, int nexisting)
+csms_stages_set(CsmsSecret *s, int n, char **names, const int *versions,
+				TimestampTz when, const CsmsCol *extra, int nextra, int flags)
 {
-	CsmsStage  *loaded;
+	CsmsStages *st = &s->stages;
+	CsmsCol    *cols = palloc(sizeof(CsmsCol) * (3 + nextra));
 	CsmsWriter *w;
 	bool		current = false;
-	Datum		when = update_time ? *update_time :
-		TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+	Datum		dn,
+				dv,
+				dt;
 	int			i;
 
-	if (flags & CSMS_STAGES_NEW_SECRET)
-		nexisting = 0;
-	else if (existing == NULL)
-	{
-		nexisting = csms_stages_load(secret_id, &loaded);
-		existing = loaded;
-	}
-
-	w = csms_writer_begin("stages", (flags & CSMS_STAGES_NEW_SECRET) ? CSMS_WRITE_INSERT :
-						  CSMS_WRITE_INSERT | CSMS_WRITE_UPDATE);
+	Assert(s->locked);
 	for (i = 0; i < n; i++)
 	{
-		CsmsCol		cols[4] = {
-			{"version", INT4OID, Int32GetDatum(versions[i]), false},
-			{"update_time", TIMESTAMPTZOID, when, false},
-			{"secret_id", UUIDOID, UUIDPGetDatum(secret_id), false},
-			{"name", TEXTOID, csms_text_datum(stages[i]), false},
-		};
-		int			j;
+		int			j = csms_stages_find(st, names[i]);
 
-		current |= strcmp(stages[i], "SYSCURRENT") == 0;
-		for (j = 0; j < nexisting; j++)
-			if (strcmp(existing[j].name, stages[i]) == 0)
-				break;
-		if (j < nexisting)
+		current |= strcmp(names[i], "SYSCURRENT") == 0;
+		if (versions[i] == 0)
 		{
-			ItemPointerData tid = existing[j].tid;
-
-			csms_writer_update(w, &tid, cols, 2);
+			if (j >= 0)
+			{
+				st->n--;
+				memmove(&st->names[j], &st->names[j + 1], sizeof(char *) * (st->n - j));
+				memmove(&st->versions[j], &st->versions[j + 1], sizeof(int) * (st->n - j));
+				memmove(&st->times[j], &st->times[j + 1], sizeof(TimestampTz) * (st->n - j));
+			}
+			continue;
 		}
-		else
-			csms_writer_insert(w, cols, lengthof(cols));
+		if (j < 0)
+		{
+			if (st->n == CSMS_MAX_STAGES)
+				elog(ERROR, "secret \"%s\" would have more than %d stages", s->name,
+					 CSMS_MAX_STAGES);
+			j = st->n++;
+			st->names[j] = pstrdup(names[i]);
+		}
+		st->versions[j] = versions[i];
+		st->times[j] = when;
 	}
+
+	csms_stages_datums(st, &dn, &dv, &dt);
+	{
+		CsmsCol		stage_cols[3] = {
+			{"stage_names", TEXTARRAYOID, dn, false},
+			{"stage_versions", INT4ARRAYOID, dv, false},
+			{"stage_times", TIMESTAMPTZARRAYOID, dt, false},
+		};
+
+		memcpy(cols, stage_cols, sizeof(stage_cols));
+	}
+	if (nextra > 0)
+		memcpy(&cols[3], extra, sizeof(CsmsCol) * nextra);
+	w = csms_writer_begin("secrets", CSMS_WRITE_UPDATE);
+	csms_writer_update(w, &s->tid, cols, 3 + nextra);
 	csms_writer_end(w);
 	if (current && !(flags & CSMS_STAGES_COPY_WRITTEN))
-		csms_current_refresh(secret_id);
-}
-
-void
-csms_stage_set(const pg_uuid_t *secret_id, const char *stage, int version,
-			   const Datum *update_time)
-{
-	char	   *name = unconstify(char *, stage);
-
-	csms_stages_set(secret_id, 1, &name, &version, update_time, 0, NULL, 0);
+		csms_current_refresh(&s->id);
 }
 
 /*
  * Copy the SYSCURRENT version's row onto the secret's row, for the read
- * path.  Called wherever SYSCURRENT moves (csms_stage_set), a data key is
- * re-wrapped or a replica is rebuilt: the one place the copy is written.
+ * path.  Called wherever SYSCURRENT moves (csms_stages_set), a data key is
+ * re-wrapped or a replica is rebuilt: the one place the copy is written
+ * from the versions (a new version writes it from the row it sealed).
  */
 void
 csms_current_refresh(const pg_uuid_t *secret_id)
@@ -782,12 +796,6 @@ csms_current_refresh(const pg_uuid_t *secret_id)
 	Datum		arg = UUIDPGetDatum(secret_id);
 
 	csms_exec(&q_current_refresh, &arg, NULL, SPI_OK_UPDATE, 0);
-}
-
-static void
-set_stage(CsmsSecret *s, const char *stage, int version)
-{
-	csms_stage_set(&s->id, stage, version, NULL);
 }
 
 static void
@@ -830,14 +838,13 @@ csms_create_secret_version(PG_FUNCTION_ARGS)
 				current = 0,
 				count,
 				i;
-	CsmsStage  *existing;
-	int			nexisting,
-				added = 0;
 	bool		isnull;
-	Datum		now = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
-	Datum		args[7];
+	TimestampTz now_ts = GetCurrentTransactionStartTimestamp();
+	Datum		now = TimestampTzGetDatum(now_ts);
+	Datum		args[2];
 	CsmsSealed	sealed;
 	TupleDesc	tupdesc;
+	bool		cached_tupdesc;
 	Datum		values[METADATA_NCOLS];
 	bool		nulls[METADATA_NCOLS];
 	char	  **result_stages;
@@ -853,7 +860,6 @@ csms_create_secret_version(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("expire_time must be finite")));
-	tupdesc = result_tupdesc(fcinfo);
 
 	csms_call_begin(&call, "csms_create_secret_version", CSMS_NEED_ROOT_KEY | CSMS_CACHED_ACCOUNT);
 	s = csms_secret_open(&call, name, CSMS_ACT_WRITE_VERSION);
@@ -868,14 +874,12 @@ csms_create_secret_version(PG_FUNCTION_ARGS)
 	csms_key_material(&call, key, key->version);
 
 	/*
-	 * The secret's stages (SYSCURRENT among them).  Its versions are
-	 * numbered 1 to last_version at most, so they are counted only when
-	 * there may be CSMS_MAX_VERSIONS of them.
+	 * The secret's stages (SYSCURRENT among them) are on its row, which
+	 * csms_secret_open read.  Its versions are numbered 1 to last_version at
+	 * most, so they are counted only when there may be CSMS_MAX_VERSIONS of
+	 * them.
 	 */
-	nexisting = csms_stages_load(&s->id, &existing);
-	for (i = 0; i < nexisting; i++)
-		if (strcmp(existing[i].name, "SYSCURRENT") == 0)
-			current = existing[i].version;
+	current = csms_stages_version(&s->stages, "SYSCURRENT");
 	args[0] = UUIDPGetDatum(&s->id);
 	count = 0;
 	if (s->last_version >= CSMS_MAX_VERSIONS &&
@@ -892,24 +896,18 @@ csms_create_secret_version(PG_FUNCTION_ARGS)
 	}
 
 	/* at most CSMS_MAX_STAGES stages */
-	for (i = 0; i < nstages; i++)
-	{
-		int			j;
-
-		for (j = 0; j < nexisting; j++)
-			if (strcmp(existing[j].name, stages[i]) == 0)
-				break;
-		if (j == nexisting)
-			added++;
-	}
-	if (nexisting + added > CSMS_MAX_STAGES)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("secret \"%s\" would have more than %d stages", s->name, CSMS_MAX_STAGES),
-				 errdetail("It has %d stages and %d new ones were asked for.", nexisting, added),
-				 errhint("Delete stages that are no longer used with csms_delete_secret_stage().")));
+	check_stage_limit(s, stages, nstages);
 
 	/* at most CSMS_MAX_VERSIONS: the oldest version without a stage goes */
+	if (count >= CSMS_MAX_VERSIONS)
+	{
+		Datum		staged[CSMS_MAX_STAGES];
+
+		for (i = 0; i < s->stages.n; i++)
+			staged[i] = Int32GetDatum(s->stages.versions[i]);
+		args[1] = PointerGetDatum(construct_array(staged, s->stages.n, INT4OID, sizeof(int32),
+												  true, TYPALIGN_INT));
+	}
 	if (count >= CSMS_MAX_VERSIONS &&
 		csms_exec(&q_version_prune, args, NULL, SPI_OK_DELETE, 0) != 1)
 		ereport(ERROR,
@@ -926,8 +924,8 @@ csms_create_secret_version(PG_FUNCTION_ARGS)
 	}
 
 	/*
-	 * The stages, in one statement: by default SYSCURRENT to the new version
-	 * and SYSPREVIOUS to the old SYSCURRENT; else exactly those given.
+	 * The stages: by default SYSCURRENT to the new version and SYSPREVIOUS
+	 * to the old SYSCURRENT; else exactly those given.
 	 */
 	versions = palloc(sizeof(int) * nstages);
 	result_stages = palloc(sizeof(char *) * nstages);
@@ -939,12 +937,11 @@ csms_create_secret_version(PG_FUNCTION_ARGS)
 		if (versions[i] == version)
 			result_stages[nresult++] = stages[i];
 	}
-	csms_stages_set(&s->id, nstages, stages, versions, &now, CSMS_STAGES_COPY_WRITTEN,
-					existing, nexisting);
 
 	/*
 	 * One update of the secret's row, which csms_secret_open locked: its
-	 * last version, and the copy when the new version is SYSCURRENT.
+	 * stages, its last version, and the copy when the new version is
+	 * SYSCURRENT.
 	 */
 	for (i = 0; i < nresult; i++)
 		if (strcmp(result_stages[i], "SYSCURRENT") == 0)
@@ -959,15 +956,14 @@ csms_create_secret_version(PG_FUNCTION_ARGS)
 			{"current_wrapped_dek", BYTEAOID, PointerGetDatum(sealed.wrapped_dek), false},
 			{"current_ciphertext", BYTEAOID, PointerGetDatum(sealed.ciphertext), false},
 		};
-		CsmsWriter *w = csms_writer_begin("secrets", CSMS_WRITE_UPDATE);
 
-		Assert(s->locked);
-		csms_writer_update(w, &s->tid, cols, i < nresult ? lengthof(cols) : 2);
-		csms_writer_end(w);
+		csms_stages_set(s, nstages, stages, versions, now_ts, cols,
+						i < nresult ? lengthof(cols) : 2, CSMS_STAGES_COPY_WRITTEN);
 	}
 
 	/* the result: every value is known, no query */
 	qsort(result_stages, nresult, sizeof(char *), stage_name_cmp);
+	tupdesc = csms_result_rowtype(fcinfo, &cached_tupdesc);
 	old = MemoryContextSwitchTo(call.caller_cxt);
 	result_names = palloc(sizeof(Datum) * Max(nresult, 1));
 	for (i = 0; i < nresult; i++)
@@ -982,6 +978,8 @@ csms_create_secret_version(PG_FUNCTION_ARGS)
 												TYPALIGN_INT));
 	tup = heap_form_tuple(tupdesc, values, nulls);
 	MemoryContextSwitchTo(old);
+	if (cached_tupdesc)
+		ReleaseTupleDesc(tupdesc);
 	csms_call_end(&call);
 	PG_RETURN_DATUM(HeapTupleGetDatum(tup));
 }
@@ -1026,22 +1024,21 @@ static Datum
 stage_result(CsmsCall *call, FunctionCallInfo fcinfo, CsmsSecret *s, const char *stage)
 {
 	TupleDesc	tupdesc = result_tupdesc(fcinfo);
-	Datum		args[2];
+	int			i = csms_stages_find(&s->stages, stage);
 	Datum		values[4];
-	bool		nulls[4];
-	int			i;
+	bool		nulls[4] = {false, false, false, false};
 	MemoryContext old;
 	HeapTuple	tup;
 
-	args[0] = UUIDPGetDatum(&s->id);
-	args[1] = csms_text_datum(stage);
-	if (csms_exec(&q_stage_row, args, NULL, SPI_OK_SELECT, 1) != 1)
+	if (i < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("stage \"%s\" of secret \"%s\" does not exist", stage, s->name)));
-	for (i = 0; i < 4; i++)
-		values[i] = csms_col(0, i + 1, &nulls[i]);
 	old = MemoryContextSwitchTo(call->caller_cxt);
+	values[0] = CStringGetTextDatum(s->stages.names[i]);
+	values[1] = CStringGetTextDatum(s->name);
+	values[2] = TimestampTzGetDatum(s->stages.times[i]);
+	values[3] = CStringGetTextDatum(csms_version_id(s->stages.versions[i]));
 	tup = heap_form_tuple(tupdesc, values, nulls);
 	MemoryContextSwitchTo(old);
 	return HeapTupleGetDatum(tup);
@@ -1055,23 +1052,32 @@ csms_update_secret_stage(PG_FUNCTION_ARGS)
 	char	   *stage = csms_arg_text(fcinfo, 1, "stage_name");
 	int			version = csms_parse_version_id(csms_arg_text(fcinfo, 2, "version_id"), true);
 	CsmsSecret *s;
+	char	   *names[2];
+	int			versions[2];
+	int			n = 0;
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	CsmsCol		touch = {"update_time", TIMESTAMPTZOID, TimestampTzGetDatum(now), false};
 	Datum		result;
 
 	csms_check_name("stage", stage);
 	csms_call_begin(&call, "csms_update_secret_stage", 0);
 	s = csms_secret_open(&call, name, CSMS_ACT_WRITE_META);
 	version = resolve_version(s, version);
-	check_stage_limit(s, &stage, 1);
 	if (strcmp(stage, "SYSCURRENT") == 0)
 	{
-		int			current = stage_version(s, "SYSCURRENT");
+		int			current = csms_stages_version(&s->stages, "SYSCURRENT");
 
 		/* the version that was current becomes the previous one */
 		if (current > 0 && current != version)
-			set_stage(s, "SYSPREVIOUS", current);
+		{
+			names[n] = "SYSPREVIOUS";
+			versions[n++] = current;
+		}
 	}
-	set_stage(s, stage, version);
-	touch_secret(s);
+	names[n] = stage;
+	versions[n++] = version;
+	check_stage_limit(s, names, n);
+	csms_stages_set(s, n, names, versions, now, &touch, 1, 0);
 	result = stage_result(&call, fcinfo, s, stage);
 	csms_call_end(&call);
 	PG_RETURN_DATUM(result);
@@ -1101,7 +1107,9 @@ csms_delete_secret_stage(PG_FUNCTION_ARGS)
 	char	   *name = csms_arg_text(fcinfo, 0, "name");
 	char	   *stage = csms_arg_text(fcinfo, 1, "stage_name");
 	CsmsSecret *s;
-	Datum		args[2];
+	int			none = 0;
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	CsmsCol		touch = {"update_time", TIMESTAMPTZOID, TimestampTzGetDatum(now), false};
 
 	csms_check_name("stage", stage);
 	if (strcmp(stage, "SYSCURRENT") == 0 || strcmp(stage, "SYSPREVIOUS") == 0)
@@ -1112,13 +1120,11 @@ csms_delete_secret_stage(PG_FUNCTION_ARGS)
 				 errhint("Move it to another version with csms_update_secret_stage().")));
 	csms_call_begin(&call, "csms_delete_secret_stage", 0);
 	s = csms_secret_open(&call, name, CSMS_ACT_WRITE_META);
-	args[0] = UUIDPGetDatum(&s->id);
-	args[1] = csms_text_datum(stage);
-	if (csms_exec(&q_stage_delete, args, NULL, SPI_OK_DELETE, 0) != 1)
+	if (csms_stages_find(&s->stages, stage) < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("stage \"%s\" of secret \"%s\" does not exist", stage, name)));
-	touch_secret(s);
+	csms_stages_set(s, 1, &stage, &none, now, &touch, 1, 0);
 	csms_call_end(&call);
 	PG_RETURN_VOID();
 }

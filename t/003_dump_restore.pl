@@ -144,7 +144,7 @@ sub snapshot
 	  [ stages =>
 		  "SELECT * FROM csms_show_secret_stage('multi', 'STAGE_B') UNION ALL SELECT * FROM csms_show_secret_stage('multi', 'CANARY')"
 	  ];
-	for my $t (qw(account regions keys key_versions secrets versions stages tags))
+	for my $t (qw(account regions keys key_versions secrets versions tags))
 	{
 		push @q, [ "table csms.$t" => "SELECT t::text FROM csms.$t t ORDER BY 1" ];
 	}
