@@ -192,6 +192,7 @@ load_db bench_big "$BIG" no
 log "loaded: secrets ${load_secs[bench_big.csms]}s ($(rate "$BIG" "${load_secs[bench_big.csms]}")/s), plain ${load_secs[bench_big.plain]}s"
 sizes=$(psql_ -d bench_big -At -F ' ' -c "
 	SELECT pg_total_relation_size('csms.secrets') + pg_total_relation_size('csms.versions')
+	         + pg_total_relation_size('csms.usage'),
 	       pg_total_relation_size('plain')") || die "sizes"
 read -r size_csms size_plain <<<"$sizes"
 
@@ -405,7 +406,7 @@ fi
 	echo
 	echo "Memory of one backend (RssAnon = private resident memory; contexts = sum of pg_backend_memory_contexts): fresh $((anon_fresh / 1024)) MB / $(awk -v b="$ctx_fresh" 'BEGIN { printf "%.1f", b / 1048576 }') MB; after one read $(mb $((anon_warm - anon_fresh)) 1024) / $(mb $((ctx_warm - ctx_fresh)) 1048576); after $(human "$MEM_N") distinct reads, one statement each, $(mb $((anon_after - anon_fresh)) 1024) / $(mb $((ctx_after - ctx_fresh)) 1048576) (vs after one read: $(mb $((anon_after - anon_warm)) 1024) / $(mb $((ctx_after - ctx_warm)) 1048576))."
 	echo
-	echo "Load (batches of $(human "$BATCH") per transaction): $(human "$N") secrets in ${load_secs[bench.csms]} s ($(rate "$N" "${load_secs[bench.csms]}")/s), $(human "$BIG") secrets in ${load_secs[bench_big.csms]} s ($(rate "$BIG" "${load_secs[bench_big.csms]}")/s); plain $(human "$BIG") rows in ${load_secs[bench_big.plain]} s ($(rate "$BIG" "${load_secs[bench_big.plain]}")/s); pgcrypto $(human "$N") rows in ${load_secs[bench.enc]} s ($(rate "$N" "${load_secs[bench.enc]}")/s). On disk at $(human "$BIG"): csms.secrets + versions with indexes $(awk -v b="$size_csms" 'BEGIN { printf "%.0f", b / 1048576 }') MB, plain with index $(awk -v b="$size_plain" 'BEGIN { printf "%.0f", b / 1048576 }') MB."
+	echo "Load (batches of $(human "$BATCH") per transaction): $(human "$N") secrets in ${load_secs[bench.csms]} s ($(rate "$N" "${load_secs[bench.csms]}")/s), $(human "$BIG") secrets in ${load_secs[bench_big.csms]} s ($(rate "$BIG" "${load_secs[bench_big.csms]}")/s); plain $(human "$BIG") rows in ${load_secs[bench_big.plain]} s ($(rate "$BIG" "${load_secs[bench_big.plain]}")/s); pgcrypto $(human "$N") rows in ${load_secs[bench.enc]} s ($(rate "$N" "${load_secs[bench.enc]}")/s). On disk at $(human "$BIG"): csms.secrets + versions + usage with indexes $(awk -v b="$size_csms" 'BEGIN { printf "%.0f", b / 1048576 }') MB, plain with index $(awk -v b="$size_plain" 'BEGIN { printf "%.0f", b / 1048576 }') MB."
 } >"$work/table.md"
 
 mkdir -p "$here/results"
