@@ -117,10 +117,20 @@ static CsmsStmt q_touch = {
 	1, {UUIDOID}
 };
 
-static CsmsStmt q_version_count = {
-	"SELECT pg_catalog.count(*)::pg_catalog.int4 FROM csms.versions"
-	" WHERE secret_id OPERATOR(pg_catalog.=) $1",
-	1, {UUIDOID}
+/*
+ * Count the versions of a secret and, when there are $3 or more, delete the
+ * oldest one that holds no stage ($2: the versions that hold one), in one
+ * statement: the count and whether a version was deleted.
+ */
+static CsmsStmt q_version_prune = {
+	"WITH c AS (SELECT pg_catalog.count(*)::pg_catalog.int4 AS n,"
+	"   pg_catalog.min(v.version) FILTER (WHERE NOT v.version OPERATOR(pg_catalog.=) ANY ($2)) AS oldest"
+	"  FROM csms.versions v WHERE v.secret_id OPERATOR(pg_catalog.=) $1),"
+	" d AS (DELETE FROM csms.versions x USING c"
+	"  WHERE x.secret_id OPERATOR(pg_catalog.=) $1 AND c.n OPERATOR(pg_catalog.>=) $3"
+	"    AND x.version OPERATOR(pg_catalog.=) c.oldest RETURNING 1)"
+	" SELECT c.n, (SELECT pg_catalog.count(*)::pg_catalog.int4 FROM d) FROM c",
+	3, {UUIDOID, INT4ARRAYOID, INT4OID}
 };
 
 /* the copy of the SYSCURRENT version's row on the secret (see the install script) */
@@ -140,13 +150,6 @@ static CsmsStmt q_version_exists = {
 	2, {UUIDOID, INT4OID}
 };
 
-static CsmsStmt q_version_prune = {
-	"DELETE FROM csms.versions WHERE secret_id OPERATOR(pg_catalog.=) $1"
-	" AND version OPERATOR(pg_catalog.=) (SELECT pg_catalog.min(v.version)"
-	"  FROM csms.versions v WHERE v.secret_id OPERATOR(pg_catalog.=) $1"
-	"  AND NOT v.version OPERATOR(pg_catalog.=) ANY ($2))",
-	2, {UUIDOID, INT4ARRAYOID}
-};
 
 static CsmsStmt q_version_expire = {
 	"UPDATE csms.versions SET expire_time = $3"
@@ -837,11 +840,12 @@ csms_create_secret_version(PG_FUNCTION_ARGS)
 	int			version,
 				current = 0,
 				count,
+				pruned,
 				i;
 	bool		isnull;
 	TimestampTz now_ts = GetCurrentTransactionStartTimestamp();
 	Datum		now = TimestampTzGetDatum(now_ts);
-	Datum		args[2];
+	Datum		args[3];
 	CsmsSealed	sealed;
 	TupleDesc	tupdesc;
 	bool		cached_tupdesc;
@@ -881,10 +885,6 @@ csms_create_secret_version(PG_FUNCTION_ARGS)
 	 */
 	current = csms_stages_version(&s->stages, "SYSCURRENT");
 	args[0] = UUIDPGetDatum(&s->id);
-	count = 0;
-	if (s->last_version >= CSMS_MAX_VERSIONS &&
-		csms_exec(&q_version_count, args, NULL, SPI_OK_SELECT, 1) == 1)
-		count = DatumGetInt32(csms_col(0, 1, &isnull));
 
 	/* which stages move to the new version */
 	if (stages == NULL)
@@ -899,7 +899,9 @@ csms_create_secret_version(PG_FUNCTION_ARGS)
 	check_stage_limit(s, stages, nstages);
 
 	/* at most CSMS_MAX_VERSIONS: the oldest version without a stage goes */
-	if (count >= CSMS_MAX_VERSIONS)
+	count = 0;
+	pruned = 0;
+	if (s->last_version >= CSMS_MAX_VERSIONS)
 	{
 		Datum		staged[CSMS_MAX_STAGES];
 
@@ -907,9 +909,13 @@ csms_create_secret_version(PG_FUNCTION_ARGS)
 			staged[i] = Int32GetDatum(s->stages.versions[i]);
 		args[1] = PointerGetDatum(construct_array(staged, s->stages.n, INT4OID, sizeof(int32),
 												  true, TYPALIGN_INT));
+		args[2] = Int32GetDatum(CSMS_MAX_VERSIONS);
+		if (csms_exec(&q_version_prune, args, NULL, SPI_OK_SELECT, 1) != 1)
+			elog(ERROR, "could not count the versions of secret \"%s\"", name);
+		count = DatumGetInt32(csms_col(0, 1, &isnull));
+		pruned = DatumGetInt32(csms_col(0, 2, &isnull));
 	}
-	if (count >= CSMS_MAX_VERSIONS &&
-		csms_exec(&q_version_prune, args, NULL, SPI_OK_DELETE, 0) != 1)
+	if (count >= CSMS_MAX_VERSIONS && pruned != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("secret \"%s\" has reached the limit of %d versions", name, CSMS_MAX_VERSIONS),
