@@ -1014,6 +1014,47 @@ uuid_array(PendingRead *p, int n, PendingState state)
 	return construct_array(d, k, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR);
 }
 
+/* The read times of the entries in `state`, in the order of uuid_array. */
+static ArrayType *
+time_array(PendingRead *p, int n, PendingState state)
+{
+	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
+	int			i,
+				k = 0;
+
+	for (i = 0; i < n; i++)
+		if (p[i].state == state)
+			d[k++] = TimestampTzGetDatum(p[i].last_read);
+	return construct_array(d, k, TIMESTAMPTZOID, sizeof(TimestampTz),
+						   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+}
+
+/*
+ * Move the entries whose ids the last SPI statement returned (first column)
+ * from state `from` to state `to`; how many moved.
+ */
+static int
+mark_returned(PendingRead *p, int n, PendingState from, PendingState to)
+{
+	uint64		i;
+	int			moved = 0;
+
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		PendingRead *r = find_pending(p, n,
+									  DatumGetUUIDP(SPI_getbinval(SPI_tuptable->vals[i],
+																  SPI_tuptable->tupdesc, 1, &isnull)));
+
+		if (r != NULL && r->state == from)
+		{
+			r->state = to;
+			moved++;
+		}
+	}
+	return moved;
+}
+
 /*
  * Write one batch (sorted by id) in one transaction, as the owner of schema
  * csms; false, having written nothing, when DDL holds the table (the next
@@ -1054,7 +1095,6 @@ flush_batch(Oid relid, Oid owner, PendingRead *p, int n)
 	Oid			save_uid;
 	int			save_sec;
 	Datum		args[2];
-	uint64		i;
 	int			j,
 				locked = 0;
 
@@ -1076,31 +1116,12 @@ flush_batch(Oid relid, Oid owner, PendingRead *p, int n)
 	args[0] = PointerGetDatum(uuid_array(p, n, PENDING_TODO));
 	if (SPI_execute_plan(saved_plan(&lock_plan, lock_sql, 1, uuids), args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not lock rows of csms.usage");
-	for (i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		PendingRead *r = find_pending(p, n,
-									  DatumGetUUIDP(SPI_getbinval(SPI_tuptable->vals[i],
-																  SPI_tuptable->tupdesc, 1, &isnull)));
-
-		if (r != NULL)
-		{
-			r->state = PENDING_WRITTEN;
-			locked++;
-		}
-	}
+	locked = mark_returned(p, n, PENDING_TODO, PENDING_WRITTEN);
 
 	if (locked > 0)
 	{
-		Datum	   *t = palloc(sizeof(Datum) * locked);
-		int			k = 0;
-
-		for (j = 0; j < n; j++)
-			if (p[j].state == PENDING_WRITTEN)
-				t[k++] = TimestampTzGetDatum(p[j].last_read);
 		args[0] = PointerGetDatum(uuid_array(p, n, PENDING_WRITTEN));
-		args[1] = PointerGetDatum(construct_array(t, k, TIMESTAMPTZOID, sizeof(TimestampTz),
-												  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		args[1] = PointerGetDatum(time_array(p, n, PENDING_WRITTEN));
 		if (SPI_execute_plan(saved_plan(&update_plan, update_sql, 2, update_types), args, NULL, false, 0) != SPI_OK_UPDATE)
 			elog(ERROR, "could not update csms.usage");
 	}
@@ -1108,27 +1129,11 @@ flush_batch(Oid relid, Oid owner, PendingRead *p, int n)
 	if (locked < n)
 	{
 		/* never read before: a new row, for secrets that still exist */
-		Datum	   *t = palloc(sizeof(Datum) * (n - locked));
-		int			k = 0;
-
-		for (j = 0; j < n; j++)
-			if (p[j].state == PENDING_TODO)
-				t[k++] = TimestampTzGetDatum(p[j].last_read);
 		args[0] = PointerGetDatum(uuid_array(p, n, PENDING_TODO));
-		args[1] = PointerGetDatum(construct_array(t, k, TIMESTAMPTZOID, sizeof(TimestampTz),
-												  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		args[1] = PointerGetDatum(time_array(p, n, PENDING_TODO));
 		if (SPI_execute_plan(saved_plan(&insert_plan, insert_sql, 2, update_types), args, NULL, false, 0) != SPI_OK_INSERT_RETURNING)
 			elog(ERROR, "could not insert into csms.usage");
-		for (i = 0; i < SPI_processed; i++)
-		{
-			bool		isnull;
-			PendingRead *r = find_pending(p, n,
-										  DatumGetUUIDP(SPI_getbinval(SPI_tuptable->vals[i],
-																	  SPI_tuptable->tupdesc, 1, &isnull)));
-
-			if (r != NULL && r->state == PENDING_TODO)
-				r->state = PENDING_WRITTEN;
-		}
+		mark_returned(p, n, PENDING_TODO, PENDING_WRITTEN);
 	}
 
 	if (locked < n)
@@ -1137,16 +1142,7 @@ flush_batch(Oid relid, Oid owner, PendingRead *p, int n)
 		args[0] = PointerGetDatum(uuid_array(p, n, PENDING_TODO));
 		if (SPI_execute_plan(saved_plan(&exists_plan, exists_sql, 1, uuids), args, NULL, false, 0) != SPI_OK_SELECT)
 			elog(ERROR, "could not read csms.secrets");
-		for (i = 0; i < SPI_processed; i++)
-		{
-			bool		isnull;
-			PendingRead *r = find_pending(p, n,
-										  DatumGetUUIDP(SPI_getbinval(SPI_tuptable->vals[i],
-																	  SPI_tuptable->tupdesc, 1, &isnull)));
-
-			if (r != NULL && r->state == PENDING_TODO)
-				r->state = PENDING_SKIPPED;
-		}
+		mark_returned(p, n, PENDING_TODO, PENDING_SKIPPED);
 		for (j = 0; j < n; j++)
 			if (p[j].state == PENDING_TODO)
 				p[j].state = PENDING_MISSING;
