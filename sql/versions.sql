@@ -77,6 +77,10 @@ SELECT try($$SELECT csms_update_secret_stage('stg', 'one-more', 'v1')$$);
 SELECT id FROM csms_create_secret_version('stg', 'z', version_stages => '{s1,s2}');
 -- the default move adds SYSPREVIOUS, which does not fit either
 SELECT try($$SELECT csms_create_secret_version('stg', 'z')$$);
+-- nor does moving SYSCURRENT by hand, which hands SYSPREVIOUS on (a 13th stage)
+SELECT try($$SELECT csms_update_secret_stage('stg', 'SYSCURRENT', 'v2')$$);
+SELECT count(*) AS stages, count(*) FILTER (WHERE st = 'SYSPREVIOUS') AS sysprevious
+  FROM csms_list_secret_versions('stg') v, unnest(v.version_stages) st;
 
 -- rollback of a new version leaves nothing
 BEGIN;
