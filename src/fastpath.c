@@ -17,7 +17,7 @@
  *	  authentication).
  *
  *	  Per backend it caches what rarely changes: the OIDs of the tables and
- *	  indexes (checked once against the column names the code expects), the
+ *	  indexes and the positions of the columns it reads (found by name), the
  *	  account row, and the state and alias of the keys it has used.  The
  *	  caches follow the relcache: DDL on the tables, and every write to
  *	  csms.account or csms.keys (a statement trigger, csms_cache_invalidate,
@@ -66,25 +66,6 @@
 
 PG_FUNCTION_INFO_V1(csms_cache_invalidate);
 
-/* column positions of the install script (checked by name when cached) */
-#define ACCOUNT_DOMAIN_ID	2
-#define ACCOUNT_ROOT_CHECK	3
-#define ACCOUNT_HOME_REGION 4
-#define SECRETS_ID			1
-#define SECRETS_NAME		3
-#define SECRETS_STATE		4
-#define SECRETS_CUR_VERSION 22
-#define SECRETS_CUR_KEY_ID	23
-#define SECRETS_CUR_KEY_VERSION 24
-#define SECRETS_CUR_WRAPPED_DEK 25
-#define SECRETS_CUR_CIPHERTEXT 26
-#define VERSIONS_KEY_ID		5
-#define VERSIONS_KEY_VERSION 6
-#define VERSIONS_WRAPPED_DEK 7
-#define VERSIONS_CIPHERTEXT 8
-#define KEYS_ALIAS			3
-#define KEYS_STATE			5
-
 /* Relations of schema csms, by OID; valid until a relcache invalidation. */
 static struct
 {
@@ -97,6 +78,24 @@ static struct
 	Oid			versions_pkey;
 	Oid			keys;
 	Oid			keys_pkey;
+	/* the columns the read uses, found by name and type */
+	AttrNumber	account_domain_id;
+	AttrNumber	account_root_check;
+	AttrNumber	account_home_region;
+	AttrNumber	secrets_id;
+	AttrNumber	secrets_name;
+	AttrNumber	secrets_state;
+	AttrNumber	secrets_current_version;
+	AttrNumber	secrets_current_key_id;
+	AttrNumber	secrets_current_key_version;
+	AttrNumber	secrets_current_wrapped_dek;
+	AttrNumber	secrets_current_ciphertext;
+	AttrNumber	versions_key_id;
+	AttrNumber	versions_key_version;
+	AttrNumber	versions_wrapped_dek;
+	AttrNumber	versions_ciphertext;
+	AttrNumber	keys_alias;
+	AttrNumber	keys_state;
 } rels;
 
 /* The account row; valid until csms.account changes. */
@@ -174,63 +173,54 @@ csms_cache_invalidate(PG_FUNCTION_ARGS)
 	return PointerGetDatum(NULL);
 }
 
-static bool
-att_is(Relation rel, int attnum, const char *name, Oid type)
+/* The columns the read uses: table, name, type, where its position goes. */
+static const struct
 {
-	Form_pg_attribute att;
+	Oid		   *rel;
+	const char *name;
+	Oid			type;
+	AttrNumber *attnum;
+}			columns[] = {
+	{&rels.account, "domain_id", TEXTOID, &rels.account_domain_id},
+	{&rels.account, "root_check", BYTEAOID, &rels.account_root_check},
+	{&rels.account, "home_region", TEXTOID, &rels.account_home_region},
+	{&rels.secrets, "id", UUIDOID, &rels.secrets_id},
+	{&rels.secrets, "name", TEXTOID, &rels.secrets_name},
+	{&rels.secrets, "state", TEXTOID, &rels.secrets_state},
+	{&rels.secrets, "current_version", INT4OID, &rels.secrets_current_version},
+	{&rels.secrets, "current_key_id", UUIDOID, &rels.secrets_current_key_id},
+	{&rels.secrets, "current_key_version", INT4OID, &rels.secrets_current_key_version},
+	{&rels.secrets, "current_wrapped_dek", BYTEAOID, &rels.secrets_current_wrapped_dek},
+	{&rels.secrets, "current_ciphertext", BYTEAOID, &rels.secrets_current_ciphertext},
+	{&rels.versions, "key_id", UUIDOID, &rels.versions_key_id},
+	{&rels.versions, "key_version", INT4OID, &rels.versions_key_version},
+	{&rels.versions, "wrapped_dek", BYTEAOID, &rels.versions_wrapped_dek},
+	{&rels.versions, "ciphertext", BYTEAOID, &rels.versions_ciphertext},
+	{&rels.keys, "alias", TEXTOID, &rels.keys_alias},
+	{&rels.keys, "state", TEXTOID, &rels.keys_state},
+};
 
-	if (attnum > RelationGetNumberOfAttributes(rel))
-		return false;
-	att = TupleDescAttr(RelationGetDescr(rel), attnum - 1);
-	return !att->attisdropped && att->atttypid == type &&
-		strcmp(NameStr(att->attname), name) == 0;
-}
-
+/*
+ * Find the columns by name and type; false when one is missing (a library
+ * that does not match its install script falls back to the SQL path
+ * instead of misreading).
+ */
 static bool
-table_matches(Oid relid, bool (*check) (Relation))
+find_columns(void)
 {
-	Relation	rel = table_open(relid, AccessShareLock);
-	bool		ok = check(rel);
+	int			i;
 
-	table_close(rel, AccessShareLock);
-	return ok;
-}
+	for (i = 0; i < lengthof(columns); i++)
+	{
+		Relation	rel = table_open(*columns[i].rel, AccessShareLock);
 
-static bool
-account_matches(Relation rel)
-{
-	return att_is(rel, ACCOUNT_DOMAIN_ID, "domain_id", TEXTOID) &&
-		att_is(rel, ACCOUNT_ROOT_CHECK, "root_check", BYTEAOID) &&
-		att_is(rel, ACCOUNT_HOME_REGION, "home_region", TEXTOID);
-}
-
-static bool
-secrets_matches(Relation rel)
-{
-	return att_is(rel, SECRETS_ID, "id", UUIDOID) &&
-		att_is(rel, SECRETS_NAME, "name", TEXTOID) &&
-		att_is(rel, SECRETS_STATE, "state", TEXTOID) &&
-		att_is(rel, SECRETS_CUR_VERSION, "current_version", INT4OID) &&
-		att_is(rel, SECRETS_CUR_KEY_ID, "current_key_id", UUIDOID) &&
-		att_is(rel, SECRETS_CUR_KEY_VERSION, "current_key_version", INT4OID) &&
-		att_is(rel, SECRETS_CUR_WRAPPED_DEK, "current_wrapped_dek", BYTEAOID) &&
-		att_is(rel, SECRETS_CUR_CIPHERTEXT, "current_ciphertext", BYTEAOID);
-}
-
-static bool
-versions_matches(Relation rel)
-{
-	return att_is(rel, VERSIONS_KEY_ID, "key_id", UUIDOID) &&
-		att_is(rel, VERSIONS_KEY_VERSION, "key_version", INT4OID) &&
-		att_is(rel, VERSIONS_WRAPPED_DEK, "wrapped_dek", BYTEAOID) &&
-		att_is(rel, VERSIONS_CIPHERTEXT, "ciphertext", BYTEAOID);
-}
-
-static bool
-keys_matches(Relation rel)
-{
-	return att_is(rel, KEYS_ALIAS, "alias", TEXTOID) &&
-		att_is(rel, KEYS_STATE, "state", TEXTOID);
+		*columns[i].attnum = csms_attnum_find(RelationGetDescr(rel), columns[i].name,
+											  columns[i].type);
+		table_close(rel, AccessShareLock);
+		if (*columns[i].attnum == 0)
+			return false;
+	}
+	return true;
 }
 
 /* Look the relations up once; false when they are not as expected. */
@@ -239,7 +229,6 @@ load_rels(void)
 {
 	Oid			nsp;
 	uint64		generation = inval_generation;
-
 	if (rels.valid)
 		return true;
 	if (!callback_registered)
@@ -266,10 +255,7 @@ load_rels(void)
 		!OidIsValid(rels.versions) || !OidIsValid(rels.versions_pkey) ||
 		!OidIsValid(rels.keys) || !OidIsValid(rels.keys_pkey))
 		return false;
-	if (!table_matches(rels.account, account_matches) ||
-		!table_matches(rels.secrets, secrets_matches) ||
-		!table_matches(rels.versions, versions_matches) ||
-		!table_matches(rels.keys, keys_matches))
+	if (!find_columns())
 		return false;
 
 	rels.valid = generation == inval_generation;
@@ -340,13 +326,13 @@ load_account(void)
 	tup = latest_lookup(rels.account, rels.account_pkey, F_BOOLEQ, BoolGetDatum(true), &desc);
 	if (!HeapTupleIsValid(tup) || generation != inval_generation)
 		return false;
-	s = TextDatumGetCString(heap_getattr(tup, ACCOUNT_DOMAIN_ID, desc, &isnull));
-	check = DatumGetByteaPP(heap_getattr(tup, ACCOUNT_ROOT_CHECK, desc, &isnull));
+	s = TextDatumGetCString(heap_getattr(tup, rels.account_domain_id, desc, &isnull));
+	check = DatumGetByteaPP(heap_getattr(tup, rels.account_root_check, desc, &isnull));
 	if (strlen(s) >= sizeof(account.domain_id) || VARSIZE_ANY_EXHDR(check) != CSMS_HMAC_LEN)
 		return false;
 	strlcpy(account.domain_id, s, sizeof(account.domain_id));
 	memcpy(account.root_check, VARDATA_ANY(check), CSMS_HMAC_LEN);
-	s = TextDatumGetCString(heap_getattr(tup, ACCOUNT_HOME_REGION, desc, &isnull));
+	s = TextDatumGetCString(heap_getattr(tup, rels.account_home_region, desc, &isnull));
 	if (strlen(s) > CSMS_NAME_MAXLEN)
 		return false;
 	strlcpy(account.home_region, s, sizeof(account.home_region));
@@ -393,8 +379,8 @@ key_state(const pg_uuid_t *id)
 	tup = latest_lookup(rels.keys, rels.keys_pkey, F_UUID_EQ, UUIDPGetDatum(id), &desc);
 	if (!HeapTupleIsValid(tup) || generation != inval_generation)
 		return NULL;
-	alias = TextDatumGetCString(heap_getattr(tup, KEYS_ALIAS, desc, &isnull));
-	enabled = strcmp(TextDatumGetCString(heap_getattr(tup, KEYS_STATE, desc, &isnull)),
+	alias = TextDatumGetCString(heap_getattr(tup, rels.keys_alias, desc, &isnull));
+	enabled = strcmp(TextDatumGetCString(heap_getattr(tup, rels.keys_state, desc, &isnull)),
 					 "ENABLED") == 0;
 	if (strlen(alias) > CSMS_NAME_MAXLEN)
 		return NULL;
@@ -480,30 +466,30 @@ csms_fast_read(const char *name, int version, char *kind, int *version_out)
 	tup = index_lookup(secrets, rels.secrets_by_name, 2, procs, values, GetActiveSnapshot());
 	if (!HeapTupleIsValid(tup))
 		goto done;
-	if (strcmp(TextDatumGetCString(heap_getattr(tup, SECRETS_STATE, desc, &isnull)),
+	if (strcmp(TextDatumGetCString(heap_getattr(tup, rels.secrets_state, desc, &isnull)),
 			   "ENABLED") != 0)
 		goto done;
-	secret_id = *DatumGetUUIDP(heap_getattr(tup, SECRETS_ID, desc, &isnull));
+	secret_id = *DatumGetUUIDP(heap_getattr(tup, rels.secrets_id, desc, &isnull));
 	key = csms_alloc_sensitive(sizeof(CsmsKey));
 
-	d = heap_getattr(tup, SECRETS_CUR_VERSION, desc, &isnull);
+	d = heap_getattr(tup, rels.secrets_current_version, desc, &isnull);
 	if (!isnull && (version == 0 || version == DatumGetInt32(d)))
 	{
 		/* the SYSCURRENT version: its copy on the secret's row */
 		version = DatumGetInt32(d);
-		d = heap_getattr(tup, SECRETS_CUR_KEY_ID, desc, &isnull);
+		d = heap_getattr(tup, rels.secrets_current_key_id, desc, &isnull);
 		if (isnull)
 			goto done;
 		key->id = *DatumGetUUIDP(d);
-		d = heap_getattr(tup, SECRETS_CUR_KEY_VERSION, desc, &isnull);
+		d = heap_getattr(tup, rels.secrets_current_key_version, desc, &isnull);
 		if (isnull)
 			goto done;
 		key->version = DatumGetInt32(d);
-		d = heap_getattr(tup, SECRETS_CUR_WRAPPED_DEK, desc, &isnull);
+		d = heap_getattr(tup, rels.secrets_current_wrapped_dek, desc, &isnull);
 		if (isnull)
 			goto done;
 		wrapped = DatumGetByteaPP(d);
-		d = heap_getattr(tup, SECRETS_CUR_CIPHERTEXT, desc, &isnull);
+		d = heap_getattr(tup, rels.secrets_current_ciphertext, desc, &isnull);
 		if (isnull)
 			goto done;
 		ciphertext = DatumGetByteaPP(d);
@@ -520,10 +506,10 @@ csms_fast_read(const char *name, int version, char *kind, int *version_out)
 		if (!HeapTupleIsValid(tup))
 			goto done;
 		desc = RelationGetDescr(versions);
-		key->id = *DatumGetUUIDP(heap_getattr(tup, VERSIONS_KEY_ID, desc, &isnull));
-		key->version = DatumGetInt32(heap_getattr(tup, VERSIONS_KEY_VERSION, desc, &isnull));
-		wrapped = DatumGetByteaPP(heap_getattr(tup, VERSIONS_WRAPPED_DEK, desc, &isnull));
-		ciphertext = DatumGetByteaPP(heap_getattr(tup, VERSIONS_CIPHERTEXT, desc, &isnull));
+		key->id = *DatumGetUUIDP(heap_getattr(tup, rels.versions_key_id, desc, &isnull));
+		key->version = DatumGetInt32(heap_getattr(tup, rels.versions_key_version, desc, &isnull));
+		wrapped = DatumGetByteaPP(heap_getattr(tup, rels.versions_wrapped_dek, desc, &isnull));
+		ciphertext = DatumGetByteaPP(heap_getattr(tup, rels.versions_ciphertext, desc, &isnull));
 	}
 	else
 		goto done;				/* no SYSCURRENT version: the SPI path says so */

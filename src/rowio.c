@@ -349,9 +349,9 @@ csms_row_insert(const char *table, const char *arbiter_index,
 
 /* Reads --------------------------------------------------------------------- */
 
-/* The attribute number of column `name` of type `type`; an error if there is none. */
+/* The attribute number of column `name` of type `type`; 0 if there is none. */
 int
-csms_attnum(TupleDesc desc, const char *name, Oid type)
+csms_attnum_find(TupleDesc desc, const char *name, Oid type)
 {
 	int			i;
 
@@ -360,14 +360,20 @@ csms_attnum(TupleDesc desc, const char *name, Oid type)
 		Form_pg_attribute att = TupleDescAttr(desc, i);
 
 		if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
-		{
-			if (att->atttypid != type)
-				break;
-			return i + 1;
-		}
+			return att->atttypid == type ? i + 1 : 0;
 	}
-	elog(ERROR, "table has no column \"%s\" of the expected type", name);
-	return 0;					/* keep compiler quiet */
+	return 0;
+}
+
+/* The same; an error if there is none. */
+int
+csms_attnum(TupleDesc desc, const char *name, Oid type)
+{
+	int			attnum = csms_attnum_find(desc, name, type);
+
+	if (attnum == 0)
+		elog(ERROR, "table has no column \"%s\" of the expected type", name);
+	return attnum;
 }
 
 /*

@@ -141,6 +141,7 @@ extern bool csms_row_find(Relation rel, Oid indexoid, int nkeys, const Oid *proc
 						  TupleTableSlot *slot);
 extern List *csms_row_scan(Relation rel, Oid indexoid, int nkeys, const Oid *procs,
 						   const Datum *values);
+extern int	csms_attnum_find(TupleDesc desc, const char *name, Oid type);
 extern int	csms_attnum(TupleDesc desc, const char *name, Oid type);
 extern Datum csms_slot_col(TupleTableSlot *slot, int guess, const char *name, Oid type,
 						   bool *isnull);
