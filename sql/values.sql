@@ -75,6 +75,16 @@ RESET csms.track_last_used;
 SELECT last_used_time IS NULL AS never_read FROM csms_show_secret('unread');
 SELECT csms_get_secret_value('unread');
 SELECT last_used_time IS NOT NULL AS now_read FROM csms_show_secret('unread');
+-- the usage settings: the flush interval is a server setting with a range,
+-- the slots exist only with the library preloaded (t/007_usage.pl)
+\set VERBOSITY sqlstate
+SET csms.usage_flush_interval = '5min';
+ALTER SYSTEM SET csms.usage_flush_interval = '10ms';
+ALTER SYSTEM SET csms.usage_flush_interval = '2h';
+ALTER SYSTEM SET csms.usage_flush_interval = 'soon';
+ALTER SYSTEM SET csms.usage_slots = 1000;
+\set VERBOSITY default
+SHOW csms.usage_flush_interval;
 
 -- batch: SYSCURRENT of each, in the order given, duplicates kept
 SELECT id, secret_name, secret_string, secret_binary FROM csms_batch_get_secret_value('{s-utf8,b-zero,s-utf8}');

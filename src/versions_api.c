@@ -12,7 +12,7 @@
  *	  extension: one saved plan finds the secret, the version and its key by
  *	  index, CMK material comes from the per-backend cache, and one AES-GCM
  *	  open of the data key and one of the value follow.  last_used_time is
- *	  written at most once a minute per secret, and never waits for a lock.
+ *	  written at most once a minute per secret (q_touch; usage.c).
  *
  * src/versions_api.c
  *

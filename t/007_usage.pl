@@ -84,6 +84,7 @@ sub updates
 }
 
 $node->safe_psql('postgres', 'CREATE EXTENSION secrets');
+
 $node->safe_psql(
 	'postgres', q{
 SELECT count(csms_create_secret(n, secret_string => 'value-of-' || n))
@@ -289,6 +290,13 @@ max_worker_processes = 2
 });
 $full->start;
 $full->safe_psql('postgres', 'CREATE EXTENSION secrets');
+# csms.usage_slots: a restart setting with a range
+my (undef, undef, $slots_err) = $full->psql('postgres',
+	"\\set VERBOSITY sqlstate\nALTER SYSTEM SET csms.usage_slots = 10");
+like($slots_err, qr/ERROR:  22023/, 'csms.usage_slots below 64 is refused with 22023');
+(undef, undef, $slots_err) = $full->psql('postgres',
+	"\\set VERBOSITY sqlstate\nSET csms.usage_slots = 100000");
+like($slots_err, qr/ERROR:  55P02/, 'csms.usage_slots cannot change without a restart (55P02)');
 $full->safe_psql('postgres',
 	"SELECT count(csms_create_secret('f' || g, 'x')) FROM generate_series(1, 201) g");
 $out = $full->safe_psql(
