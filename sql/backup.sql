@@ -170,3 +170,7 @@ SELECT name, region FROM csms_restore(:'blob_eu');
 SELECT csms_get_secret_value('bk');
 SELECT count(*) AS backup_keys FROM csms.keys WHERE purpose = 'backup';
 RESET csms.region;
+-- csms.secrets.version_count, kept by the code, is each secret's number of versions
+SELECT s.region, s.name, s.version_count, count(v.version) AS versions
+  FROM csms.secrets s LEFT JOIN csms.versions v ON v.secret_id = s.id
+ GROUP BY s.id HAVING s.version_count <> count(v.version);

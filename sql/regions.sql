@@ -89,6 +89,10 @@ SET csms.region = 'cn-text-x';
 SELECT array_agg(id ORDER BY substr(id, 2)::int) = :'primary_versions' AS same_versions, count(*) FROM csms_list_secret_versions('test');
 SELECT csms_get_secret_value('test');
 RESET csms.region;
+-- csms.secrets.version_count, kept by the code, is each secret's number of versions
+SELECT s.region, s.name, s.version_count, count(v.version) AS versions
+  FROM csms.secrets s LEFT JOIN csms.versions v ON v.secret_id = s.id
+ GROUP BY s.id HAVING s.version_count <> count(v.version);
 
 -- a rollback leaves the replica as it was
 BEGIN;

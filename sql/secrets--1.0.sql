@@ -123,6 +123,13 @@ CREATE TABLE csms.secrets (
 	stage_names		text[] NOT NULL,
 	stage_versions	integer[] NOT NULL,
 	stage_times		timestamptz[] NOT NULL,
+	/*
+	 * How many rows of csms.versions the secret has (at most
+	 * CSMS_MAX_VERSIONS, 20), kept by the code with every version insert
+	 * and delete, so that a new version knows without counting whether the
+	 * oldest version without a stage must go.
+	 */
+	version_count	integer NOT NULL,
 	CONSTRAINT secrets_region_name_key UNIQUE (region, name)
 )
 /*

@@ -67,6 +67,10 @@ SELECT name FROM csms_update_secret_stage('many', 'KEEP', 'v3');
 SELECT count(*) FROM (SELECT csms_create_secret_version('many', 'more ' || g) FROM generate_series(1, 5) g) s;
 SELECT count(*) AS versions, min(substr(id, 2)::int) AS oldest FROM csms_list_secret_versions('many');
 SELECT id, version_stages FROM csms_list_secret_versions('many', 2);
+-- csms.secrets.version_count, kept by the code, is each secret's number of versions
+SELECT s.region, s.name, s.version_count, count(v.version) AS versions
+  FROM csms.secrets s LEFT JOIN csms.versions v ON v.secret_id = s.id
+ GROUP BY s.id HAVING s.version_count <> count(v.version);
 
 -- at most 12 stages per secret
 SELECT name FROM csms_create_secret('stg', 'x');

@@ -468,13 +468,13 @@ static CsmsStmt q_restore_secret = {
 	" secret_type, auto_rotation, rotation_period, rotation_config, rotation_time,"
 	" next_rotation_time, event_subscriptions, enterprise_project_id,"
 	" rotation_func_urn, create_time, update_time, last_version, stage_names,"
-	" stage_versions, stage_times)"
+	" stage_versions, stage_times, version_count)"
 	" VALUES ($1, $2, $3, 'ENABLED', $4, $5, $6, $7, $8, $9, $10, $11, $13, $14,"
-	" $15, $16, $17, $18, $19, $20, $21) ON CONFLICT DO NOTHING",	/* $12: last_used_time, below */
-	21, {UUIDOID, TEXTOID, TEXTOID, UUIDOID, TEXTOID, TEXTOID, BOOLOID, TEXTOID,
+	" $15, $16, $17, $18, $19, $20, $21, $22) ON CONFLICT DO NOTHING",	/* $12: last_used_time, below */
+	22, {UUIDOID, TEXTOID, TEXTOID, UUIDOID, TEXTOID, TEXTOID, BOOLOID, TEXTOID,
 		JSONBOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTARRAYOID,
 		TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID, TEXTARRAYOID,
-	INT4ARRAYOID, TIMESTAMPTZARRAYOID}
+	INT4ARRAYOID, TIMESTAMPTZARRAYOID, INT4OID}
 };
 
 static CsmsStmt q_restore_usage = {
@@ -564,8 +564,8 @@ csms_restore(PG_FUNCTION_ARGS)
 				last_version,
 				i;
 	size_t		j;
-	Datum		args[21];
-	char		nulls[21];
+	Datum		args[22];
+	char		nulls[22];
 	CsmsStages	stages;
 	Jsonb	   *tags_jsonb = NULL;
 	Jsonb	   *rotation_config = NULL;
@@ -836,6 +836,7 @@ csms_restore(PG_FUNCTION_ARGS)
 	args[2] = csms_text_datum(name);
 	args[3] = UUIDPGetDatum(&key->id);
 	args[17] = Int32GetDatum(last_version);
+	args[21] = Int32GetDatum(nversions);
 	for (i = 0; i < stages.n; i++)
 		stages.times[i] = DatumGetTimestampTz(args[16]);
 	csms_stages_datums(&stages, &args[18], &args[19], &args[20]);

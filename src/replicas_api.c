@@ -133,7 +133,7 @@ static CsmsStmt q_apply_metadata = {
 	" scheduled_delete_time = p.scheduled_delete_time,"
 	" last_version = p.last_version, stage_names = p.stage_names,"
 	" stage_versions = p.stage_versions, stage_times = p.stage_times,"
-	" update_time = pg_catalog.now()"
+	" version_count = p.version_count, update_time = pg_catalog.now()"
 	" FROM csms.secrets p"
 	" WHERE p.id OPERATOR(pg_catalog.=) $1 AND r.id OPERATOR(pg_catalog.=) $2",
 	2, {UUIDOID, UUIDOID}
@@ -371,11 +371,11 @@ static CsmsStmt q_replica_insert = {
 	"INSERT INTO csms.secrets (id, region, name, state, kms_key_id, description,"
 	" secret_type, auto_rotation, event_subscriptions, enterprise_project_id,"
 	" create_time, update_time, replica_type, primary_id, last_version,"
-	" stage_names, stage_versions, stage_times)"
+	" stage_names, stage_versions, stage_times, version_count)"
 	" SELECT $1, $2, p.name, p.state, $3, p.description, p.secret_type,"
 	" p.auto_rotation, p.event_subscriptions, p.enterprise_project_id,"
 	" pg_catalog.now(), pg_catalog.now(), 'REPLICA', p.id, p.last_version,"
-	" p.stage_names, p.stage_versions, p.stage_times"
+	" p.stage_names, p.stage_versions, p.stage_times, p.version_count"
 	" FROM csms.secrets p WHERE p.id OPERATOR(pg_catalog.=) $4"
 	" ON CONFLICT DO NOTHING",
 	4, {UUIDOID, TEXTOID, UUIDOID, UUIDOID}

@@ -96,7 +96,7 @@ struct CsmsWriter
 	ResultRelInfo *rri;
 	EPQState	epq;
 	TupleTableSlot *slot;		/* the row written */
-	TupleTableSlot *oldslot;	/* the row an update replaces */
+	TupleTableSlot *oldslot;	/* the row an update replaces or a delete removes */
 	int			cmds;
 };
 
@@ -120,7 +120,7 @@ relid_cache_reset(Datum arg, int cacheid, uint32 hashvalue)
 	relid_cache_used = 0;
 }
 
-static Oid
+Oid
 csms_relid(const char *name)
 {
 	Oid			relid;
@@ -178,6 +178,8 @@ writer_begin(const char *table, int cmds, Oid arbiter)
 		CheckValidResultRel(w->rri, CMD_INSERT);
 	if (cmds & CSMS_WRITE_UPDATE)
 		CheckValidResultRel(w->rri, CMD_UPDATE);
+	if (cmds & CSMS_WRITE_DELETE)
+		CheckValidResultRel(w->rri, CMD_DELETE);
 	w->estate->es_output_cid = GetCurrentCommandId(true);
 	ExecOpenIndices(w->rri, false);
 	if (OidIsValid(arbiter))
@@ -194,7 +196,7 @@ writer_begin(const char *table, int cmds, Oid arbiter)
 								  w->rri->ri_IndexRelationInfo[i]);
 	}
 	w->slot = table_slot_create(w->rel, &w->estate->es_tupleTable);
-	if (cmds & CSMS_WRITE_UPDATE)
+	if (cmds & (CSMS_WRITE_UPDATE | CSMS_WRITE_DELETE))
 	{
 		w->oldslot = table_slot_create(w->rel, &w->estate->es_tupleTable);
 		EvalPlanQualInit(&w->epq, w->estate, NULL, NIL, -1);
@@ -205,6 +207,8 @@ writer_begin(const char *table, int cmds, Oid arbiter)
 		ExecBSInsertTriggers(w->estate, w->rri);
 	if (cmds & CSMS_WRITE_UPDATE)
 		ExecBSUpdateTriggers(w->estate, w->rri);
+	if (cmds & CSMS_WRITE_DELETE)
+		ExecBSDeleteTriggers(w->estate, w->rri);
 	return w;
 }
 
@@ -256,6 +260,21 @@ csms_writer_update(CsmsWriter *w, ItemPointer tid, const CsmsCol *cols, int ncol
 	*tid = w->slot->tts_tid;
 }
 
+/*
+ * Delete the row at tid, which this transaction has locked or is otherwise
+ * the only one to write (a concurrent update is an error).
+ */
+void
+csms_writer_delete(CsmsWriter *w, ItemPointer tid)
+{
+	Assert(w->cmds & CSMS_WRITE_DELETE);
+	if (!table_tuple_fetch_row_version(w->rel, tid, SnapshotAny, w->oldslot))
+		elog(ERROR, "row (%u,%u) of \"%s\" vanished", ItemPointerGetBlockNumber(tid),
+			 ItemPointerGetOffsetNumber(tid), RelationGetRelationName(w->rel));
+	EvalPlanQualSetSlot(&w->epq, w->oldslot);
+	ExecSimpleRelationDelete(w->rri, w->estate, &w->epq, w->oldslot);
+}
+
 /* End the writes: statement triggers, the trigger queue; the next command sees them. */
 void
 csms_writer_end(CsmsWriter *w)
@@ -264,8 +283,10 @@ csms_writer_end(CsmsWriter *w)
 		ExecASInsertTriggers(w->estate, w->rri, NULL);
 	if (w->cmds & CSMS_WRITE_UPDATE)
 		ExecASUpdateTriggers(w->estate, w->rri, NULL);
+	if (w->cmds & CSMS_WRITE_DELETE)
+		ExecASDeleteTriggers(w->estate, w->rri, NULL);
 	AfterTriggerEndQuery(w->estate);
-	if (w->cmds & CSMS_WRITE_UPDATE)
+	if (w->cmds & (CSMS_WRITE_UPDATE | CSMS_WRITE_DELETE))
 		EvalPlanQualEnd(&w->epq);
 	ExecCloseIndices(w->rri);
 	ExecResetTupleTable(w->estate->es_tupleTable, false);

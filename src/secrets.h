@@ -123,15 +123,20 @@ typedef struct CsmsCol
 extern bool csms_row_insert(const char *table, const char *arbiter_index,
 							const CsmsCol *cols, int ncols);
 
+/* the OID of relation csms.<name> (cached; an error if there is none) */
+extern Oid	csms_relid(const char *name);
+
 /* several writes to one table in one statement's executor state */
 typedef struct CsmsWriter CsmsWriter;
 
 #define CSMS_WRITE_INSERT	0x01
 #define CSMS_WRITE_UPDATE	0x02
+#define CSMS_WRITE_DELETE	0x04
 extern CsmsWriter *csms_writer_begin(const char *table, int cmds);
 extern void csms_writer_insert(CsmsWriter *w, const CsmsCol *cols, int ncols);
 extern void csms_writer_update(CsmsWriter *w, ItemPointer tid, const CsmsCol *cols,
 							   int ncols);
+extern void csms_writer_delete(CsmsWriter *w, ItemPointer tid);
 extern void csms_writer_end(CsmsWriter *w);
 
 /* reads by index without the planner, under the active snapshot */
@@ -250,6 +255,7 @@ typedef struct CsmsSecret
 	pg_uuid_t	kms_key_id;
 	char	   *replica_type;
 	int			last_version;
+	int			version_count;	/* its rows in csms.versions */
 	bool		auto_rotation;
 	char	   *rotation_period;
 	bool		has_primary;	/* a REPLICA: the id of its primary */

@@ -261,6 +261,7 @@ csms_secret_open(CsmsCall *call, const char *name, CsmsAction action)
 	s->kms_key_id = *DatumGetUUIDP(csms_slot_col(slot, 5, "kms_key_id", UUIDOID, &isnull));
 	s->replica_type = TextDatumGetCString(csms_slot_col(slot, 20, "replica_type", TEXTOID, &isnull));
 	s->last_version = DatumGetInt32(csms_slot_col(slot, 22, "last_version", INT4OID, &isnull));
+	s->version_count = DatumGetInt32(csms_slot_col(slot, 31, "version_count", INT4OID, &isnull));
 	s->auto_rotation = DatumGetBool(csms_slot_col(slot, 8, "auto_rotation", BOOLOID, &isnull));
 	d = csms_slot_col(slot, 9, "rotation_period", TEXTOID, &isnull);
 	s->rotation_period = isnull ? NULL : TextDatumGetCString(d);
@@ -575,6 +576,7 @@ csms_create_secret(PG_FUNCTION_ARGS)
 			{"stage_names", TEXTARRAYOID, stage_names, false},
 			{"stage_versions", INT4ARRAYOID, stage_versions, false},
 			{"stage_times", TIMESTAMPTZARRAYOID, stage_times, false},
+			{"version_count", INT4OID, Int32GetDatum(1), false},
 		};
 
 		if (!csms_row_insert("secrets", "secrets_region_name_key", cols, lengthof(cols)))

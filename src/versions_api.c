@@ -20,13 +20,16 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
+#include "executor/tuptable.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "utils/array.h"
@@ -115,22 +118,6 @@ static CsmsStmt q_touch = {
 	"  WHERE NOT EXISTS (SELECT FROM csms.usage WHERE secret_id OPERATOR(pg_catalog.=) $1)"
 	" ON CONFLICT (secret_id) DO NOTHING",
 	1, {UUIDOID}
-};
-
-/*
- * Count the versions of a secret and, when there are $3 or more, delete the
- * oldest one that holds no stage ($2: the versions that hold one), in one
- * statement: the count and whether a version was deleted.
- */
-static CsmsStmt q_version_prune = {
-	"WITH c AS (SELECT pg_catalog.count(*)::pg_catalog.int4 AS n,"
-	"   pg_catalog.min(v.version) FILTER (WHERE NOT v.version OPERATOR(pg_catalog.=) ANY ($2)) AS oldest"
-	"  FROM csms.versions v WHERE v.secret_id OPERATOR(pg_catalog.=) $1),"
-	" d AS (DELETE FROM csms.versions x USING c"
-	"  WHERE x.secret_id OPERATOR(pg_catalog.=) $1 AND c.n OPERATOR(pg_catalog.>=) $3"
-	"    AND x.version OPERATOR(pg_catalog.=) c.oldest RETURNING 1)"
-	" SELECT c.n, (SELECT pg_catalog.count(*)::pg_catalog.int4 FROM d) FROM c",
-	3, {UUIDOID, INT4ARRAYOID, INT4OID}
 };
 
 /* the copy of the SYSCURRENT version's row on the secret (see the install script) */
@@ -813,6 +800,66 @@ touch_secret(CsmsSecret *s)
 
 /* csms_create_secret_version -------------------------------------------------- */
 
+/*
+ * Delete the oldest version of secret s (whose row this transaction has
+ * locked) that holds no stage: by its (secret_id, version) index in version
+ * order, stopping at the first such version.  False when every version
+ * holds a stage.
+ */
+static bool
+prune_oldest_unstaged(CsmsSecret *s)
+{
+	static const Oid procs[1] = {F_UUID_EQ};
+	Datum		key = UUIDPGetDatum(&s->id);
+	Relation	rel;
+	Relation	index;
+	ScanKeyData skey;
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
+	int			attno;
+	bool		found = false;
+
+	Assert(s->locked);
+	rel = table_open(csms_relid("versions"), RowExclusiveLock);
+	index = index_open(csms_relid("versions_pkey"), RowExclusiveLock);
+	attno = csms_attnum(RelationGetDescr(rel), "version", INT4OID);
+	slot = table_slot_create(rel, NULL);
+	csms_snapshot_push();
+	ScanKeyEntryInitialize(&skey, 0, 1, BTEqualStrategyNumber, InvalidOid,
+						   index->rd_indcollation[0], procs[0], key);
+	scan = index_beginscan(rel, index, GetActiveSnapshot(), 1, 0);
+	index_rescan(scan, &skey, 1, NULL, 0);
+	while (index_getnext_slot(scan, ForwardScanDirection, slot))
+	{
+		bool		isnull;
+		int			version = DatumGetInt32(slot_getattr(slot, attno, &isnull));
+		int			i;
+
+		for (i = 0; i < s->stages.n; i++)
+			if (s->stages.versions[i] == version)
+				break;
+		if (i == s->stages.n)
+		{
+			found = true;
+			break;
+		}
+	}
+	index_endscan(scan);
+	PopActiveSnapshot();
+	if (found)
+	{
+		CsmsWriter *w = csms_writer_begin("versions", CSMS_WRITE_DELETE);
+		ItemPointerData tid = slot->tts_tid;
+
+		csms_writer_delete(w, &tid);
+		csms_writer_end(w);
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	index_close(index, RowExclusiveLock);
+	table_close(rel, NoLock);
+	return found;
+}
+
 /* ORDER BY name, as the metadata query sorts version_stages */
 static int
 stage_name_cmp(const void *a, const void *b)
@@ -839,13 +886,10 @@ csms_create_secret_version(PG_FUNCTION_ARGS)
 	CsmsKey    *key;
 	int			version,
 				current = 0,
-				count,
 				pruned,
 				i;
-	bool		isnull;
 	TimestampTz now_ts = GetCurrentTransactionStartTimestamp();
 	Datum		now = TimestampTzGetDatum(now_ts);
-	Datum		args[3];
 	CsmsSealed	sealed;
 	TupleDesc	tupdesc;
 	bool		cached_tupdesc;
@@ -878,13 +922,10 @@ csms_create_secret_version(PG_FUNCTION_ARGS)
 	csms_key_material(&call, key, key->version);
 
 	/*
-	 * The secret's stages (SYSCURRENT among them) are on its row, which
-	 * csms_secret_open read.  Its versions are numbered 1 to last_version at
-	 * most, so they are counted only when there may be CSMS_MAX_VERSIONS of
-	 * them.
+	 * The secret's stages (SYSCURRENT among them) and how many versions it
+	 * has are on its row, which csms_secret_open read and locked.
 	 */
 	current = csms_stages_version(&s->stages, "SYSCURRENT");
-	args[0] = UUIDPGetDatum(&s->id);
 
 	/* which stages move to the new version */
 	if (stages == NULL)
@@ -899,28 +940,17 @@ csms_create_secret_version(PG_FUNCTION_ARGS)
 	check_stage_limit(s, stages, nstages);
 
 	/* at most CSMS_MAX_VERSIONS: the oldest version without a stage goes */
-	count = 0;
 	pruned = 0;
-	if (s->last_version >= CSMS_MAX_VERSIONS)
+	if (s->version_count >= CSMS_MAX_VERSIONS)
 	{
-		Datum		staged[CSMS_MAX_STAGES];
-
-		for (i = 0; i < s->stages.n; i++)
-			staged[i] = Int32GetDatum(s->stages.versions[i]);
-		args[1] = PointerGetDatum(construct_array(staged, s->stages.n, INT4OID, sizeof(int32),
-												  true, TYPALIGN_INT));
-		args[2] = Int32GetDatum(CSMS_MAX_VERSIONS);
-		if (csms_exec(&q_version_prune, args, NULL, SPI_OK_SELECT, 1) != 1)
-			elog(ERROR, "could not count the versions of secret \"%s\"", name);
-		count = DatumGetInt32(csms_col(0, 1, &isnull));
-		pruned = DatumGetInt32(csms_col(0, 2, &isnull));
+		if (!prune_oldest_unstaged(s))
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("secret \"%s\" has reached the limit of %d versions", name, CSMS_MAX_VERSIONS),
+					 errdetail("Every version holds a stage, so none can be removed to make room."),
+					 errhint("Delete stages that are no longer used with csms_delete_secret_stage().")));
+		pruned = 1;
 	}
-	if (count >= CSMS_MAX_VERSIONS && pruned != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("secret \"%s\" has reached the limit of %d versions", name, CSMS_MAX_VERSIONS),
-				 errdetail("Every version holds a stage, so none can be removed to make room."),
-				 errhint("Delete stages that are no longer used with csms_delete_secret_stage().")));
 
 	{
 		Datum		expire = PG_ARGISNULL(4) ? (Datum) 0 : PG_GETARG_DATUM(4);
@@ -956,6 +986,7 @@ csms_create_secret_version(PG_FUNCTION_ARGS)
 		CsmsCol		cols[] = {
 			{"last_version", INT4OID, Int32GetDatum(version), false},
 			{"update_time", TIMESTAMPTZOID, now, false},
+			{"version_count", INT4OID, Int32GetDatum(s->version_count + 1 - pruned), false},
 			{"current_version", INT4OID, Int32GetDatum(version), false},
 			{"current_key_id", UUIDOID, UUIDPGetDatum(&key->id), false},
 			{"current_key_version", INT4OID, Int32GetDatum(key->version), false},
@@ -964,7 +995,7 @@ csms_create_secret_version(PG_FUNCTION_ARGS)
 		};
 
 		csms_stages_set(s, nstages, stages, versions, now_ts, cols,
-						i < nresult ? lengthof(cols) : 2, CSMS_STAGES_COPY_WRITTEN);
+						i < nresult ? lengthof(cols) : 3, CSMS_STAGES_COPY_WRITTEN);
 	}
 
 	/* the result: every value is known, no query */
