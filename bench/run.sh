@@ -31,6 +31,10 @@
 #                        the workloads list below); the table shows n/a
 #                        for the others
 #   BENCH_KEEP=1         keep the cluster directory (/tmp/csms-bench.*)
+#   BENCH_HUGE_PAGES=on|off  shared memory in 2 MB huge pages (default: on
+#                        in full mode when the kernel can reserve them; as
+#                        root, the script raises vm.nr_hugepages for the run
+#                        and puts the old value back at the end)
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -46,6 +50,7 @@ if [ "$mode" = smoke ]; then
 	N=200 BIG=1000 MEM_N=200 DURATION=2 RUNS=1 CLIENTS="2" BATCH=500 RETRIES=0 RETRY_BUDGET=0
 	SHARED_BUFFERS=128MB
 	USAGE_SLOTS=65536
+	HUGE=off
 else
 	N=${BENCH_N:-10000}
 	BIG=${BENCH_BIG:-1000000}
@@ -58,9 +63,10 @@ else
 	RETRY_BUDGET=${BENCH_RETRY_BUDGET:-24}
 	SHARED_BUFFERS=${BENCH_SHARED_BUFFERS:-2GB}
 	USAGE_SLOTS=${BENCH_USAGE_SLOTS:-2097152}
+	HUGE=${BENCH_HUGE_PAGES:-on}
 fi
 defaults=no
-[ "$mode" = full ] && [ -z "${BENCH_ONLY:-}" ] && [ "$N $BIG $MEM_N $DURATION $RUNS $CLIENTS $BATCH $SHARED_BUFFERS" = "10000 1000000 100000 6 3 1 2 100000 2GB" ] && defaults=yes
+[ "$mode" = full ] && [ -z "${BENCH_ONLY:-}" ] && [ "$N $BIG $MEM_N $DURATION $RUNS $CLIENTS $BATCH $SHARED_BUFFERS $HUGE" = "10000 1000000 100000 6 3 1 2 100000 2GB on" ] && defaults=yes
 [ "$MEM_N" -gt "$BIG" ] && MEM_N=$BIG
 MAX_OTHERS=${BENCH_MAX_OTHERS:-10}	# % of the machine's CPU used by others that makes a run count as disturbed
 
@@ -100,10 +106,15 @@ port=$(( 20000 + RANDOM % 20000 ))	# the socket is private to $work
 data=$work/data
 started=no
 
+hugepages_before=""
+
 cleanup() {
 	local rc=$?
 	if [ "$started" = yes ]; then
 		"${as_pg[@]}" "$bindir/pg_ctl" -D "$data" -m immediate -w stop >/dev/null 2>&1
+	fi
+	if [ -n "$hugepages_before" ]; then
+		echo "$hugepages_before" >/proc/sys/vm/nr_hugepages 2>/dev/null
 	fi
 	if [ $rc -ne 0 ] && [ -f "$work/server.log" ]; then
 		echo "--- last lines of the server log ($work/server.log):" >&2
@@ -120,6 +131,34 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 log "mode $mode: N=$N BIG=$BIG MEM_N=$MEM_N duration=${DURATION}s runs=$RUNS clients=[$CLIENTS]"
+
+# --- huge pages ------------------------------------------------------------
+# With 4 kB pages, every backend (pgbench connects afresh for each run) maps
+# the shared buffers it touches one page at a time, and random reads over a
+# table of hundreds of MB miss the TLB: on this kind of virtual machine that
+# alone costs the 1M read a third of its throughput, more the wider the rows.
+# PostgreSQL recommends huge pages for large shared_buffers; the run uses
+# them when the kernel can give them, and says so in the table.
+huge_note="off"
+if [ "$HUGE" = on ]; then
+	need=$(awk -v sb="$SHARED_BUFFERS" 'BEGIN {
+		n = sb + 0; u = sb; sub(/^[0-9]+/, "", u)
+		mb = (u == "GB") ? n * 1024 : (u == "MB") ? n : (u == "kB") ? n / 1024 : n * 8 / 1024
+		print int(mb / 2 * 1.1) + 128 }')	# the buffers, 10 %, and the rest of the segment
+	free_hp=$(awk '/^HugePages_Free/ { print $2 }' /proc/meminfo)
+	if [ "${free_hp:-0}" -lt "$need" ] && [ "$(id -u)" -eq 0 ] && [ -w /proc/sys/vm/nr_hugepages ]; then
+		hugepages_before=$(cat /proc/sys/vm/nr_hugepages)
+		echo $((hugepages_before + need - free_hp)) >/proc/sys/vm/nr_hugepages 2>/dev/null
+		free_hp=$(awk '/^HugePages_Free/ { print $2 }' /proc/meminfo)
+	fi
+	if [ "${free_hp:-0}" -ge "$need" ]; then
+		huge_note="on"
+	else
+		huge_note="off (the kernel has ${free_hp:-0} free 2 MB pages, $need needed; run as root or raise vm.nr_hugepages)"
+		HUGE=off
+	fi
+	log "huge pages: $huge_note"
+fi
 "${as_pg[@]}" "$bindir/initdb" -D "$data" -U postgres -A trust --no-locale -E UTF8 \
 	>"$work/initdb.log" 2>&1 || { cat "$work/initdb.log" >&2; die initdb; }
 cat >>"$data/postgresql.conf" <<EOF
@@ -130,6 +169,7 @@ unix_socket_directories = '$work'
 port = $port
 max_connections = 20
 shared_buffers = $SHARED_BUFFERS
+huge_pages = $HUGE
 synchronous_commit = off
 max_wal_size = 8GB
 checkpoint_timeout = 1h
@@ -377,7 +417,7 @@ fi
 	echo "- machine: $(nproc) CPUs ($machine_cpu), $machine_ram RAM; pgbench runs on the same machine"
 	echo "- $pg_version"
 	echo "- parameters: pgbench -M prepared -T $DURATION, clients $CLIENTS (-j = clients), median of $RUNS runs (runs of a phase interleaved); $(human "$N") secrets (read, create, new version), $(human "$BIG") for scale; values of 100 bytes; random names uniform over the loaded set"
-	echo "- server: shared_preload_libraries = 'secrets' (reads record last_used_time in shared memory; a background worker writes it every csms.usage_flush_interval = $(psql_ -d bench -At -c 'SHOW csms.usage_flush_interval'), csms.usage_slots = $(psql_ -d bench -At -c 'SHOW csms.usage_slots')), shared_buffers = $SHARED_BUFFERS, synchronous_commit = off, max_wal_size = 8GB, checkpoint_timeout = 1h, --no-locale, otherwise defaults; VACUUM ANALYZE and CHECKPOINT before each phase"
+	echo "- server: shared_preload_libraries = 'secrets' (reads record last_used_time in shared memory; a background worker writes it every csms.usage_flush_interval = $(psql_ -d bench -At -c 'SHOW csms.usage_flush_interval'), csms.usage_slots = $(psql_ -d bench -At -c 'SHOW csms.usage_slots')), shared_buffers = $SHARED_BUFFERS, huge_pages = $huge_note, synchronous_commit = off, max_wal_size = 8GB, checkpoint_timeout = 1h, --no-locale, otherwise defaults; VACUUM ANALYZE and CHECKPOINT before each phase"
 	echo "- pgcrypto: pgp_sym_encrypt/pgp_sym_decrypt with a passphrase and default options (a salted, iterated S2K per call)"
 	echo "- other load: the largest share of the machine's CPU that processes other than this benchmark used during one kept run of the row; above a few percent, that row's TPS are disturbed. Runs above $MAX_OTHERS % were done again (at most $RETRIES times each and $RETRY_BUDGET in all; $retried repeated). Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo
