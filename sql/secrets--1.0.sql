@@ -130,7 +130,11 @@ CREATE TABLE csms.secrets (
 	 * oldest version without a stage must go.
 	 */
 	version_count	integer NOT NULL,
-	CONSTRAINT secrets_region_name_key UNIQUE (region, name)
+	/*
+	 * name first: a lookup compares names, and regions only between rows
+	 * of one name (a secret and its replicas), never on the way down
+	 */
+	CONSTRAINT secrets_name_region_key UNIQUE (name, region)
 )
 /*
  * Room on each page for the updates a secret's row takes (a new version

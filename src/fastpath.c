@@ -3,7 +3,7 @@
  * fastpath.c
  *	  The read path of csms_get_secret_value and csms_get_secret_binary,
  *	  without the executor: one direct index lookup of the secret by
- *	  (region, name), whose row carries a copy of its SYSCURRENT version
+ *	  (name, region), whose row carries a copy of its SYSCURRENT version
  *	  (a second lookup only for an older version), then the two AES-GCM
  *	  opens with cached CMK material.
  *
@@ -245,7 +245,7 @@ load_rels(void)
 	rels.account = get_relname_relid("account", nsp);
 	rels.account_pkey = get_relname_relid("account_pkey", nsp);
 	rels.secrets = get_relname_relid("secrets", nsp);
-	rels.secrets_by_name = get_relname_relid("secrets_region_name_key", nsp);
+	rels.secrets_by_name = get_relname_relid("secrets_name_region_key", nsp);
 	rels.versions = get_relname_relid("versions", nsp);
 	rels.versions_pkey = get_relname_relid("versions_pkey", nsp);
 	rels.keys = get_relname_relid("keys", nsp);
@@ -262,19 +262,32 @@ load_rels(void)
 	return rels.valid;
 }
 
+/* Is text datum d (short or long header) equal to the C string s? */
+static bool
+text_is(Datum d, const char *s)
+{
+	text	   *t = DatumGetTextPP(d);
+	size_t		len = strlen(s);
+	bool		same = VARSIZE_ANY_EXHDR(t) == len && memcmp(VARDATA_ANY(t), s, len) == 0;
+
+	if ((Pointer) t != DatumGetPointer(d))
+		pfree(t);
+	return same;
+}
+
 /*
- * Fetch the one tuple of `rel` that index `indexoid` finds for the given
- * keys (btree equality), copied; NULL when there is none.
+ * Find the one row of `rel` that index `indexoid` finds for the given keys
+ * (btree equality) into slot, which keeps its buffer pinned until it is
+ * cleared; false when there is none.
  */
-static HeapTuple
-index_lookup(Relation rel, Oid indexoid, int nkeys, const Oid *procs,
-			 const Datum *values, Snapshot snapshot)
+static bool
+index_lookup_slot(Relation rel, Oid indexoid, int nkeys, const Oid *procs,
+				  const Datum *values, Snapshot snapshot, TupleTableSlot *slot)
 {
 	Relation	index;
 	IndexScanDesc scan;
-	TupleTableSlot *slot;
 	ScanKeyData keys[2];
-	HeapTuple	result = NULL;
+	bool		found;
 	int			i;
 
 	index = index_open(indexoid, AccessShareLock);
@@ -282,14 +295,25 @@ index_lookup(Relation rel, Oid indexoid, int nkeys, const Oid *procs,
 		ScanKeyEntryInitialize(&keys[i], 0, i + 1, BTEqualStrategyNumber,
 							   InvalidOid, index->rd_indcollation[i],
 							   procs[i], values[i]);
-	slot = table_slot_create(rel, NULL);
 	scan = index_beginscan(rel, index, snapshot, nkeys, 0);
 	index_rescan(scan, keys, nkeys, NULL, 0);
-	if (index_getnext_slot(scan, ForwardScanDirection, slot))
-		result = ExecCopySlotHeapTuple(slot);
+	found = index_getnext_slot(scan, ForwardScanDirection, slot);
 	index_endscan(scan);
-	ExecDropSingleTupleTableSlot(slot);
 	index_close(index, AccessShareLock);
+	return found;
+}
+
+/* The same, the row copied; NULL when there is none. */
+static HeapTuple
+index_lookup(Relation rel, Oid indexoid, int nkeys, const Oid *procs,
+			 const Datum *values, Snapshot snapshot)
+{
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	HeapTuple	result = NULL;
+
+	if (index_lookup_slot(rel, indexoid, nkeys, procs, values, snapshot, slot))
+		result = ExecCopySlotHeapTuple(slot);
+	ExecDropSingleTupleTableSlot(slot);
 	return result;
 }
 
@@ -412,9 +436,8 @@ csms_fast_read(const char *name, int version, char *kind, int *version_out)
 {
 	Relation	secrets = NULL,
 				versions = NULL;
-	TupleDesc	desc;
 	bytea	   *result = NULL;
-	HeapTuple	tup;
+	TupleTableSlot *slot = NULL;
 	bool		isnull;
 	Datum		d;
 	CsmsCall	call;
@@ -437,7 +460,6 @@ csms_fast_read(const char *name, int version, char *kind, int *version_out)
 		return NULL;
 
 	secrets = table_open(rels.secrets, AccessShareLock);
-	desc = RelationGetDescr(secrets);
 	if (!rels.valid || !load_account())
 	{
 		table_close(secrets, AccessShareLock);
@@ -458,38 +480,42 @@ csms_fast_read(const char *name, int version, char *kind, int *version_out)
 		goto done;
 	strlcpy(call.region, region, sizeof(call.region));
 
-	/* the secret, by (region, name) */
+	/*
+	 * The secret, by (name, region), read in the slot: the row stays in its
+	 * pinned buffer, deformed once up to the last column read.
+	 */
 	procs[0] = F_TEXTEQ;
 	procs[1] = F_TEXTEQ;
-	values[0] = CStringGetTextDatum(call.region);
-	values[1] = CStringGetTextDatum(name);
-	tup = index_lookup(secrets, rels.secrets_by_name, 2, procs, values, GetActiveSnapshot());
-	if (!HeapTupleIsValid(tup))
+	values[0] = CStringGetTextDatum(name);
+	values[1] = CStringGetTextDatum(call.region);
+	slot = table_slot_create(secrets, NULL);
+	if (!index_lookup_slot(secrets, rels.secrets_by_name, 2, procs, values,
+						   GetActiveSnapshot(), slot))
 		goto done;
-	if (strcmp(TextDatumGetCString(heap_getattr(tup, rels.secrets_state, desc, &isnull)),
-			   "ENABLED") != 0)
+	d = slot_getattr(slot, rels.secrets_state, &isnull);
+	if (isnull || !text_is(d, "ENABLED"))
 		goto done;
-	secret_id = *DatumGetUUIDP(heap_getattr(tup, rels.secrets_id, desc, &isnull));
+	secret_id = *DatumGetUUIDP(slot_getattr(slot, rels.secrets_id, &isnull));
 	key = csms_alloc_sensitive(sizeof(CsmsKey));
 
-	d = heap_getattr(tup, rels.secrets_current_version, desc, &isnull);
+	d = slot_getattr(slot, rels.secrets_current_version, &isnull);
 	if (!isnull && (version == 0 || version == DatumGetInt32(d)))
 	{
 		/* the SYSCURRENT version: its copy on the secret's row */
 		version = DatumGetInt32(d);
-		d = heap_getattr(tup, rels.secrets_current_key_id, desc, &isnull);
+		d = slot_getattr(slot, rels.secrets_current_key_id, &isnull);
 		if (isnull)
 			goto done;
 		key->id = *DatumGetUUIDP(d);
-		d = heap_getattr(tup, rels.secrets_current_key_version, desc, &isnull);
+		d = slot_getattr(slot, rels.secrets_current_key_version, &isnull);
 		if (isnull)
 			goto done;
 		key->version = DatumGetInt32(d);
-		d = heap_getattr(tup, rels.secrets_current_wrapped_dek, desc, &isnull);
+		d = slot_getattr(slot, rels.secrets_current_wrapped_dek, &isnull);
 		if (isnull)
 			goto done;
 		wrapped = DatumGetByteaPP(d);
-		d = heap_getattr(tup, rels.secrets_current_ciphertext, desc, &isnull);
+		d = slot_getattr(slot, rels.secrets_current_ciphertext, &isnull);
 		if (isnull)
 			goto done;
 		ciphertext = DatumGetByteaPP(d);
@@ -498,18 +524,19 @@ csms_fast_read(const char *name, int version, char *kind, int *version_out)
 	{
 		/* an older version: its row */
 		versions = table_open(rels.versions, AccessShareLock);
+		ExecDropSingleTupleTableSlot(slot);
+		slot = table_slot_create(versions, NULL);
 		procs[0] = F_UUID_EQ;
 		values[0] = UUIDPGetDatum(&secret_id);
 		procs[1] = F_INT4EQ;
 		values[1] = Int32GetDatum(version);
-		tup = index_lookup(versions, rels.versions_pkey, 2, procs, values, GetActiveSnapshot());
-		if (!HeapTupleIsValid(tup))
+		if (!index_lookup_slot(versions, rels.versions_pkey, 2, procs, values,
+							   GetActiveSnapshot(), slot))
 			goto done;
-		desc = RelationGetDescr(versions);
-		key->id = *DatumGetUUIDP(heap_getattr(tup, rels.versions_key_id, desc, &isnull));
-		key->version = DatumGetInt32(heap_getattr(tup, rels.versions_key_version, desc, &isnull));
-		wrapped = DatumGetByteaPP(heap_getattr(tup, rels.versions_wrapped_dek, desc, &isnull));
-		ciphertext = DatumGetByteaPP(heap_getattr(tup, rels.versions_ciphertext, desc, &isnull));
+		key->id = *DatumGetUUIDP(slot_getattr(slot, rels.versions_key_id, &isnull));
+		key->version = DatumGetInt32(slot_getattr(slot, rels.versions_key_version, &isnull));
+		wrapped = DatumGetByteaPP(slot_getattr(slot, rels.versions_wrapped_dek, &isnull));
+		ciphertext = DatumGetByteaPP(slot_getattr(slot, rels.versions_ciphertext, &isnull));
 	}
 	else
 		goto done;				/* no SYSCURRENT version: the SPI path says so */
@@ -538,6 +565,8 @@ csms_fast_read(const char *name, int version, char *kind, int *version_out)
 		csms_touch_secret(&secret_id);
 
 done:
+	if (slot)
+		ExecDropSingleTupleTableSlot(slot);
 	if (versions)
 		table_close(versions, AccessShareLock);
 	table_close(secrets, AccessShareLock);

@@ -233,19 +233,19 @@ csms_secret_open(CsmsCall *call, const char *name, CsmsAction action)
 	}
 
 	/*
-	 * By the (region, name) index, under a statement's snapshot, and for a
+	 * By the (name, region) index, under a statement's snapshot, and for a
 	 * write locked as SELECT ... FOR NO KEY UPDATE (FOR UPDATE to delete)
 	 * would lock it (csms_row_find), with the table lock that takes.
 	 */
 	nsp = get_namespace_oid("csms", false);
 	relid = get_relname_relid("secrets", nsp);
-	index = get_relname_relid("secrets_region_name_key", nsp);
+	index = get_relname_relid("secrets_name_region_key", nsp);
 	if (!OidIsValid(relid) || !OidIsValid(index))
-		elog(ERROR, "relation \"csms.secrets\" or its (region, name) index does not exist");
+		elog(ERROR, "relation \"csms.secrets\" or its (name, region) index does not exist");
 	rel = table_open(relid, lock ? RowShareLock : AccessShareLock);
 	slot = table_slot_create(rel, NULL);
-	keys[0] = csms_text_datum(call->region);
-	keys[1] = csms_text_datum(name);
+	keys[0] = csms_text_datum(name);
+	keys[1] = csms_text_datum(call->region);
 	csms_snapshot_push();
 	if (!csms_row_find(rel, index, 2, procs, keys, lock ? &mode : NULL, slot))
 	{
@@ -579,7 +579,7 @@ csms_create_secret(PG_FUNCTION_ARGS)
 			{"version_count", INT4OID, Int32GetDatum(1), false},
 		};
 
-		if (!csms_row_insert("secrets", "secrets_region_name_key", cols, lengthof(cols)))
+		if (!csms_row_insert("secrets", "secrets_name_region_key", cols, lengthof(cols)))
 			ereport(ERROR,
 					(errcode(ERRCODE_DUPLICATE_OBJECT),
 					 errmsg("secret \"%s\" already exists in region \"%s\"", name, call.region)));

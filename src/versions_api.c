@@ -85,7 +85,7 @@ static CsmsStmt q_metadata_list = {
 
 /*
  * Secret, version (by number, or SYSCURRENT) and key in one query, by the
- * (region, name) index.  The fast path (fastpath.c) answers the common case
+ * (name, region) index.  The fast path (fastpath.c) answers the common case
  * without it.
  */
 static CsmsStmt q_value = {
