@@ -111,6 +111,53 @@ csms_random_public(uint8_t *buf, size_t len)
 }
 
 /*
+ * Data keys -- one per version written -- come from a second buffer, filled
+ * by RAND_priv_bytes (OpenSSL's DRBG for private values, apart from the one
+ * that serves public values) in one call per 16 keys, for the same reason.
+ * The bytes are handed out once and zeroed in the buffer as they go, so the
+ * buffer holds only keys not made yet: what the DRBG's own state in this
+ * process already determines.  A forked child zeroes and discards it.
+ */
+#define KEY_POOL_LEN 512
+
+static uint8_t key_pool[KEY_POOL_LEN];
+static size_t key_left;
+static pid_t key_pid;
+
+csms_crypto_status
+csms_random_key(uint8_t *buf, size_t len)
+{
+	uint8_t    *from;
+
+	if (key_pid != getpid())
+	{
+		csms_wipe(key_pool, KEY_POOL_LEN);
+		key_left = 0;
+	}
+	if (len > KEY_POOL_LEN / 4)
+		return RAND_priv_bytes(buf, (int) len) == 1 ? CSMS_OK :
+			(ERR_clear_error(), CSMS_ERR_RANDOM);
+	if (key_left < len)
+	{
+		csms_wipe(key_pool, KEY_POOL_LEN);
+		if (RAND_priv_bytes(key_pool, KEY_POOL_LEN) != 1)
+		{
+			ERR_clear_error();
+			csms_wipe(key_pool, KEY_POOL_LEN);
+			key_left = 0;
+			return CSMS_ERR_RANDOM;
+		}
+		key_left = KEY_POOL_LEN;
+		key_pid = getpid();
+	}
+	from = key_pool + KEY_POOL_LEN - key_left;
+	memcpy(buf, from, len);
+	csms_wipe(from, len);
+	key_left -= len;
+	return CSMS_OK;
+}
+
+/*
  * Ciphers are fetched from the provider once per process: with OpenSSL 3,
  * EVP_aes_256_gcm() makes every EVP_*Init look the implementation up again,
  * which is a tenth of the cost of a secret read.  Falls back to the
@@ -189,35 +236,127 @@ gcm_ctx(int enc, size_t keylen)
 	return *slot;
 }
 
-/* Set the IV length and key the context for one operation. */
-static bool
-gcm_begin(EVP_CIPHER_CTX *ctx, int enc, const uint8_t *key,
-		  const uint8_t *iv, size_t ivlen)
+/*
+ * Contexts kept keyed between operations, one per direction, for keys that
+ * live in this process's memory anyway (the cached material of master keys,
+ * keyring.c): re-keying per operation and then with zeros is a third of a
+ * GCM operation.  The key schedule lives exactly as long as the caller's
+ * copy of the key: csms_forget_kept_keys() re-keys them with zeros when the
+ * caller forgets its keys.  A copy of the key tells whether the next
+ * operation is under the same key.
+ */
+static EVP_CIPHER_CTX *kept_ctxs[2];
+static uint8_t kept_keys[2][CSMS_KEY_LEN];
+static bool kept_keyed[2];
+
+static void
+kept_drop(int enc)
 {
-	return EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, (int) ivlen, NULL) == 1 &&
-		EVP_CipherInit_ex(ctx, NULL, NULL, key, iv, enc) == 1;
+	if (kept_ctxs[enc])
+		EVP_CIPHER_CTX_free(kept_ctxs[enc]);	/* cleanses the key schedule */
+	kept_ctxs[enc] = NULL;
+	kept_keyed[enc] = false;
+	csms_wipe(kept_keys[enc], CSMS_KEY_LEN);
+	ERR_clear_error();
 }
 
-/* Forget the operation's key; a context that cannot be re-keyed goes. */
-static void
-gcm_end(EVP_CIPHER_CTX *ctx, int enc, size_t keylen, bool failed)
+void
+csms_forget_kept_keys(void)
 {
-	if (failed || EVP_CipherInit_ex(ctx, NULL, NULL, zero_key, NULL, enc) != 1)
+	int			enc;
+
+	for (enc = 0; enc < 2; enc++)
 	{
-		EVP_CIPHER_CTX_free(ctx);	/* also cleanses the key schedule */
-		*gcm_ctx_slot(enc, keylen) = NULL;
+		if (kept_keyed[enc] &&
+			EVP_CipherInit_ex(kept_ctxs[enc], NULL, NULL, zero_key, NULL, enc) != 1)
+			kept_drop(enc);
+		kept_keyed[enc] = false;
+		csms_wipe(kept_keys[enc], CSMS_KEY_LEN);
+	}
+}
+
+/*
+ * One GCM operation's context: begin keys it (or, kept, finds it keyed)
+ * and sets the IV; end forgets a per-operation key, and drops a context
+ * that failed.
+ */
+typedef struct gcm_op
+{
+	EVP_CIPHER_CTX *ctx;
+	int			enc;
+	size_t		keylen;
+	bool		kept;
+} gcm_op;
+
+static bool
+gcm_begin(gcm_op *op, int enc, bool kept, const uint8_t *key, size_t keylen,
+		  const uint8_t *iv, size_t ivlen)
+{
+	op->enc = enc;
+	op->keylen = keylen;
+	op->kept = kept;
+	if (!kept)
+	{
+		op->ctx = gcm_ctx(enc, keylen);
+		return op->ctx != NULL &&
+			EVP_CIPHER_CTX_ctrl(op->ctx, EVP_CTRL_GCM_SET_IVLEN, (int) ivlen, NULL) == 1 &&
+			EVP_CipherInit_ex(op->ctx, NULL, NULL, key, iv, enc) == 1;
+	}
+
+	/* kept: AES-256 with 96-bit IVs only (csms_seal_kept, csms_open_kept) */
+	if (kept_ctxs[enc] == NULL)
+	{
+		EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+
+		if (ctx == NULL)
+			return false;
+		kept_ctxs[enc] = ctx;
+		if (EVP_CipherInit_ex(ctx, gcm_cipher(CSMS_KEY_LEN), NULL, NULL, NULL, enc) != 1 ||
+			EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, CSMS_GCM_NONCE_LEN, NULL) != 1)
+		{
+			kept_drop(enc);
+			return false;
+		}
+	}
+	op->ctx = kept_ctxs[enc];
+	if (!kept_keyed[enc] || CRYPTO_memcmp(kept_keys[enc], key, CSMS_KEY_LEN) != 0)
+	{
+		kept_keyed[enc] = false;
+		if (EVP_CipherInit_ex(op->ctx, NULL, NULL, key, NULL, enc) != 1)
+			return false;
+		memcpy(kept_keys[enc], key, CSMS_KEY_LEN);
+		kept_keyed[enc] = true;
+	}
+	return EVP_CipherInit_ex(op->ctx, NULL, NULL, NULL, iv, enc) == 1;
+}
+
+static void
+gcm_end(gcm_op *op, bool failed)
+{
+	if (op->kept)
+	{
+		if (failed)
+			kept_drop(op->enc);
+		return;
+	}
+	if (op->ctx == NULL)
+		return;
+	if (failed || EVP_CipherInit_ex(op->ctx, NULL, NULL, zero_key, NULL, op->enc) != 1)
+	{
+		EVP_CIPHER_CTX_free(op->ctx);	/* also cleanses the key schedule */
+		*gcm_ctx_slot(op->enc, op->keylen) = NULL;
 		ERR_clear_error();
 	}
 }
 
-csms_crypto_status
-csms_gcm_encrypt(const uint8_t *key, size_t keylen,
-				 const uint8_t *iv, size_t ivlen,
-				 const uint8_t *aad, size_t aadlen,
-				 const uint8_t *pt, size_t ptlen,
-				 uint8_t *out, uint8_t *tag)
+static csms_crypto_status
+gcm_encrypt(bool kept, const uint8_t *key, size_t keylen,
+			const uint8_t *iv, size_t ivlen,
+			const uint8_t *aad, size_t aadlen,
+			const uint8_t *pt, size_t ptlen,
+			uint8_t *out, uint8_t *tag)
 {
-	EVP_CIPHER_CTX *ctx;
+	gcm_op		op = {0};
 	csms_crypto_status st = CSMS_ERR_OPENSSL;
 	int			len;
 
@@ -225,28 +364,22 @@ csms_gcm_encrypt(const uint8_t *key, size_t keylen,
 		aadlen > INT_MAX || ptlen > INT_MAX)
 		return CSMS_ERR_LENGTH;
 
-	ctx = gcm_ctx(1, keylen);
-	if (ctx == NULL)
-	{
-		ERR_clear_error();
-		return CSMS_ERR_OPENSSL;
-	}
-	if (!gcm_begin(ctx, 1, key, iv, ivlen))
+	if (!gcm_begin(&op, 1, kept, key, keylen, iv, ivlen))
 		goto done;
 	if (aadlen > 0 &&
-		EVP_EncryptUpdate(ctx, NULL, &len, aad, (int) aadlen) != 1)
+		EVP_EncryptUpdate(op.ctx, NULL, &len, aad, (int) aadlen) != 1)
 		goto done;
 	if (ptlen > 0 &&
-		EVP_EncryptUpdate(ctx, out, &len, pt, (int) ptlen) != 1)
+		EVP_EncryptUpdate(op.ctx, out, &len, pt, (int) ptlen) != 1)
 		goto done;
-	if (EVP_EncryptFinal_ex(ctx, ptlen ? out + ptlen : out, &len) != 1)
+	if (EVP_EncryptFinal_ex(op.ctx, ptlen ? out + ptlen : out, &len) != 1)
 		goto done;
-	if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, CSMS_GCM_TAG_LEN, tag) != 1)
+	if (EVP_CIPHER_CTX_ctrl(op.ctx, EVP_CTRL_GCM_GET_TAG, CSMS_GCM_TAG_LEN, tag) != 1)
 		goto done;
 	st = CSMS_OK;
 
 done:
-	gcm_end(ctx, 1, keylen, st != CSMS_OK);
+	gcm_end(&op, st != CSMS_OK);
 	if (st != CSMS_OK)
 	{
 		ERR_clear_error();
@@ -256,14 +389,14 @@ done:
 	return st;
 }
 
-csms_crypto_status
-csms_gcm_decrypt(const uint8_t *key, size_t keylen,
-				 const uint8_t *iv, size_t ivlen,
-				 const uint8_t *aad, size_t aadlen,
-				 const uint8_t *ct, size_t ctlen,
-				 const uint8_t *tag, uint8_t *out)
+static csms_crypto_status
+gcm_decrypt(bool kept, const uint8_t *key, size_t keylen,
+			const uint8_t *iv, size_t ivlen,
+			const uint8_t *aad, size_t aadlen,
+			const uint8_t *ct, size_t ctlen,
+			const uint8_t *tag, uint8_t *out)
 {
-	EVP_CIPHER_CTX *ctx;
+	gcm_op		op = {0};
 	csms_crypto_status st = CSMS_ERR_OPENSSL;
 	uint8_t		tagcopy[CSMS_GCM_TAG_LEN];
 	int			len;
@@ -272,26 +405,20 @@ csms_gcm_decrypt(const uint8_t *key, size_t keylen,
 		aadlen > INT_MAX || ctlen > INT_MAX)
 		return CSMS_ERR_LENGTH;
 
-	ctx = gcm_ctx(0, keylen);
-	if (ctx == NULL)
-	{
-		ERR_clear_error();
-		return CSMS_ERR_AUTH;
-	}
 	memcpy(tagcopy, tag, CSMS_GCM_TAG_LEN);
-	if (!gcm_begin(ctx, 0, key, iv, ivlen))
+	if (!gcm_begin(&op, 0, kept, key, keylen, iv, ivlen))
 		goto done;
 	if (aadlen > 0 &&
-		EVP_DecryptUpdate(ctx, NULL, &len, aad, (int) aadlen) != 1)
+		EVP_DecryptUpdate(op.ctx, NULL, &len, aad, (int) aadlen) != 1)
 		goto done;
 	if (ctlen > 0 &&
-		EVP_DecryptUpdate(ctx, out, &len, ct, (int) ctlen) != 1)
+		EVP_DecryptUpdate(op.ctx, out, &len, ct, (int) ctlen) != 1)
 		goto done;
-	if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, CSMS_GCM_TAG_LEN,
+	if (EVP_CIPHER_CTX_ctrl(op.ctx, EVP_CTRL_GCM_SET_TAG, CSMS_GCM_TAG_LEN,
 							tagcopy) != 1)
 		goto done;
 	/* Final verifies the tag: anything but 1 is an authentication failure */
-	if (EVP_DecryptFinal_ex(ctx, ctlen ? out + ctlen : out, &len) != 1)
+	if (EVP_DecryptFinal_ex(op.ctx, ctlen ? out + ctlen : out, &len) != 1)
 	{
 		st = CSMS_ERR_AUTH;
 		goto done;
@@ -300,7 +427,7 @@ csms_gcm_decrypt(const uint8_t *key, size_t keylen,
 
 done:
 	/* a failed tag check leaves the context usable; other failures do not */
-	gcm_end(ctx, 0, keylen, st == CSMS_ERR_OPENSSL);
+	gcm_end(&op, st == CSMS_ERR_OPENSSL);
 	if (st != CSMS_OK)
 	{
 		ERR_clear_error();
@@ -314,27 +441,47 @@ done:
 }
 
 csms_crypto_status
-csms_seal(const uint8_t key[CSMS_KEY_LEN],
-		  const uint8_t *aad, size_t aadlen,
-		  const uint8_t *pt, size_t ptlen,
-		  uint8_t *out)
+csms_gcm_encrypt(const uint8_t *key, size_t keylen,
+				 const uint8_t *iv, size_t ivlen,
+				 const uint8_t *aad, size_t aadlen,
+				 const uint8_t *pt, size_t ptlen,
+				 uint8_t *out, uint8_t *tag)
+{
+	return gcm_encrypt(false, key, keylen, iv, ivlen, aad, aadlen, pt, ptlen, out, tag);
+}
+
+csms_crypto_status
+csms_gcm_decrypt(const uint8_t *key, size_t keylen,
+				 const uint8_t *iv, size_t ivlen,
+				 const uint8_t *aad, size_t aadlen,
+				 const uint8_t *ct, size_t ctlen,
+				 const uint8_t *tag, uint8_t *out)
+{
+	return gcm_decrypt(false, key, keylen, iv, ivlen, aad, aadlen, ct, ctlen, tag, out);
+}
+
+static csms_crypto_status
+seal(bool kept, const uint8_t key[CSMS_KEY_LEN],
+	 const uint8_t *aad, size_t aadlen,
+	 const uint8_t *pt, size_t ptlen,
+	 uint8_t *out)
 {
 	csms_crypto_status st;
 
 	st = csms_random_public(out, CSMS_GCM_NONCE_LEN);
 	if (st != CSMS_OK)
 		return st;
-	return csms_gcm_encrypt(key, CSMS_KEY_LEN, out, CSMS_GCM_NONCE_LEN,
-							aad, aadlen, pt, ptlen,
-							out + CSMS_GCM_NONCE_LEN,
-							out + CSMS_GCM_NONCE_LEN + ptlen);
+	return gcm_encrypt(kept, key, CSMS_KEY_LEN, out, CSMS_GCM_NONCE_LEN,
+					   aad, aadlen, pt, ptlen,
+					   out + CSMS_GCM_NONCE_LEN,
+					   out + CSMS_GCM_NONCE_LEN + ptlen);
 }
 
-csms_crypto_status
-csms_open(const uint8_t key[CSMS_KEY_LEN],
-		  const uint8_t *aad, size_t aadlen,
-		  const uint8_t *in, size_t inlen,
-		  uint8_t *out, size_t *outlen)
+static csms_crypto_status
+open_sealed(bool kept, const uint8_t key[CSMS_KEY_LEN],
+			const uint8_t *aad, size_t aadlen,
+			const uint8_t *in, size_t inlen,
+			uint8_t *out, size_t *outlen)
 {
 	size_t		ctlen;
 	csms_crypto_status st;
@@ -343,12 +490,40 @@ csms_open(const uint8_t key[CSMS_KEY_LEN],
 	if (inlen < CSMS_SEAL_OVERHEAD)
 		return CSMS_ERR_LENGTH;
 	ctlen = inlen - CSMS_SEAL_OVERHEAD;
-	st = csms_gcm_decrypt(key, CSMS_KEY_LEN, in, CSMS_GCM_NONCE_LEN,
-						  aad, aadlen, in + CSMS_GCM_NONCE_LEN, ctlen,
-						  in + CSMS_GCM_NONCE_LEN + ctlen, out);
+	st = gcm_decrypt(kept, key, CSMS_KEY_LEN, in, CSMS_GCM_NONCE_LEN,
+					 aad, aadlen, in + CSMS_GCM_NONCE_LEN, ctlen,
+					 in + CSMS_GCM_NONCE_LEN + ctlen, out);
 	if (st == CSMS_OK)
 		*outlen = ctlen;
 	return st;
+}
+
+csms_crypto_status
+csms_seal(const uint8_t key[CSMS_KEY_LEN], const uint8_t *aad, size_t aadlen,
+		  const uint8_t *pt, size_t ptlen, uint8_t *out)
+{
+	return seal(false, key, aad, aadlen, pt, ptlen, out);
+}
+
+csms_crypto_status
+csms_open(const uint8_t key[CSMS_KEY_LEN], const uint8_t *aad, size_t aadlen,
+		  const uint8_t *in, size_t inlen, uint8_t *out, size_t *outlen)
+{
+	return open_sealed(false, key, aad, aadlen, in, inlen, out, outlen);
+}
+
+csms_crypto_status
+csms_seal_kept(const uint8_t key[CSMS_KEY_LEN], const uint8_t *aad, size_t aadlen,
+			   const uint8_t *pt, size_t ptlen, uint8_t *out)
+{
+	return seal(true, key, aad, aadlen, pt, ptlen, out);
+}
+
+csms_crypto_status
+csms_open_kept(const uint8_t key[CSMS_KEY_LEN], const uint8_t *aad, size_t aadlen,
+			   const uint8_t *in, size_t inlen, uint8_t *out, size_t *outlen)
+{
+	return open_sealed(true, key, aad, aadlen, in, inlen, out, outlen);
 }
 
 static const EVP_CIPHER *

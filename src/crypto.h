@@ -56,6 +56,12 @@ extern csms_crypto_status csms_random_bytes(uint8_t *buf, size_t len);
 extern csms_crypto_status csms_random_public(uint8_t *buf, size_t len);
 
 /*
+ * Random bytes for data keys, from a per-process buffer that one
+ * RAND_priv_bytes call fills and that is zeroed as it is handed out.
+ */
+extern csms_crypto_status csms_random_key(uint8_t *buf, size_t len);
+
+/*
  * Raw AES-256-GCM with a caller-chosen 96-bit IV and a 16-byte tag: out gets
  * ptlen bytes of ciphertext, tag gets the tag.  For test vectors and for the
  * JWE A256GCM content encryption; everything else uses csms_seal/csms_open.
@@ -91,6 +97,22 @@ extern csms_crypto_status csms_open(const uint8_t key[CSMS_KEY_LEN],
 									const uint8_t *aad, size_t aadlen,
 									const uint8_t *in, size_t inlen,
 									uint8_t *out, size_t *outlen);
+
+/*
+ * The same for a key that stays in this process's memory between calls (the
+ * cached material of a master key): the cipher context stays keyed with it
+ * until the next call under another key or csms_forget_kept_keys(), which
+ * the owner of the key calls when it forgets the key.
+ */
+extern csms_crypto_status csms_seal_kept(const uint8_t key[CSMS_KEY_LEN],
+										 const uint8_t *aad, size_t aadlen,
+										 const uint8_t *pt, size_t ptlen,
+										 uint8_t *out);
+extern csms_crypto_status csms_open_kept(const uint8_t key[CSMS_KEY_LEN],
+										 const uint8_t *aad, size_t aadlen,
+										 const uint8_t *in, size_t inlen,
+										 uint8_t *out, size_t *outlen);
+extern void csms_forget_kept_keys(void);
 
 /*
  * AES key wrap, RFC 3394, default IV A6A6A6A6A6A6A6A6.  kek is 16, 24 or 32

@@ -65,8 +65,9 @@ wrap_dek(const pg_uuid_t *secret_id, int version, CsmsKey *key, const uint8 *dek
 	bytea	   *out = palloc(VARHDRSZ + DEK_SEALED_LEN);
 	char	   *aad = dek_aad(secret_id, version, key);
 
-	if (csms_seal(key->material, (const uint8 *) aad, strlen(aad),
-				  dek, CSMS_KEY_LEN, (uint8 *) VARDATA(out)) != CSMS_OK)
+	/* key->material is a copy of the per-backend cache's (keyring.c) */
+	if (csms_seal_kept(key->material, (const uint8 *) aad, strlen(aad),
+					   dek, CSMS_KEY_LEN, (uint8 *) VARDATA(out)) != CSMS_OK)
 		crypto_failed("a data key");
 	SET_VARSIZE(out, VARHDRSZ + DEK_SEALED_LEN);
 	return out;
@@ -81,9 +82,9 @@ unwrap_dek(const pg_uuid_t *secret_id, const char *secret_name, int version,
 	size_t		len;
 
 	if (VARSIZE_ANY_EXHDR(wrapped) != DEK_SEALED_LEN ||
-		csms_open(key->material, (const uint8 *) aad, strlen(aad),
-				  (const uint8 *) VARDATA_ANY(wrapped), DEK_SEALED_LEN,
-				  dek, &len) != CSMS_OK)
+		csms_open_kept(key->material, (const uint8 *) aad, strlen(aad),
+					   (const uint8 *) VARDATA_ANY(wrapped), DEK_SEALED_LEN,
+					   dek, &len) != CSMS_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("data key of version \"v%d\" of secret \"%s\" failed authentication",
@@ -103,7 +104,7 @@ csms_seal_value(CsmsCall *call, const pg_uuid_t *secret_id, const char *region,
 	bytea	   *ct = palloc(VARHDRSZ + len + 1 + CSMS_SEAL_OVERHEAD);
 
 	csms_key_require_enabled(key);
-	if (csms_random_bytes(dek, CSMS_KEY_LEN) != CSMS_OK)
+	if (csms_random_key(dek, CSMS_KEY_LEN) != CSMS_OK)
 		crypto_failed("a value");
 	plain[0] = (uint8) kind;
 	if (len > 0)

@@ -71,6 +71,7 @@ csms_keyring_reset(void)
 	root_loaded = false;
 	csms_wipe(cmk_cache, sizeof(cmk_cache));
 	memset(cmk_cache, 0, sizeof(cmk_cache));
+	csms_forget_kept_keys();
 }
 
 void
@@ -721,6 +722,9 @@ csms_key_material(CsmsCall *call, CsmsKey *key, int version)
 						version, key->alias),
 				 errdetail("The stored key material was altered or belongs to another key.")));
 
+	/* the cipher contexts forget an evicted key with the cache (crypto.h) */
+	if (cmk_cache[victim].used)
+		csms_forget_kept_keys();
 	cmk_cache[victim].used = true;
 	cmk_cache[victim].key_id = key->id;
 	cmk_cache[victim].version = version;

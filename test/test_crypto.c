@@ -32,6 +32,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 /* harness ----------------------------------------------------------------- */
 
@@ -544,6 +547,65 @@ test_seal_len(const uint8_t key[CSMS_KEY_LEN], size_t len)
 	free(sealed2);
 	free(mod);
 	free(out);
+}
+
+/*
+ * csms_seal_kept / csms_open_kept: the same format as csms_seal/csms_open
+ * (each opens what the other sealed), under alternating keys, after a
+ * failed tag check, and after csms_forget_kept_keys.
+ */
+static void
+test_seal_kept(void)
+{
+	static const uint8_t aad[] = "csms/dek/v1|id|v1|key|1";
+	uint8_t		k1[CSMS_KEY_LEN],
+				k2[CSMS_KEY_LEN],
+				pt[32],
+				out[32],
+				s1[32 + CSMS_SEAL_OVERHEAD],
+				s2[32 + CSMS_SEAL_OVERHEAD];
+	size_t		outlen;
+	int			round;
+
+	prng_fill(k1, sizeof(k1));
+	prng_fill(k2, sizeof(k2));
+	prng_fill(pt, sizeof(pt));
+	for (round = 0; round < 3; round++)
+	{
+		/* kept seal, plain open; plain seal, kept open; two keys in turn */
+		CHECK(csms_seal_kept(k1, aad, sizeof(aad) - 1, pt, sizeof(pt), s1) == CSMS_OK,
+			  "seal_kept k1 round %d", round);
+		CHECK(csms_open(k1, aad, sizeof(aad) - 1, s1, sizeof(s1), out, &outlen) == CSMS_OK &&
+			  outlen == sizeof(pt) && memcmp(out, pt, sizeof(pt)) == 0,
+			  "open of seal_kept k1 round %d", round);
+		CHECK(csms_seal(k2, aad, sizeof(aad) - 1, pt, sizeof(pt), s2) == CSMS_OK,
+			  "seal k2 round %d", round);
+		CHECK(csms_open_kept(k2, aad, sizeof(aad) - 1, s2, sizeof(s2), out, &outlen) == CSMS_OK &&
+			  memcmp(out, pt, sizeof(pt)) == 0, "open_kept of seal k2 round %d", round);
+		CHECK(csms_open_kept(k1, aad, sizeof(aad) - 1, s1, sizeof(s1), out, &outlen) == CSMS_OK &&
+			  memcmp(out, pt, sizeof(pt)) == 0, "open_kept k1 after k2 round %d", round);
+		/* the wrong key, then a tampered input: refused, and the context still works */
+		memset(out, 0x5a, sizeof(out));
+		CHECK(csms_open_kept(k2, aad, sizeof(aad) - 1, s1, sizeof(s1), out, &outlen) == CSMS_ERR_AUTH &&
+			  outlen == 0 && out[0] == 0 && out[31] == 0, "open_kept under the wrong key round %d", round);
+		s1[CSMS_GCM_NONCE_LEN] ^= 1;
+		CHECK(csms_open_kept(k1, aad, sizeof(aad) - 1, s1, sizeof(s1), out, &outlen) == CSMS_ERR_AUTH,
+			  "open_kept of a tampered input round %d", round);
+		s1[CSMS_GCM_NONCE_LEN] ^= 1;
+		CHECK(csms_open_kept(k1, (const uint8_t *) "other", 5, s1, sizeof(s1), out, &outlen) == CSMS_ERR_AUTH,
+			  "open_kept under another AAD round %d", round);
+		CHECK(csms_open_kept(k1, aad, sizeof(aad) - 1, s1, sizeof(s1), out, &outlen) == CSMS_OK &&
+			  memcmp(out, pt, sizeof(pt)) == 0, "open_kept after failures round %d", round);
+		if (round == 1)
+			csms_forget_kept_keys();
+	}
+	/* after forgetting, the same key is keyed afresh */
+	csms_forget_kept_keys();
+	CHECK(csms_open_kept(k1, aad, sizeof(aad) - 1, s1, sizeof(s1), out, &outlen) == CSMS_OK &&
+		  memcmp(out, pt, sizeof(pt)) == 0, "open_kept after forget");
+	CHECK(csms_open_kept(k1, aad, sizeof(aad) - 1, s1, 5, out, &outlen) == CSMS_ERR_LENGTH,
+		  "open_kept of a short input");
+	csms_forget_kept_keys();
 }
 
 static void
@@ -1211,7 +1273,7 @@ test_ct_equal_wipe(void)
 	CHECK(true, "wipe: NULL pointer does not crash");
 }
 
-/* csms_random_bytes, csms_random_index ------------------------------------- */
+/* csms_random_bytes, csms_random_key, csms_random_index ---------------------- */
 
 static void
 test_random(void)
@@ -1226,6 +1288,64 @@ test_random(void)
 	CHECK(csms_random_bytes(r1, sizeof(r1)) == CSMS_OK &&
 		  csms_random_bytes(r2, sizeof(r2)) == CSMS_OK, "random_bytes status");
 	CHECK(memcmp(r1, r2, sizeof(r1)) != 0, "random_bytes: two draws differ");
+
+	/* data keys from the pool: distinct across refills, none left behind */
+	{
+		static uint8_t keys[100][32];
+		uint8_t		zero[32] = {0};
+		uint8_t		big[300];
+		unsigned	same = 0,
+					zeros = 0;
+		size_t		j;
+
+		for (i = 0; i < 100; i++)
+		{
+			CHECK(csms_random_key(keys[i], 32) == CSMS_OK, "random_key %zu status", i);
+			if (memcmp(keys[i], zero, 32) == 0)
+				zeros++;
+			for (j = 0; j < i; j++)
+				if (memcmp(keys[i], keys[j], 32) == 0)
+					same++;
+		}
+		CHECK(same == 0 && zeros == 0, "random_key: 100 keys, %u equal pairs, %u zero", same, zeros);
+		memset(big, 0, sizeof(big));
+		CHECK(csms_random_key(big, sizeof(big)) == CSMS_OK &&
+			  memcmp(big + 200, zero, 32) != 0, "random_key of %zu bytes", sizeof(big));
+		CHECK(csms_random_key(r1, 0) == CSMS_OK, "random_key of 0 bytes");
+	}
+
+	/* a forked child never hands out the keys its parent will */
+	{
+		int			fds[2];
+		pid_t		pid;
+		uint8_t		parent_key[32],
+					child_key[32];
+
+		CHECK(csms_random_key(r1, 16) == CSMS_OK, "random_key before fork");	/* pool half used */
+		if (pipe(fds) == 0 && (pid = fork()) >= 0)
+		{
+			if (pid == 0)
+			{
+				uint8_t		k[32];
+
+				close(fds[0]);
+				if (csms_random_key(k, sizeof(k)) != CSMS_OK ||
+					write(fds[1], k, sizeof(k)) != (ssize_t) sizeof(k))
+					_exit(1);
+				_exit(0);
+			}
+			close(fds[1]);
+			CHECK(read(fds[0], child_key, sizeof(child_key)) == (ssize_t) sizeof(child_key),
+				  "random_key: the child's key");
+			close(fds[0]);
+			waitpid(pid, NULL, 0);
+			CHECK(csms_random_key(parent_key, sizeof(parent_key)) == CSMS_OK &&
+				  memcmp(parent_key, child_key, sizeof(child_key)) != 0,
+				  "random_key: parent and forked child draw different keys");
+		}
+		else
+			CHECK(false, "pipe or fork failed");
+	}
 
 	/* range, and every value of a small n is hit */
 	{
@@ -1372,6 +1492,7 @@ main(void)
 {
 	test_gcm();
 	test_seal();
+	test_seal_kept();
 	test_kw();
 	test_hmac();
 	test_b64url();
