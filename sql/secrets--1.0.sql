@@ -98,7 +98,8 @@ CREATE TABLE csms.secrets (
 	update_time		timestamptz NOT NULL,
 	scheduled_delete_time timestamptz,
 	replica_type	text NOT NULL DEFAULT 'STANDALONE',	-- STANDALONE, PRIMARY, REPLICA
-	primary_id		uuid,			-- a REPLICA: its primary (kept by the code: no self-reference, which pg_dump would warn about)
+	primary_id		uuid,			-- a REPLICA: its primary (kept by the code: no self-reference, which pg_dump would warn about).
+									-- Not indexed: a replica has its primary's name, and the code finds replicas by (name, primary_id)
 	last_version	integer NOT NULL,
 	/*
 	 * A copy of the SYSCURRENT version's row of csms.versions, so that
@@ -143,7 +144,6 @@ CREATE TABLE csms.secrets (
  */
 WITH (fillfactor = 75);
 ALTER TABLE csms.secrets ALTER COLUMN current_ciphertext SET STORAGE EXTERNAL;
-CREATE INDEX ON csms.secrets (primary_id) WHERE primary_id IS NOT NULL;
 
 -- One row per version: the value sealed under a fresh data key (DEK), and the
 -- DEK sealed under the master key's material version key_version.

@@ -274,21 +274,24 @@ csms_replica_apply(CsmsCall *call, const pg_uuid_t *primary_id,
 }
 
 static CsmsStmt q_replicas_of = {
-	"SELECT id FROM csms.secrets WHERE primary_id OPERATOR(pg_catalog.=) $1"
+	"SELECT id FROM csms.secrets WHERE name OPERATOR(pg_catalog.=) $2"
+	" AND primary_id OPERATOR(pg_catalog.=) $1"
 	" ORDER BY region FOR NO KEY UPDATE",
-	1, {UUIDOID}
+	2, {UUIDOID, TEXTOID}
 };
 
 /* Apply a primary's state to every one of its replicas. */
 void
-csms_replicas_sync(CsmsCall *call, const pg_uuid_t *primary_id)
+csms_replicas_sync(CsmsCall *call, const pg_uuid_t *primary_id, const char *name)
 {
-	Datum		arg = UUIDPGetDatum(primary_id);
+	Datum		args[2];
 	SPITupleTable *replicas;
 	uint64		n,
 				i;
 
-	n = csms_exec(&q_replicas_of, &arg, NULL, SPI_OK_SELECT, 0);
+	args[0] = UUIDPGetDatum(primary_id);
+	args[1] = csms_text_datum(name);
+	n = csms_exec(&q_replicas_of, args, NULL, SPI_OK_SELECT, 0);
 	replicas = SPI_tuptable;
 	for (i = 0; i < n; i++)
 	{
@@ -308,11 +311,11 @@ static CsmsStmt q_replica_rows = {
 	" 'InSync', r.create_time, r.update_time"
 	" FROM csms.secrets r CROSS JOIN csms.account a"
 	" LEFT JOIN csms.regions g ON g.name OPERATOR(pg_catalog.=) r.region"
-	" WHERE (r.primary_id OPERATOR(pg_catalog.=) $1 AND $2)"
+	" WHERE (r.name OPERATOR(pg_catalog.=) $3 AND r.primary_id OPERATOR(pg_catalog.=) $1 AND $2)"
 	"    OR (r.id OPERATOR(pg_catalog.=) (SELECT s.primary_id FROM csms.secrets s"
 	"        WHERE s.id OPERATOR(pg_catalog.=) $1) AND NOT $2)"
 	" ORDER BY r.region",
-	2, {UUIDOID, BOOLOID}
+	3, {UUIDOID, BOOLOID, TEXTOID}
 };
 
 /*
@@ -321,12 +324,12 @@ static CsmsStmt q_replica_rows = {
  */
 Datum
 csms_replicas_datum(CsmsCall *call, Oid array_type, const pg_uuid_t *id,
-					const char *replica_type)
+					const char *name, const char *replica_type)
 {
 	Oid			elem_type = get_element_type(array_type);
 	TupleDesc	desc;
 	Datum	   *elems;
-	Datum		args[2];
+	Datum		args[3];
 	SPITupleTable *rows;
 	uint64		n,
 				i;
@@ -340,6 +343,7 @@ csms_replicas_datum(CsmsCall *call, Oid array_type, const pg_uuid_t *id,
 
 	args[0] = UUIDPGetDatum(id);
 	args[1] = BoolGetDatum(strcmp(replica_type, "PRIMARY") == 0);
+	args[2] = csms_text_datum(name);
 	n = csms_exec(&q_replica_rows, args, NULL, SPI_OK_SELECT, 0);
 	rows = SPI_tuptable;
 	desc = lookup_rowtype_tupdesc_copy(elem_type, -1);
@@ -541,16 +545,17 @@ csms_create_replica(PG_FUNCTION_ARGS)
 /* csms_delete_replica ------------------------------------------------------- */
 
 static CsmsStmt q_replica_of_in = {
-	"SELECT id FROM csms.secrets WHERE primary_id OPERATOR(pg_catalog.=) $1"
-	" AND region OPERATOR(pg_catalog.=) $2",
-	2, {UUIDOID, TEXTOID}
+	"SELECT id FROM csms.secrets WHERE name OPERATOR(pg_catalog.=) $3"
+	" AND region OPERATOR(pg_catalog.=) $2 AND primary_id OPERATOR(pg_catalog.=) $1",
+	3, {UUIDOID, TEXTOID, TEXTOID}
 };
 
 static CsmsStmt q_standalone_if_alone = {
 	"UPDATE csms.secrets SET replica_type = 'STANDALONE'"
 	" WHERE id OPERATOR(pg_catalog.=) $1 AND NOT EXISTS"
-	" (SELECT FROM csms.secrets r WHERE r.primary_id OPERATOR(pg_catalog.=) $1)",
-	1, {UUIDOID}
+	" (SELECT FROM csms.secrets r WHERE r.name OPERATOR(pg_catalog.=) $2"
+	"  AND r.primary_id OPERATOR(pg_catalog.=) $1)",
+	2, {UUIDOID, TEXTOID}
 };
 
 /* Called in the primary's region: removes the replica in `region`. */
@@ -561,7 +566,7 @@ csms_delete_replica(PG_FUNCTION_ARGS)
 	char	   *name = csms_arg_text(fcinfo, 0, "name");
 	char	   *region = csms_arg_text(fcinfo, 1, "region");
 	CsmsSecret *s;
-	Datum		args[2];
+	Datum		args[3];
 	bool		isnull;
 	pg_uuid_t	replica_id;
 
@@ -577,6 +582,7 @@ csms_delete_replica(PG_FUNCTION_ARGS)
 	call.changed_primary = false;
 	args[0] = UUIDPGetDatum(&s->id);
 	args[1] = csms_text_datum(region);
+	args[2] = csms_text_datum(s->name);
 	if (csms_exec(&q_replica_of_in, args, NULL, SPI_OK_SELECT, 1) != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -584,6 +590,7 @@ csms_delete_replica(PG_FUNCTION_ARGS)
 	replica_id = *DatumGetUUIDP(csms_col(0, 1, &isnull));
 	csms_secret_delete(&replica_id);
 	args[0] = UUIDPGetDatum(&s->id);
+	args[1] = csms_text_datum(s->name);
 	csms_exec(&q_standalone_if_alone, args, NULL, SPI_OK_UPDATE, 0);
 	csms_call_end(&call);
 	PG_RETURN_VOID();
@@ -624,6 +631,7 @@ csms_promote_replica(PG_FUNCTION_ARGS)
 	args[1] = csms_text_datum("STANDALONE");
 	csms_exec(&q_set_replica_type, args, NULL, SPI_OK_UPDATE, 0);
 	args[0] = UUIDPGetDatum(&s->primary_id);
+	args[1] = csms_text_datum(s->name);	/* a replica has its primary's name */
 	csms_exec(&q_standalone_if_alone, args, NULL, SPI_OK_UPDATE, 0);
 	tup = csms_secret_tuple(&call, tupdesc, &s->id);
 	csms_call_end(&call);

@@ -349,7 +349,7 @@ csms_call_end(CsmsCall *call)
 	if (call->changed_primary)
 	{
 		call->changed_primary = false;
-		csms_replicas_sync(call, &call->changed_primary_id);
+		csms_replicas_sync(call, &call->changed_primary_id, call->changed_primary_name);
 	}
 	SetUserIdAndSecContext(call->save_uid, call->save_sec);
 	if (call->connected)

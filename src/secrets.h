@@ -84,6 +84,7 @@ typedef struct CsmsCall
 	/* a PRIMARY secret this call changed: its replicas follow at the end */
 	bool		changed_primary;
 	pg_uuid_t	changed_primary_id;
+	char		changed_primary_name[CSMS_NAME_MAXLEN + 1];	/* its replicas have it too */
 } CsmsCall;
 
 extern void csms_call_begin(CsmsCall *call, const char *fname, int flags);
@@ -309,9 +310,11 @@ extern PGDLLEXPORT void csms_usage_launcher_main(Datum arg);
 extern PGDLLEXPORT void csms_usage_flusher_main(Datum arg);
 
 /* replicas_api.c */
-extern void csms_replicas_sync(CsmsCall *call, const pg_uuid_t *primary_id);
+extern void csms_replicas_sync(CsmsCall *call, const pg_uuid_t *primary_id,
+							   const char *name);
 extern Datum csms_replicas_datum(CsmsCall *call, Oid array_type,
-								 const pg_uuid_t *id, const char *replica_type);
+								 const pg_uuid_t *id, const char *name,
+								 const char *replica_type);
 
 /* validate.c */
 extern char *csms_trunc(const char *s);

@@ -361,6 +361,7 @@ csms_secret_open(CsmsCall *call, const char *name, CsmsAction action)
 	{
 		call->changed_primary = true;
 		call->changed_primary_id = s->id;
+		strlcpy(call->changed_primary_name, s->name, sizeof(call->changed_primary_name));
 	}
 	return s;
 }
@@ -385,6 +386,7 @@ csms_secret_tuple(CsmsCall *call, TupleDesc tupdesc, const pg_uuid_t *id)
 
 	replica_type = TupleDescAttr(tupdesc, SECRET_NCOLS)->atttypid;
 	values[SECRET_NCOLS] = csms_replicas_datum(call, replica_type, id,
+											   TextDatumGetCString(values[1]),
 											   TextDatumGetCString(values[SECRET_NCOLS - 1]));
 	nulls[SECRET_NCOLS] = false;
 	old = MemoryContextSwitchTo(call->caller_cxt);
@@ -632,7 +634,7 @@ csms_create_secret(PG_FUNCTION_ARGS)
 		SET(19, CStringGetTextDatum(call.region));
 		SET(20, CStringGetTextDatum("STANDALONE"));
 		SET(SECRET_NCOLS, csms_replicas_datum(&call, TupleDescAttr(tupdesc, SECRET_NCOLS)->atttypid,
-											  &id, "STANDALONE"));
+											  &id, name, "STANDALONE"));
 #undef SET
 		tup = heap_form_tuple(tupdesc, values, isnull);
 		MemoryContextSwitchTo(old);
@@ -705,6 +707,7 @@ csms_list_secrets(PG_FUNCTION_ARGS)
 						 &isnull[SECRET_LAST_USED]);
 		values[SECRET_NCOLS] = csms_replicas_datum(&call, replica_type,
 												   DatumGetUUIDP(values[0]),
+												   TextDatumGetCString(values[1]),
 												   TextDatumGetCString(values[SECRET_NCOLS - 1]));
 		isnull[SECRET_NCOLS] = false;
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, isnull);
