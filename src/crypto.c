@@ -205,6 +205,13 @@ gcm_cipher(size_t keylen)
 static const uint8_t zero_key[32];
 
 static EVP_CIPHER_CTX *gcm_ctxs[2][3];
+static size_t gcm_ivlens[2][3];	/* the IV length each context is set to; 0: none */
+
+static size_t *
+gcm_ivlen_slot(int enc, size_t keylen)
+{
+	return &gcm_ivlens[enc ? 1 : 0][keylen == 16 ? 0 : keylen == 24 ? 1 : 2];
+}
 
 static EVP_CIPHER_CTX **
 gcm_ctx_slot(int enc, size_t keylen)
@@ -232,6 +239,7 @@ gcm_ctx(int enc, size_t keylen)
 			return NULL;
 		}
 		*slot = ctx;
+		*gcm_ivlen_slot(enc, keylen) = 0;
 	}
 	return *slot;
 }
@@ -297,10 +305,20 @@ gcm_begin(gcm_op *op, int enc, bool kept, const uint8_t *key, size_t keylen,
 	op->kept = kept;
 	if (!kept)
 	{
+		size_t	   *set = gcm_ivlen_slot(enc, keylen);
+
 		op->ctx = gcm_ctx(enc, keylen);
-		return op->ctx != NULL &&
-			EVP_CIPHER_CTX_ctrl(op->ctx, EVP_CTRL_GCM_SET_IVLEN, (int) ivlen, NULL) == 1 &&
-			EVP_CipherInit_ex(op->ctx, NULL, NULL, key, iv, enc) == 1;
+		if (op->ctx == NULL)
+			return false;
+		/* the IV length only when it changes (nearly always 12) */
+		if (*set != ivlen)
+		{
+			*set = 0;
+			if (EVP_CIPHER_CTX_ctrl(op->ctx, EVP_CTRL_GCM_SET_IVLEN, (int) ivlen, NULL) != 1)
+				return false;
+			*set = ivlen;
+		}
+		return EVP_CipherInit_ex(op->ctx, NULL, NULL, key, iv, enc) == 1;
 	}
 
 	/* kept: AES-256 with 96-bit IVs only (csms_seal_kept, csms_open_kept) */
@@ -345,6 +363,7 @@ gcm_end(gcm_op *op, bool failed)
 	{
 		EVP_CIPHER_CTX_free(op->ctx);	/* also cleanses the key schedule */
 		*gcm_ctx_slot(op->enc, op->keylen) = NULL;
+		*gcm_ivlen_slot(op->enc, op->keylen) = 0;
 		ERR_clear_error();
 	}
 }
