@@ -383,6 +383,21 @@ usage_note(const pg_uuid_t *secret_id, TimestampTz when)
 }
 
 /*
+ * Secrets this backend noted in shared memory, and when: a direct-mapped
+ * table (ids are random), so that reading a secret again within a minute
+ * touches no shared memory.  A collision only costs a note.
+ */
+#define LOCAL_NOTED_SIZE	1024
+
+typedef struct LocalNoted
+{
+	pg_uuid_t	id;
+	TimestampTz at;
+} LocalNoted;
+
+static LocalNoted local_noted[LOCAL_NOTED_SIZE];
+
+/*
  * Secrets whose last_used_time this backend wrote itself (no shared memory,
  * or a full table), and when: the same backend does not write one again
  * within a minute.  Bounded: emptied when full.
@@ -417,8 +432,26 @@ csms_usage_record(const pg_uuid_t *secret_id)
 
 	if (!csms_track_last_used || RecoveryInProgress())
 		return true;
-	if (usage_table != NULL && usage_note(secret_id, now))
-		return true;
+	if (usage_table != NULL)
+	{
+		/*
+		 * This backend noted the secret less than a minute ago: whatever
+		 * the table says since (the note, or the worker's write of it) is
+		 * at most a minute old, so nothing to do, not even a shared lock.
+		 */
+		LocalNoted *n = &local_noted[(secret_id->data[0] | secret_id->data[1] << 8 |
+									  secret_id->data[2] << 16) % LOCAL_NOTED_SIZE];
+
+		if (n->at >= now - USECS_PER_MINUTE && n->at <= now &&
+			memcmp(n->id.data, secret_id->data, UUID_LEN) == 0)
+			return true;
+		if (usage_note(secret_id, now))
+		{
+			n->id = *secret_id;
+			n->at = now;
+			return true;
+		}
+	}
 	if (XactReadOnly)
 		return true;
 
