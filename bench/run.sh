@@ -21,7 +21,7 @@
 #
 # Settings (environment, full mode only):
 #   BENCH_N=10000 BENCH_BIG=1000000 BENCH_MEM_N=100000 BENCH_DURATION=6
-#   BENCH_RUNS=3 BENCH_CLIENTS="1 2" BENCH_BATCH=100000
+#   BENCH_RUNS=5 BENCH_CLIENTS="1 2" BENCH_BATCH=100000
 #   BENCH_RETRIES=2      runs during which other processes used more than
 #                        BENCH_MAX_OTHERS=10 % of the machine's CPU are done
 #                        again, at most this many times each and
@@ -56,7 +56,7 @@ else
 	BIG=${BENCH_BIG:-1000000}
 	MEM_N=${BENCH_MEM_N:-100000}
 	DURATION=${BENCH_DURATION:-6}
-	RUNS=${BENCH_RUNS:-3}
+	RUNS=${BENCH_RUNS:-5}
 	CLIENTS=${BENCH_CLIENTS:-"1 2"}
 	BATCH=${BENCH_BATCH:-100000}
 	RETRIES=${BENCH_RETRIES:-2}
@@ -66,7 +66,7 @@ else
 	HUGE=${BENCH_HUGE_PAGES:-on}
 fi
 defaults=no
-[ "$mode" = full ] && [ -z "${BENCH_ONLY:-}" ] && [ "$N $BIG $MEM_N $DURATION $RUNS $CLIENTS $BATCH $SHARED_BUFFERS $HUGE" = "10000 1000000 100000 6 3 1 2 100000 2GB on" ] && defaults=yes
+[ "$mode" = full ] && [ -z "${BENCH_ONLY:-}" ] && [ "$N $BIG $MEM_N $DURATION $RUNS $CLIENTS $BATCH $SHARED_BUFFERS $HUGE" = "10000 1000000 100000 6 5 1 2 100000 2GB on" ] && defaults=yes
 [ "$MEM_N" -gt "$BIG" ] && MEM_N=$BIG
 MAX_OTHERS=${BENCH_MAX_OTHERS:-10}	# % of the machine's CPU used by others that makes a run count as disturbed
 
