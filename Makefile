@@ -33,7 +33,7 @@ PGFILEDESC = "secrets - a secrets manager inside PostgreSQL"
 
 REGRESS = setup keys secrets versions values stages password tamper backup regions security
 REGRESS_OPTS = --inputdir=.
-ISOLATION = concurrent_versions version_locking concurrent_create replica_sync read_cache write_cache
+ISOLATION = concurrent_versions version_locking concurrent_create replica_sync read_cache write_cache usage_sync
 ISOLATION_OPTS = --inputdir=.
 
 PG_CPPFLAGS = -I$(srcdir)/src
