@@ -75,6 +75,24 @@ RESET csms.track_last_used;
 SELECT last_used_time IS NULL AS never_read FROM csms_show_secret('unread');
 SELECT csms_get_secret_value('unread');
 SELECT last_used_time IS NOT NULL AS now_read FROM csms_show_secret('unread');
+-- a reader's own write of last_used_time (no preload, as here) finds the row by
+-- its index whatever the planner believes of csms.usage: in a new session, the
+-- table analyzed while small, then 300 first reads of secrets, one statement each
+\c
+SELECT count(csms_create_secret('touch-' || g, 'x')) FROM generate_series(1, 300) g;
+ANALYZE csms.usage;
+SELECT pg_stat_force_next_flush();
+SELECT seq_scan AS usage_seq_before FROM pg_stat_user_tables WHERE relid = 'csms.usage'::regclass \gset
+\set ECHO none
+\o /dev/null
+SELECT format('SELECT csms_get_secret_value(%L)', 'touch-' || g) FROM generate_series(1, 300) g \gexec
+\o
+\set ECHO all
+SELECT pg_stat_force_next_flush();
+SELECT pg_stat_clear_snapshot();
+SELECT seq_scan - :usage_seq_before AS usage_seq_scans, n_tup_ins >= 300 AS rows_written
+  FROM pg_stat_user_tables WHERE relid = 'csms.usage'::regclass;
+SELECT count(*) AS read_secrets FROM csms.usage u JOIN csms.secrets s ON s.id = u.secret_id WHERE s.name LIKE 'touch-%';
 -- the usage settings: the flush interval is a server setting with a range,
 -- the slots exist only with the library preloaded (t/007_usage.pl)
 \set VERBOSITY sqlstate

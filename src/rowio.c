@@ -471,12 +471,28 @@ bool
 csms_row_find(Relation rel, Oid indexoid, int nkeys, const Oid *procs,
 			  const Datum *values, const LockTupleMode *lockmode, TupleTableSlot *slot)
 {
+	return csms_row_find_wait(rel, indexoid, nkeys, procs, values, lockmode,
+							  LockWaitBlock, slot, NULL);
+}
+
+/*
+ * The same with a wait policy for the lock: with LockWaitSkip, a row that
+ * another transaction holds is no row, as SKIP LOCKED has it, and *skipped
+ * says so.
+ */
+bool
+csms_row_find_wait(Relation rel, Oid indexoid, int nkeys, const Oid *procs,
+				   const Datum *values, const LockTupleMode *lockmode,
+				   LockWaitPolicy wait, TupleTableSlot *slot, bool *skipped)
+{
 	Relation	index = index_open(indexoid, AccessShareLock);
 	ScanKeyData keys[INDEX_MAX_KEYS];
 	IndexScanDesc scan;
 	Snapshot	snapshot = GetActiveSnapshot();
 	bool		found;
 
+	if (skipped)
+		*skipped = false;
 	Assert(nkeys <= INDEX_MAX_KEYS);
 	scan_keys(index, keys, nkeys, procs, values);
 	scan = index_beginscan(rel, index, snapshot, nkeys, 0);
@@ -494,9 +510,16 @@ csms_row_find(Relation rel, Oid indexoid, int nkeys, const Oid *procs,
 		if (!IsolationUsesXactSnapshot())
 			flags |= TUPLE_LOCK_FLAG_FIND_LAST_VERSION;
 		res = table_tuple_lock(rel, &tid, snapshot, slot, GetCurrentCommandId(false),
-							   *lockmode, LockWaitBlock, flags, &tmfd);
+							   *lockmode, wait, flags, &tmfd);
 		switch (res)
 		{
+			case TM_WouldBlock:
+				/* LockWaitSkip: another transaction holds it */
+				Assert(wait == LockWaitSkip);
+				if (skipped)
+					*skipped = true;
+				found = false;
+				break;
 			case TM_Ok:
 				/* READ COMMITTED, a newer version: is it still the row looked for? */
 				if (tmfd.traversed && !keys_match(index, slot, keys, nkeys))

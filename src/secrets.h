@@ -145,6 +145,9 @@ extern void csms_snapshot_push(void);
 extern bool csms_row_find(Relation rel, Oid indexoid, int nkeys, const Oid *procs,
 						  const Datum *values, const LockTupleMode *lockmode,
 						  TupleTableSlot *slot);
+extern bool csms_row_find_wait(Relation rel, Oid indexoid, int nkeys, const Oid *procs,
+							   const Datum *values, const LockTupleMode *lockmode,
+							   LockWaitPolicy wait, TupleTableSlot *slot, bool *skipped);
 extern List *csms_row_scan(Relation rel, Oid indexoid, int nkeys, const Oid *procs,
 						   const Datum *values);
 extern int	csms_attnum_find(TupleDesc desc, const char *name, Oid type);

@@ -422,7 +422,7 @@ static HTAB *local_touched = NULL;
  * Returns true when the read is taken care of: recorded in shared memory,
  * or nothing to record (tracking off, a standby, a read-only transaction,
  * a write by this backend less than a minute ago).  Returns false when the
- * caller must write last_used_time itself (csms_touch_secret's statement,
+ * caller must write last_used_time itself (csms_touch_secret,
  * which writes only a time more than a minute old): without shared memory
  * or with a full table.
  */

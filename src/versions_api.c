@@ -12,7 +12,7 @@
  *	  extension: one saved plan finds the secret, the version and its key by
  *	  index, CMK material comes from the per-backend cache, and one AES-GCM
  *	  open of the data key and one of the value follow.  last_used_time is
- *	  written at most once a minute per secret (q_touch; usage.c).
+ *	  written at most once a minute per secret (csms_touch_secret; usage.c).
  *
  * src/versions_api.c
  *
@@ -97,27 +97,6 @@ static CsmsStmt q_value = {
 	" LEFT JOIN csms.keys k ON k.id OPERATOR(pg_catalog.=) v.key_id"
 	" WHERE s.region OPERATOR(pg_catalog.=) $1 AND s.name OPERATOR(pg_catalog.=) $2",
 	3, {TEXTOID, TEXTOID, INT4OID}
-};
-
-/*
- * last_used_time of one secret, written by its reader: only a time more
- * than a minute old is replaced, and a row another transaction holds is
- * skipped rather than waited for (that transaction records the read).
- * Only the very first read of a secret inserts, and two concurrent first
- * reads meet on the primary key.
- */
-static CsmsStmt q_touch = {
-	"WITH l AS (SELECT secret_id FROM csms.usage"
-	"   WHERE secret_id OPERATOR(pg_catalog.=) $1 FOR NO KEY UPDATE SKIP LOCKED),"
-	" u AS (UPDATE csms.usage x SET last_used_time = pg_catalog.now() FROM l"
-	"   WHERE x.secret_id OPERATOR(pg_catalog.=) l.secret_id"
-	"     AND x.last_used_time OPERATOR(pg_catalog.<)"
-	"         (pg_catalog.now() OPERATOR(pg_catalog.-) '1 minute'::pg_catalog.interval))"
-	" INSERT INTO csms.usage (secret_id, last_used_time)"
-	" SELECT $1, pg_catalog.now()"
-	"  WHERE NOT EXISTS (SELECT FROM csms.usage WHERE secret_id OPERATOR(pg_catalog.=) $1)"
-	" ON CONFLICT (secret_id) DO NOTHING",
-	1, {UUIDOID}
 };
 
 /* the copy of the SYSCURRENT version's row on the secret (see the install script) */
@@ -319,23 +298,68 @@ read_value(CsmsCall *call, ValueRow *row, char *kind)
 
 	/* last_used_time: in shared memory (usage.c), or here, never waiting for a lock */
 	if (!csms_usage_record(&row->secret_id))
-	{
-		Datum		arg = UUIDPGetDatum(&row->secret_id);
-
-		csms_exec(&q_touch, &arg, NULL, SPI_OK_INSERT, 0);
-	}
+		csms_touch_secret(&row->secret_id);
 	return plain;
 }
 
-/* last_used_time of one secret, for the fast path (which has no SPI). */
+/*
+ * last_used_time of one secret, written by its reader (no preload, or no
+ * room in shared memory): only a time more than a minute old is replaced,
+ * and a row another transaction holds is skipped rather than waited for
+ * (that transaction records the read), as SELECT ... FOR NO KEY UPDATE SKIP
+ * LOCKED would; only the very first read of a secret inserts, and two
+ * concurrent first reads meet on the primary key, as INSERT ... ON CONFLICT
+ * DO NOTHING would.  By index, without the planner: a plan made while
+ * csms.usage was small would scan it whole as it grows.
+ */
 void
 csms_touch_secret(const pg_uuid_t *secret_id)
 {
+	static const Oid procs[1] = {F_UUID_EQ};
+	static const LockTupleMode mode = LockTupleNoKeyExclusive;
 	CsmsCall	call;
-	Datum		arg = UUIDPGetDatum(secret_id);
+	Datum		key = UUIDPGetDatum(secret_id);
+	TimestampTz now = GetCurrentTransactionStartTimestamp();	/* now() */
+	Relation	rel;
+	TupleTableSlot *slot;
+	bool		found,
+				skipped;
 
 	csms_call_enter(&call, "last_used_time");
-	csms_exec(&q_touch, &arg, NULL, SPI_OK_INSERT, 0);
+	rel = table_open(csms_relid("usage"), RowExclusiveLock);
+	slot = table_slot_create(rel, NULL);
+	csms_snapshot_push();
+	found = csms_row_find_wait(rel, csms_relid("usage_pkey"), 1, procs, &key, &mode,
+							   LockWaitSkip, slot, &skipped);
+	PopActiveSnapshot();
+	if (found)
+	{
+		bool		isnull;
+		Datum		last = csms_slot_col(slot, 2, "last_used_time", TIMESTAMPTZOID, &isnull);
+
+		if (isnull || DatumGetTimestampTz(last) < now - USECS_PER_MINUTE)
+		{
+			CsmsWriter *w = csms_writer_begin("usage", CSMS_WRITE_UPDATE);
+			ItemPointerData tid = slot->tts_tid;
+			CsmsCol		cols[] = {
+				{"last_used_time", TIMESTAMPTZOID, TimestampTzGetDatum(now), false},
+			};
+
+			csms_writer_update(w, &tid, cols, lengthof(cols));
+			csms_writer_end(w);
+		}
+	}
+	else if (!skipped)
+	{
+		CsmsCol		cols[] = {
+			{"secret_id", UUIDOID, key, false},
+			{"last_used_time", TIMESTAMPTZOID, TimestampTzGetDatum(now), false},
+		};
+
+		(void) csms_row_insert("usage", "usage_pkey", cols, lengthof(cols));
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	table_close(rel, NoLock);
 	csms_call_end(&call);
 }
 
