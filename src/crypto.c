@@ -50,14 +50,15 @@ csms_crypto_strerror(csms_crypto_status st)
 	return "unknown error";
 }
 
-csms_crypto_status
-csms_random_bytes(uint8_t *buf, size_t len)
+/* Fill buf with len bytes from fill (RAND_bytes or RAND_priv_bytes). */
+static csms_crypto_status
+rand_fill(int (*fill) (unsigned char *, int), uint8_t *buf, size_t len)
 {
 	while (len > 0)
 	{
 		int			chunk = len > INT_MAX ? INT_MAX : (int) len;
 
-		if (RAND_bytes(buf, chunk) != 1)
+		if (fill(buf, chunk) != 1)
 		{
 			ERR_clear_error();
 			return CSMS_ERR_RANDOM;
@@ -68,93 +69,84 @@ csms_random_bytes(uint8_t *buf, size_t len)
 	return CSMS_OK;
 }
 
-/*
- * Random bytes that are not secret -- GCM nonces, ids -- come from a buffer
- * that one RAND_bytes call fills: each call has a fixed cost (about 6,000
- * instructions, a third of sealing a value) whatever its length.  Bytes are
- * handed out once and zeroed as they go.  The buffer belongs to the process
- * that filled it: a forked child discards it, so that parent and child never
- * hand out the same nonces.  Keys never come from it.
- */
-#define PUBLIC_POOL_LEN 256
+csms_crypto_status
+csms_random_bytes(uint8_t *buf, size_t len)
+{
+	return rand_fill(RAND_bytes, buf, len);
+}
 
-static uint8_t public_pool[PUBLIC_POOL_LEN];
-static size_t public_left;
-static pid_t public_pid;
+/*
+ * Random bytes for the hot paths come from per-process buffers that one
+ * OpenSSL call fills: each call has a fixed cost (about 6,000 instructions,
+ * a third of sealing a value) whatever its length.  Bytes are handed out
+ * once and zeroed in the buffer as they go, so a buffer holds only bytes
+ * not used yet: what the DRBG's own state in this process already
+ * determines.  A buffer belongs to the process that filled it: a forked
+ * child zeroes and discards it, so that parent and child never hand out the
+ * same bytes.  Requests above a quarter of a buffer go to OpenSSL directly.
+ *
+ * Two buffers: one for values that are not secret (GCM nonces, ids), filled
+ * by RAND_bytes, 256 bytes; one for data keys (one per version written),
+ * filled by RAND_priv_bytes (OpenSSL's DRBG for private values), 16 keys.
+ */
+typedef struct RandomPool
+{
+	uint8_t    *bytes;
+	size_t		size;
+	size_t		left;
+	pid_t		pid;
+	int			(*fill) (unsigned char *, int);
+} RandomPool;
+
+static uint8_t public_bytes[256];
+static uint8_t key_bytes[16 * CSMS_KEY_LEN];
+static RandomPool public_pool = {public_bytes, sizeof(public_bytes), 0, 0, RAND_bytes};
+static RandomPool key_pool = {key_bytes, sizeof(key_bytes), 0, 0, RAND_priv_bytes};
+
+static csms_crypto_status
+pool_take(RandomPool *pool, uint8_t *buf, size_t len)
+{
+	uint8_t    *from;
+
+	if (pool->pid != getpid())
+	{
+		csms_wipe(pool->bytes, pool->size);
+		pool->left = 0;
+		pool->pid = getpid();
+	}
+	if (len > pool->size / 4)
+		return rand_fill(pool->fill, buf, len);
+	if (pool->left < len)
+	{
+		csms_crypto_status st;
+
+		csms_wipe(pool->bytes, pool->size);
+		pool->left = 0;
+		st = rand_fill(pool->fill, pool->bytes, pool->size);
+		if (st != CSMS_OK)
+		{
+			csms_wipe(pool->bytes, pool->size);
+			return st;
+		}
+		pool->left = pool->size;
+	}
+	from = pool->bytes + pool->size - pool->left;
+	memcpy(buf, from, len);
+	csms_wipe(from, len);
+	pool->left -= len;
+	return CSMS_OK;
+}
 
 csms_crypto_status
 csms_random_public(uint8_t *buf, size_t len)
 {
-	uint8_t    *from;
-
-	if (len > PUBLIC_POOL_LEN / 4)
-		return csms_random_bytes(buf, len);
-	if (public_pid != getpid())
-		public_left = 0;
-	if (public_left < len)
-	{
-		csms_crypto_status st = csms_random_bytes(public_pool, PUBLIC_POOL_LEN);
-
-		if (st != CSMS_OK)
-		{
-			public_left = 0;
-			return st;
-		}
-		public_left = PUBLIC_POOL_LEN;
-		public_pid = getpid();
-	}
-	from = public_pool + PUBLIC_POOL_LEN - public_left;
-	memcpy(buf, from, len);
-	memset(from, 0, len);
-	public_left -= len;
-	return CSMS_OK;
+	return pool_take(&public_pool, buf, len);
 }
-
-/*
- * Data keys -- one per version written -- come from a second buffer, filled
- * by RAND_priv_bytes (OpenSSL's DRBG for private values, apart from the one
- * that serves public values) in one call per 16 keys, for the same reason.
- * The bytes are handed out once and zeroed in the buffer as they go, so the
- * buffer holds only keys not made yet: what the DRBG's own state in this
- * process already determines.  A forked child zeroes and discards it.
- */
-#define KEY_POOL_LEN 512
-
-static uint8_t key_pool[KEY_POOL_LEN];
-static size_t key_left;
-static pid_t key_pid;
 
 csms_crypto_status
 csms_random_key(uint8_t *buf, size_t len)
 {
-	uint8_t    *from;
-
-	if (key_pid != getpid())
-	{
-		csms_wipe(key_pool, KEY_POOL_LEN);
-		key_left = 0;
-	}
-	if (len > KEY_POOL_LEN / 4)
-		return RAND_priv_bytes(buf, (int) len) == 1 ? CSMS_OK :
-			(ERR_clear_error(), CSMS_ERR_RANDOM);
-	if (key_left < len)
-	{
-		csms_wipe(key_pool, KEY_POOL_LEN);
-		if (RAND_priv_bytes(key_pool, KEY_POOL_LEN) != 1)
-		{
-			ERR_clear_error();
-			csms_wipe(key_pool, KEY_POOL_LEN);
-			key_left = 0;
-			return CSMS_ERR_RANDOM;
-		}
-		key_left = KEY_POOL_LEN;
-		key_pid = getpid();
-	}
-	from = key_pool + KEY_POOL_LEN - key_left;
-	memcpy(buf, from, len);
-	csms_wipe(from, len);
-	key_left -= len;
-	return CSMS_OK;
+	return pool_take(&key_pool, buf, len);
 }
 
 /*

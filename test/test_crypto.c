@@ -1314,34 +1314,42 @@ test_random(void)
 		CHECK(csms_random_key(r1, 0) == CSMS_OK, "random_key of 0 bytes");
 	}
 
-	/* a forked child never hands out the keys its parent will */
+	/*
+	 * a forked child never hands out the keys or nonces its parent will:
+	 * both pools are partly used when the process forks
+	 */
 	{
 		int			fds[2];
 		pid_t		pid;
-		uint8_t		parent_key[32],
-					child_key[32];
+		uint8_t		parent[64],
+					child[64];
 
-		CHECK(csms_random_key(r1, 16) == CSMS_OK, "random_key before fork");	/* pool half used */
+		CHECK(csms_random_key(r1, 16) == CSMS_OK && csms_random_public(r2, 12) == CSMS_OK,
+			  "random_key and random_public before fork");
 		if (pipe(fds) == 0 && (pid = fork()) >= 0)
 		{
 			if (pid == 0)
 			{
-				uint8_t		k[32];
+				uint8_t		k[64];
 
 				close(fds[0]);
-				if (csms_random_key(k, sizeof(k)) != CSMS_OK ||
+				if (csms_random_key(k, 32) != CSMS_OK ||
+					csms_random_public(k + 32, 32) != CSMS_OK ||
 					write(fds[1], k, sizeof(k)) != (ssize_t) sizeof(k))
 					_exit(1);
 				_exit(0);
 			}
 			close(fds[1]);
-			CHECK(read(fds[0], child_key, sizeof(child_key)) == (ssize_t) sizeof(child_key),
-				  "random_key: the child's key");
+			CHECK(read(fds[0], child, sizeof(child)) == (ssize_t) sizeof(child),
+				  "random pools: the child's bytes");
 			close(fds[0]);
 			waitpid(pid, NULL, 0);
-			CHECK(csms_random_key(parent_key, sizeof(parent_key)) == CSMS_OK &&
-				  memcmp(parent_key, child_key, sizeof(child_key)) != 0,
+			CHECK(csms_random_key(parent, 32) == CSMS_OK &&
+				  memcmp(parent, child, 32) != 0,
 				  "random_key: parent and forked child draw different keys");
+			CHECK(csms_random_public(parent + 32, 32) == CSMS_OK &&
+				  memcmp(parent + 32, child + 32, 32) != 0,
+				  "random_public: parent and forked child draw different bytes");
 		}
 		else
 			CHECK(false, "pipe or fork failed");
