@@ -383,37 +383,25 @@ usage_note(const pg_uuid_t *secret_id, TimestampTz when)
 }
 
 /*
- * Secrets this backend noted in shared memory, and when: a direct-mapped
- * table (ids are random), so that reading a secret again within a minute
- * touches no shared memory, whose partition locks the backends' reads
- * would otherwise bounce between CPUs.  A collision only costs a note.
- * 16384 entries of 24 bytes (384 kB, touched as used) keep a working set of
- * ten thousand secrets per backend.
+ * Secrets whose read this backend took care of, and when: noted in shared
+ * memory, or written (or tried: a row another transaction held) by the
+ * reader itself without it.  Within a minute of that, a read of the same
+ * secret does nothing, not even take a shared lock: what csms.usage says
+ * (or will say once the worker writes the note) is at most a minute old.
+ * A direct-mapped table (ids are random), so that the backends' reads do not
+ * bounce shared partition locks between CPUs; a collision only costs a
+ * note or a write.  16384 entries of 24 bytes (384 kB, touched as used)
+ * keep a working set of ten thousand secrets per backend.
  */
-#define LOCAL_NOTED_SIZE	16384
+#define LOCAL_DONE_SIZE	16384
 
-typedef struct LocalNoted
+typedef struct LocalDone
 {
 	pg_uuid_t	id;
 	TimestampTz at;
-} LocalNoted;
+} LocalDone;
 
-static LocalNoted local_noted[LOCAL_NOTED_SIZE];
-
-/*
- * Secrets whose last_used_time this backend wrote itself (no shared memory,
- * or a full table), and when: the same backend does not write one again
- * within a minute.  Bounded: emptied when full.
- */
-#define LOCAL_TOUCHED_MAX	4096
-
-typedef struct LocalTouched
-{
-	pg_uuid_t	secret_id;		/* hash key */
-	TimestampTz at;
-} LocalTouched;
-
-static HTAB *local_touched = NULL;
+static LocalDone local_done[LOCAL_DONE_SIZE];
 
 /*
  * The read path's one call for last_used_time, after a successful read of
@@ -421,59 +409,32 @@ static HTAB *local_touched = NULL;
  *
  * Returns true when the read is taken care of: recorded in shared memory,
  * or nothing to record (tracking off, a standby, a read-only transaction,
- * a write by this backend less than a minute ago).  Returns false when the
- * caller must write last_used_time itself (csms_touch_secret,
- * which writes only a time more than a minute old): without shared memory
- * or with a full table.
+ * this backend took care of a read of it less than a minute ago).  Returns
+ * false when the caller must write last_used_time itself
+ * (csms_touch_secret, which writes only a time more than a minute old):
+ * without shared memory or with a full table.
  */
 bool
 csms_usage_record(const pg_uuid_t *secret_id)
 {
 	TimestampTz now = GetCurrentTransactionStartTimestamp();
-	LocalTouched *t;
-	bool		found;
+	LocalDone  *d = &local_done[(secret_id->data[0] | secret_id->data[1] << 8) % LOCAL_DONE_SIZE];
 
 	if (!csms_track_last_used || RecoveryInProgress())
 		return true;
-	if (usage_table != NULL)
+	if (d->at >= now - USECS_PER_MINUTE && d->at <= now &&
+		memcmp(d->id.data, secret_id->data, UUID_LEN) == 0)
+		return true;
+	if (usage_table != NULL && usage_note(secret_id, now))
 	{
-		/*
-		 * This backend noted the secret less than a minute ago: whatever
-		 * the table says since (the note, or the worker's write of it) is
-		 * at most a minute old, so nothing to do, not even a shared lock.
-		 */
-		LocalNoted *n = &local_noted[(secret_id->data[0] | secret_id->data[1] << 8) %
-									 LOCAL_NOTED_SIZE];
-
-		if (n->at >= now - USECS_PER_MINUTE && n->at <= now &&
-			memcmp(n->id.data, secret_id->data, UUID_LEN) == 0)
-			return true;
-		if (usage_note(secret_id, now))
-		{
-			n->id = *secret_id;
-			n->at = now;
-			return true;
-		}
+		d->id = *secret_id;
+		d->at = now;
+		return true;
 	}
 	if (XactReadOnly)
 		return true;
-
-	if (local_touched == NULL || hash_get_num_entries(local_touched) >= LOCAL_TOUCHED_MAX)
-	{
-		HASHCTL		ctl;
-
-		if (local_touched)
-			hash_destroy(local_touched);
-		ctl.keysize = sizeof(pg_uuid_t);
-		ctl.entrysize = sizeof(LocalTouched);
-		ctl.hcxt = TopMemoryContext;
-		local_touched = hash_create("csms last_used_time writes", 256, &ctl,
-									HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	}
-	t = hash_search(local_touched, secret_id, HASH_ENTER, &found);
-	if (found && t->at > now - USECS_PER_MINUTE)
-		return true;
-	t->at = now;
+	d->id = *secret_id;
+	d->at = now;
 	return false;
 }
 
