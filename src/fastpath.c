@@ -276,59 +276,21 @@ text_is(Datum d, const char *s)
 }
 
 /*
- * Find the one row of `rel` that index `indexoid` finds for the given keys
- * (btree equality) into slot, which keeps its buffer pinned until it is
- * cleared; false when there is none.
- */
-static bool
-index_lookup_slot(Relation rel, Oid indexoid, int nkeys, const Oid *procs,
-				  const Datum *values, Snapshot snapshot, TupleTableSlot *slot)
-{
-	Relation	index;
-	IndexScanDesc scan;
-	ScanKeyData keys[2];
-	bool		found;
-	int			i;
-
-	index = index_open(indexoid, AccessShareLock);
-	for (i = 0; i < nkeys; i++)
-		ScanKeyEntryInitialize(&keys[i], 0, i + 1, BTEqualStrategyNumber,
-							   InvalidOid, index->rd_indcollation[i],
-							   procs[i], values[i]);
-	scan = index_beginscan(rel, index, snapshot, nkeys, 0);
-	index_rescan(scan, keys, nkeys, NULL, 0);
-	found = index_getnext_slot(scan, ForwardScanDirection, slot);
-	index_endscan(scan);
-	index_close(index, AccessShareLock);
-	return found;
-}
-
-/* The same, the row copied; NULL when there is none. */
-static HeapTuple
-index_lookup(Relation rel, Oid indexoid, int nkeys, const Oid *procs,
-			 const Datum *values, Snapshot snapshot)
-{
-	TupleTableSlot *slot = table_slot_create(rel, NULL);
-	HeapTuple	result = NULL;
-
-	if (index_lookup_slot(rel, indexoid, nkeys, procs, values, snapshot, slot))
-		result = ExecCopySlotHeapTuple(slot);
-	ExecDropSingleTupleTableSlot(slot);
-	return result;
-}
-
-/*
  * The one row `index` finds in `relid` under the latest committed state
- * (plus this transaction's own changes), as the system caches read.
+ * (plus this transaction's own changes), as the system caches read; copied.
  */
 static HeapTuple
 latest_lookup(Oid relid, Oid index, Oid proc, Datum value, TupleDesc *desc)
 {
 	Relation	rel = table_open(relid, AccessShareLock);
-	Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
-	HeapTuple	tup = index_lookup(rel, index, 1, &proc, &value, snapshot);
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	HeapTuple	tup = NULL;
 
-	UnregisterSnapshot(snapshot);
+	PushActiveSnapshot(GetLatestSnapshot());
+	if (csms_row_find(rel, index, 1, &proc, &value, NULL, slot))
+		tup = ExecCopySlotHeapTuple(slot);
+	PopActiveSnapshot();
+	ExecDropSingleTupleTableSlot(slot);
 	*desc = CreateTupleDescCopy(RelationGetDescr(rel));
 	table_close(rel, AccessShareLock);
 	return tup;
@@ -489,8 +451,7 @@ csms_fast_read(const char *name, int version, char *kind, int *version_out)
 	values[0] = CStringGetTextDatum(name);
 	values[1] = CStringGetTextDatum(call.region);
 	slot = table_slot_create(secrets, NULL);
-	if (!index_lookup_slot(secrets, rels.secrets_by_name, 2, procs, values,
-						   GetActiveSnapshot(), slot))
+	if (!csms_row_find(secrets, rels.secrets_by_name, 2, procs, values, NULL, slot))
 		goto done;
 	d = slot_getattr(slot, rels.secrets_state, &isnull);
 	if (isnull || !text_is(d, "ENABLED"))
@@ -530,8 +491,7 @@ csms_fast_read(const char *name, int version, char *kind, int *version_out)
 		values[0] = UUIDPGetDatum(&secret_id);
 		procs[1] = F_INT4EQ;
 		values[1] = Int32GetDatum(version);
-		if (!index_lookup_slot(versions, rels.versions_pkey, 2, procs, values,
-							   GetActiveSnapshot(), slot))
+		if (!csms_row_find(versions, rels.versions_pkey, 2, procs, values, NULL, slot))
 			goto done;
 		key->id = *DatumGetUUIDP(slot_getattr(slot, rels.versions_key_id, &isnull));
 		key->version = DatumGetInt32(slot_getattr(slot, rels.versions_key_version, &isnull));
