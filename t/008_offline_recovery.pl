@@ -52,23 +52,44 @@ my $root = slurp_file($node->data_dir . '/csms_root.key');
 chomp $root;
 my $domain = query('SELECT domain_id FROM csms.account');
 
-# Open with offline_open.mjs; returns [kind, value hex] or undef.
+# Open one version with offline_open.mjs from a row of the query columns
+# below (region, secret id, version, key id, key version, sealed material,
+# wrapped data key, ciphertext), the region replaced when $region is given.
+# Returns "kind|value hex", or undef with the script's stderr in $$err.
 sub offline_open
 {
-	my (%r) = @_;
-	my ($out, $err) = ('', '');
-	my $in = JSON::PP->new->canonical->encode({ %r, root_key_hex => $root,
-		domain_id => $domain });
-	if (!run [ 'node', $script ], '<', \$in, '>', \$out, '2>', \$err)
+	my ($line, $region, $err) = @_;
+	my (undef, undef, $id, $version, $key_id, $key_version, $material,
+		$wrapped, $ct) = split /\|/, $line;
+	$region //= (split /\|/, $line)[0];
+	my ($out, $stderr) = ('', '');
+	my $in = JSON::PP->new->canonical->encode({ root_key_hex => $root,
+		domain_id => $domain, region => $region, secret_id => $id,
+		version => $version, key_id => $key_id, key_version => $key_version,
+		material_hex => $material, wrapped_dek_hex => $wrapped,
+		ciphertext_hex => $ct });
+	if (!run [ 'node', $script ], '<', \$in, '>', \$out, '2>', \$stderr)
 	{
-		diag("offline_open failed: $err");
+		$$err = $stderr if $err;
 		return undef;
 	}
 	my $res = JSON::PP->new->decode($out);
-	return [ $res->{kind}, $res->{value_hex} ];
+	return "$res->{kind}|$res->{value_hex}";
 }
 
-# Every version of every secret, from csms.versions, against the API's value.
+# The value the API gives for secret $name, version $version_id, in $region,
+# in the form offline_open returns.
+sub api_value
+{
+	my ($region, $name, $version_id) = @_;
+	return $node->safe_psql('postgres', qq{
+SET csms.region = '$region';
+SELECT CASE WHEN secret_string IS NOT NULL THEN 's' ELSE 'b' END || '|' ||
+       encode(coalesce(convert_to(secret_string, 'UTF8'), secret_binary), 'hex')
+  FROM csms_show_secret_version('$name', '$version_id')});
+}
+
+# Every version of every secret, from csms.versions.
 my $rows = query(q{
 SELECT s.region, s.name, s.id, v.version, v.key_id, v.key_version,
        encode(kv.material, 'hex'), encode(v.wrapped_dek, 'hex'),
@@ -79,19 +100,10 @@ SELECT s.region, s.name, s.id, v.version, v.key_id, v.key_version,
 my $n = 0;
 for my $line (split /\n/, $rows)
 {
-	my ($region, $name, $id, $version, $key_id, $key_version, $material,
-		$wrapped, $ct) = split /\|/, $line;
-	my $got = offline_open(
-		region => $region, secret_id => $id, version => $version,
-		key_id => $key_id, key_version => $key_version,
-		material_hex => $material, wrapped_dek_hex => $wrapped,
-		ciphertext_hex => $ct);
-	my $want = $node->safe_psql('postgres', qq{
-SET csms.region = '$region';
-SELECT CASE WHEN secret_string IS NOT NULL THEN 's' ELSE 'b' END || '|' ||
-       encode(coalesce(convert_to(secret_string, 'UTF8'), secret_binary), 'hex')
-  FROM csms_show_secret_version('$name', 'v$version')});
-	is(defined $got ? "$got->[0]|$got->[1]" : 'FAILED', $want,
+	my ($region, $name, undef, $version) = split /\|/, $line;
+	my $err;
+	is(offline_open($line, undef, \$err) // "FAILED: $err",
+		api_value($region, $name, "v$version"),
 		"offline open of $region/$name v$version");
 	$n++;
 }
@@ -107,40 +119,18 @@ SELECT s.region, s.name, s.id, s.current_version, s.current_key_id,
     ON kv.key_id = s.current_key_id AND kv.version = s.current_key_version
  ORDER BY s.region, s.name}))
 {
-	my ($region, $name, $id, $version, $key_id, $key_version, $material,
-		$wrapped, $ct) = split /\|/, $line;
-	my $got = offline_open(
-		region => $region, secret_id => $id, version => $version,
-		key_id => $key_id, key_version => $key_version,
-		material_hex => $material, wrapped_dek_hex => $wrapped,
-		ciphertext_hex => $ct);
-	my $want = $node->safe_psql('postgres', qq{
-SET csms.region = '$region';
-SELECT CASE WHEN secret_string IS NOT NULL THEN 's' ELSE 'b' END || '|' ||
-       encode(coalesce(convert_to(secret_string, 'UTF8'), secret_binary), 'hex')
-  FROM csms_show_secret_version('$name', 'latest')});
-	is(defined $got ? "$got->[0]|$got->[1]" : 'FAILED', $want,
+	my ($region, $name) = split /\|/, $line;
+	my $err;
+	is(offline_open($line, undef, \$err) // "FAILED: $err",
+		api_value($region, $name, 'latest'),
 		"offline open of the SYSCURRENT copy of $region/$name");
 }
 
 # A wrong AAD part fails: the region is bound into the value's AAD.
 {
-	my $line = query(q{
-SELECT s.id, v.version, v.key_id, v.key_version, encode(kv.material, 'hex'),
-       encode(v.wrapped_dek, 'hex'), encode(v.ciphertext, 'hex')
-  FROM csms.secrets s JOIN csms.versions v ON v.secret_id = s.id
-  JOIN csms.key_versions kv ON kv.key_id = v.key_id AND kv.version = v.key_version
- WHERE s.name = 'off' AND s.region = 'eu-west-y' AND v.version = 1});
-	my ($id, $version, $key_id, $key_version, $material, $wrapped, $ct) =
-	  split /\|/, $line;
-	my $home = query('SELECT home_region FROM csms.account');
-	my ($out, $err) = ('', '');
-	my $in = JSON::PP->new->encode({ root_key_hex => $root,
-		domain_id => $domain, region => $home, secret_id => $id,
-		version => $version, key_id => $key_id, key_version => $key_version,
-		material_hex => $material, wrapped_dek_hex => $wrapped,
-		ciphertext_hex => $ct });
-	ok(!run([ 'node', $script ], '<', \$in, '>', \$out, '2>', \$err),
+	my ($line) = grep { /^eu-west-y\|off\|[^|]*\|1\|/ } split /\n/, $rows;
+	my $err = '';
+	ok(!defined offline_open($line, query('SELECT home_region FROM csms.account'), \$err),
 		'the replica\'s value does not open under the home region\'s AAD');
 	like($err, qr/value: authentication failed/, '... the value fails, not the keys');
 }
