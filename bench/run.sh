@@ -64,6 +64,10 @@ else
 	SHARED_BUFFERS=${BENCH_SHARED_BUFFERS:-2GB}
 	USAGE_SLOTS=${BENCH_USAGE_SLOTS:-2097152}
 	HUGE=${BENCH_HUGE_PAGES:-on}
+	case "$HUGE" in
+		on|off) ;;
+		*) echo "bench: BENCH_HUGE_PAGES must be on or off, not \"$HUGE\"" >&2; exit 2 ;;
+	esac
 fi
 defaults=no
 [ "$mode" = full ] && [ -z "${BENCH_ONLY:-}" ] && [ "$N $BIG $MEM_N $DURATION $RUNS $CLIENTS $BATCH $SHARED_BUFFERS $HUGE" = "10000 1000000 100000 6 5 1 2 100000 2GB on" ] && defaults=yes
