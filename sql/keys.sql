@@ -84,3 +84,29 @@ SELECT state FROM csms_enable_key('csms/default');
 -- every key of the region is listed
 SELECT count(*) AS listed FROM csms_list_keys();
 SELECT count(*) AS stored FROM csms.keys;
+
+-- Material of a rotation that rolled back is gone: the backend that used it
+-- (to seal a version, so it loaded it) must not keep it for the next
+-- rotation, which gets the same version number and other material; a version
+-- sealed afterwards reads in every session.
+SELECT (csms_create_key('app/rollback')).alias;
+SELECT (csms_create_secret('k9', 'first', kms_key_id => 'app/rollback')).name;
+BEGIN;
+SELECT key_version FROM csms_rotate_key('app/rollback');
+SELECT (csms_create_secret_version('k9', 'rolled back')).id;
+ROLLBACK;
+SELECT key_version FROM csms_rotate_key('app/rollback');
+SELECT (csms_create_secret_version('k9', 'second')).id;
+-- the same with a savepoint
+BEGIN;
+SAVEPOINT s;
+SELECT key_version FROM csms_rotate_key('app/rollback');
+SELECT (csms_create_secret_version('k9', 'rolled back')).id;
+ROLLBACK TO SAVEPOINT s;
+SELECT key_version FROM csms_rotate_key('app/rollback');
+SELECT (csms_create_secret_version('k9', 'third')).id;
+COMMIT;
+\c
+\set VERBOSITY terse
+SELECT csms_get_secret_value('k9', 'v1') AS v1, csms_get_secret_value('k9', 'v2') AS v2,
+       csms_get_secret_value('k9') AS latest;

@@ -166,6 +166,21 @@ RESET csms.region;
 -- now the primary can go
 SELECT csms_delete_secret('test');
 
+-- a key created with a given id for a replica, in a transaction that rolled
+-- back, is created again with other material: the session that used the
+-- first one must not keep it (a new session reads the replica)
+BEGIN;
+SELECT name FROM csms_create_secret('rb-r', 'rolled back');
+SELECT csms_create_replica('rb-r', 'ap-east-z', '6a0e2f9c-3b1d-4c8e-9f20-5d7a1b3c4e6f') IS NOT NULL AS created;
+ROLLBACK;
+SELECT name FROM csms_create_secret('rb-r', 'kept');
+SELECT csms_create_replica('rb-r', 'ap-east-z', '6a0e2f9c-3b1d-4c8e-9f20-5d7a1b3c4e6f') IS NOT NULL AS created;
+\c
+\set VERBOSITY terse
+SET csms.region = 'ap-east-z';
+SELECT csms_get_secret_value('rb-r');
+RESET csms.region;
+
 -- backups honour regions: a replica's blob restores only in the replica's region
 SELECT name FROM csms_create_secret('bk-r', 'x');
 SELECT csms_create_replica('bk-r', 'eu-west-y') IS NOT NULL AS created;

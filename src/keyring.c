@@ -14,9 +14,9 @@
  *	  CMK material: 32 random bytes per key version, stored as
  *	  nonce(12) || AES-256-GCM(root key, material) || tag(16) with AAD
  *	  "csms/cmk/v1|<key id>|<version>".  Unwrapped material is cached per
- *	  backend by (key id, version), in a small fixed table that is wiped on
- *	  eviction and on reset; the key's state is read from its row on every
- *	  use, so disabling a key takes effect at once.
+ *	  backend by (key id, version), once committed, in a small fixed table
+ *	  that is wiped on eviction and on reset; the key's state is read from
+ *	  its row on every use, so disabling a key takes effect at once.
  *
  * src/keyring.c
  *
@@ -28,6 +28,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
@@ -462,7 +463,7 @@ static CsmsStmt q_key_version_insert = {
 };
 
 static CsmsStmt q_key_material = {
-	"SELECT material FROM csms.key_versions"
+	"SELECT material, xmin FROM csms.key_versions"
 	" WHERE key_id OPERATOR(pg_catalog.=) $1 AND version OPERATOR(pg_catalog.=) $2",
 	2, {UUIDOID, INT4OID}
 };
@@ -666,6 +667,12 @@ csms_key_material_cached(CsmsKey *key, int version)
 /*
  * Load the material of (key, version) into key->material, through the
  * per-backend cache.  Sets key->version.
+ *
+ * Only committed material is cached: a version this transaction wrote (a
+ * rotation, a new key) is used but not kept, since a rollback takes it away
+ * and the next rotation or key with the same id and version gets other
+ * material -- a cached copy would then seal data keys that no other session
+ * can open.
  */
 void
 csms_key_material(CsmsCall *call, CsmsKey *key, int version)
@@ -677,6 +684,8 @@ csms_key_material(CsmsCall *call, CsmsKey *key, int version)
 	char	   *aad;
 	Datum		args[2];
 	csms_crypto_status st;
+	TransactionId xmin;
+	bool		isnull;
 
 	Assert(call->root_key != NULL);
 	key->version = version;
@@ -708,6 +717,7 @@ csms_key_material(CsmsCall *call, CsmsKey *key, int version)
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("material version %d of key \"%s\" is missing", version, key->alias)));
 	sealed = csms_col_bytea(0, 1);
+	xmin = DatumGetTransactionId(csms_col(0, 2, &isnull));
 	aad = cmk_aad(key->id_text, version);
 	if (VARSIZE_ANY_EXHDR(sealed) != CSMS_KEY_LEN + CSMS_SEAL_OVERHEAD)
 		st = CSMS_ERR_LENGTH;
@@ -721,6 +731,9 @@ csms_key_material(CsmsCall *call, CsmsKey *key, int version)
 				 errmsg("material version %d of key \"%s\" failed authentication",
 						version, key->alias),
 				 errdetail("The stored key material was altered or belongs to another key.")));
+
+	if (TransactionIdIsCurrentTransactionId(xmin))
+		return;
 
 	/* the cipher contexts forget an evicted key with the cache (crypto.h) */
 	if (cmk_cache[victim].used)
