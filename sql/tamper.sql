@@ -118,6 +118,19 @@ SELECT try($$SELECT csms_get_secret_value('tb')$$);
 SELECT restore_saved();
 SELECT csms_get_secret_value('tb');
 
+-- the data key pointed at another key, after reads of the real one (its data
+-- key is remembered by what it was opened with, the key included)
+SELECT (csms_create_key('tamper/other')).alias;
+SELECT name FROM csms_create_secret('tc', 'under the other key', kms_key_id => 'tamper/other');
+SELECT csms_get_secret_value('tb'), csms_get_secret_value('tc');
+UPDATE csms.versions SET key_id = (SELECT id FROM csms.keys WHERE alias = 'tamper/other')
+ WHERE secret_id = (SELECT id FROM csms.secrets WHERE name = 'tb');
+UPDATE csms.secrets SET current_key_id = (SELECT id FROM csms.keys WHERE alias = 'tamper/other')
+ WHERE name = 'tb';
+SELECT try($$SELECT csms_get_secret_value('tb')$$);
+SELECT restore_saved();
+SELECT csms_get_secret_value('tb');
+
 -- damaged master key material (a new session, so nothing is cached)
 SELECT k.id AS default_key, kv.material AS orig_material
   FROM csms.keys k JOIN csms.key_versions kv ON kv.key_id = k.id

@@ -125,23 +125,160 @@ wrap_dek(const pg_uuid_t *secret_id, int version, CsmsKey *key, const uint8 *dek
 	return out;
 }
 
+/*
+ * Data keys opened lately, by everything their opening depends on: the
+ * secret, version, key and key version that the AAD names, and the stored
+ * wrapped bytes, all compared in full.  Opening the same bytes under the
+ * same key and AAD gives the same data key or fails the same way, so a hit
+ * is exactly what the open would have given, without its AES-GCM (two
+ * fifths of a read's cryptography).  Values are still opened and
+ * authenticated on every read; plaintext is never kept.
+ *
+ * Entries come only from opens under committed CMK material that keyring.c
+ * caches, and go with it: csms_forget_data_keys() wipes them all when that
+ * cache evicts or resets (root key change, CREATE EXTENSION).  They hold no
+ * more than that cache already does -- the material opens every data key
+ * under it -- and live in the same place: this process's memory, never a
+ * table, shared memory or a file.
+ *
+ * 4-way set-associative, 16384 entries of 132 bytes (2.3 MB with the
+ * sets' tags, touched as used): a working set of ten thousand secret
+ * versions per backend hits.
+ */
+#define DEK_MEMO_WAYS	4
+#define DEK_MEMO_SETS	4096
+
+typedef struct DekMemoEntry
+{
+	pg_uuid_t	secret_id;
+	pg_uuid_t	key_id;
+	int32		version;
+	int32		key_version;
+	uint8		wrapped[DEK_SEALED_LEN];
+	uint8		dek[CSMS_KEY_LEN];
+} DekMemoEntry;
+
+/*
+ * A set: the tags (a hash of secret and version, never 0; 0 is an empty
+ * way) and use stamps of its ways in the set's first cache line, so that a
+ * miss reads one line and a hit one entry more.
+ */
+typedef struct DekMemoSet
+{
+	uint32		tag[DEK_MEMO_WAYS];
+	uint32		stamp[DEK_MEMO_WAYS];
+	DekMemoEntry e[DEK_MEMO_WAYS];
+} pg_attribute_aligned(64) DekMemoSet;
+
+static DekMemoSet dek_memo[DEK_MEMO_SETS];
+static uint32 dek_memo_clock = 0;
+static bool dek_memo_used = false;
+
+void
+csms_forget_data_keys(void)
+{
+	if (!dek_memo_used)
+		return;
+	csms_wipe(dek_memo, sizeof(dek_memo));
+	dek_memo_clock = 0;
+	dek_memo_used = false;
+}
+
+/* The set of (secret, version), and its tag there. */
+static DekMemoSet *
+dek_memo_set(const pg_uuid_t *secret_id, int version, uint32 *tag)
+{
+	uint32		a,
+				b;
+
+	/* random bits of a v4 id: bytes 0-5 and 10-15 */
+	memcpy(&a, secret_id->data, sizeof(a));
+	memcpy(&b, secret_id->data + 12, sizeof(b));
+	a ^= (uint32) version * 0x9E3779B1;
+	*tag = (b ^ (uint32) version * 0x85EBCA77) | 1;
+	return &dek_memo[a % DEK_MEMO_SETS];
+}
+
+/* The data key from the memo into dek; false when it is not there. */
+static bool
+dek_memo_get(const pg_uuid_t *secret_id, int version, const CsmsKey *key,
+			 const uint8 *wrapped, uint8 *dek)
+{
+	uint32		tag;
+	DekMemoSet *set = dek_memo_set(secret_id, version, &tag);
+	int			i;
+
+	for (i = 0; i < DEK_MEMO_WAYS; i++)
+	{
+		DekMemoEntry *e = &set->e[i];
+
+		if (set->tag[i] == tag && e->version == version &&
+			e->key_version == key->version &&
+			memcmp(e->secret_id.data, secret_id->data, UUID_LEN) == 0 &&
+			memcmp(e->key_id.data, key->id.data, UUID_LEN) == 0 &&
+			memcmp(e->wrapped, wrapped, DEK_SEALED_LEN) == 0)
+		{
+			set->stamp[i] = ++dek_memo_clock;
+			memcpy(dek, e->dek, CSMS_KEY_LEN);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Remember an opened data key, in place of the least recently used of its set. */
+static void
+dek_memo_put(const pg_uuid_t *secret_id, int version, const CsmsKey *key,
+			 const uint8 *wrapped, const uint8 *dek)
+{
+	uint32		tag;
+	DekMemoSet *set;
+	DekMemoEntry *e;
+	int			i,
+				victim = 0;
+
+	if (dek_memo_clock == PG_UINT32_MAX)
+		csms_forget_data_keys();	/* stamps would wrap: start afresh */
+	set = dek_memo_set(secret_id, version, &tag);
+	for (i = 1; i < DEK_MEMO_WAYS && set->tag[victim] != 0; i++)
+		if (set->tag[i] == 0 || set->stamp[i] < set->stamp[victim])
+			victim = i;
+	e = &set->e[victim];
+	e->secret_id = *secret_id;
+	e->key_id = key->id;
+	e->version = version;
+	e->key_version = key->version;
+	memcpy(e->wrapped, wrapped, DEK_SEALED_LEN);
+	memcpy(e->dek, dek, CSMS_KEY_LEN);
+	set->tag[victim] = tag;
+	set->stamp[victim] = ++dek_memo_clock;
+	dek_memo_used = true;
+}
+
 static uint8 *
 unwrap_dek(const pg_uuid_t *secret_id, const char *secret_name, int version,
 		   CsmsKey *key, const bytea *wrapped)
 {
 	uint8	   *dek = csms_alloc_sensitive(CSMS_KEY_LEN);
-	char	   *aad = dek_aad(secret_id, version, key);
+	const uint8 *in = (const uint8 *) VARDATA_ANY(wrapped);
+	char	   *aad;
 	size_t		len;
 
+	if (VARSIZE_ANY_EXHDR(wrapped) == DEK_SEALED_LEN &&
+		dek_memo_get(secret_id, version, key, in, dek))
+		return dek;
+
+	aad = dek_aad(secret_id, version, key);
 	if (VARSIZE_ANY_EXHDR(wrapped) != DEK_SEALED_LEN ||
 		csms_open_kept(key->material, (const uint8 *) aad, strlen(aad),
-					   (const uint8 *) VARDATA_ANY(wrapped), DEK_SEALED_LEN,
-					   dek, &len) != CSMS_OK)
+					   in, DEK_SEALED_LEN, dek, &len) != CSMS_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("data key of version \"v%d\" of secret \"%s\" failed authentication",
 						version, secret_name),
 				 errdetail("The stored ciphertext was altered or belongs to another version, secret or database.")));
+	if (csms_key_material_kept(&key->id, key->version))
+		dek_memo_put(secret_id, version, key, in, dek);
 	return dek;
 }
 

@@ -73,6 +73,7 @@ csms_keyring_reset(void)
 	csms_wipe(cmk_cache, sizeof(cmk_cache));
 	memset(cmk_cache, 0, sizeof(cmk_cache));
 	csms_forget_kept_keys();
+	csms_forget_data_keys();
 }
 
 void
@@ -664,6 +665,19 @@ csms_key_material_cached(CsmsKey *key, int version)
 	return false;
 }
 
+/* Does the cache hold the (committed) material of key `id`, version `version`? */
+bool
+csms_key_material_kept(const pg_uuid_t *id, int version)
+{
+	int			i;
+
+	for (i = 0; i < CMK_CACHE_SIZE; i++)
+		if (cmk_cache[i].used && cmk_cache[i].version == version &&
+			memcmp(cmk_cache[i].key_id.data, id->data, UUID_LEN) == 0)
+			return true;
+	return false;
+}
+
 /*
  * Load the material of (key, version) into key->material, through the
  * per-backend cache.  Sets key->version.
@@ -735,9 +749,15 @@ csms_key_material(CsmsCall *call, CsmsKey *key, int version)
 	if (TransactionIdIsCurrentTransactionId(xmin))
 		return;
 
-	/* the cipher contexts forget an evicted key with the cache (crypto.h) */
+	/*
+	 * The cipher contexts (crypto.h) and the data keys opened with it
+	 * (envelope.c) forget an evicted key with the cache.
+	 */
 	if (cmk_cache[victim].used)
+	{
 		csms_forget_kept_keys();
+		csms_forget_data_keys();
+	}
 	cmk_cache[victim].used = true;
 	cmk_cache[victim].key_id = key->id;
 	cmk_cache[victim].version = version;

@@ -191,6 +191,7 @@ extern CsmsKey *csms_key_create(CsmsCall *call, const char *alias,
 								const char *description, const pg_uuid_t *id);
 extern void csms_key_material(CsmsCall *call, CsmsKey *key, int version);
 extern bool csms_key_material_cached(CsmsKey *key, int version);
+extern bool csms_key_material_kept(const pg_uuid_t *id, int version);
 extern void csms_key_require_enabled(CsmsKey *key);
 extern CsmsKey *csms_backup_key(CsmsCall *call, bool create);
 extern CsmsKey *csms_key_for_version(CsmsCall *call, const pg_uuid_t *id,
@@ -222,6 +223,7 @@ extern bytea *csms_open_value(CsmsCall *call, const pg_uuid_t *secret_id,
 							  int version, CsmsKey *key,
 							  const bytea *wrapped_dek, const bytea *ciphertext,
 							  char *kind);
+extern void csms_forget_data_keys(void);
 extern bytea *csms_rewrap_dek(CsmsCall *call, const pg_uuid_t *secret_id,
 							  const char *secret_name, int version,
 							  CsmsKey *from, const bytea *wrapped_dek,
