@@ -111,6 +111,7 @@ static struct
 typedef struct KeyState
 {
 	pg_uuid_t	id;				/* hash key */
+	char		id_text[37];
 	bool		enabled;
 	char		alias[CSMS_NAME_MAXLEN + 1];
 } KeyState;
@@ -384,6 +385,7 @@ key_state(const pg_uuid_t *id)
 	}
 	ks = hash_search(key_states, id, HASH_ENTER, &found);
 	ks->enabled = enabled;
+	strlcpy(ks->id_text, csms_uuid_text(id), sizeof(ks->id_text));
 	strlcpy(ks->alias, alias, sizeof(ks->alias));
 	return ks;
 }
@@ -424,7 +426,7 @@ csms_fast_read(const char *name, int version, char *kind, int *version_out)
 	secrets = table_open(rels.secrets, AccessShareLock);
 	if (!rels.valid || !load_account())
 	{
-		table_close(secrets, AccessShareLock);
+		table_close(secrets, NoLock);
 		return NULL;
 	}
 
@@ -506,7 +508,7 @@ csms_fast_read(const char *name, int version, char *kind, int *version_out)
 	ks = key_state(&key->id);
 	if (ks == NULL)
 		goto done;
-	strlcpy(key->id_text, csms_uuid_text(&key->id), sizeof(key->id_text));
+	memcpy(key->id_text, ks->id_text, sizeof(key->id_text));
 	key->alias = pstrdup(ks->alias);
 	key->enabled = ks->enabled;
 	csms_key_require_enabled(key);
@@ -527,9 +529,10 @@ csms_fast_read(const char *name, int version, char *kind, int *version_out)
 done:
 	if (slot)
 		ExecDropSingleTupleTableSlot(slot);
+	/* the locks are held to the end of the transaction, as a query's are */
 	if (versions)
-		table_close(versions, AccessShareLock);
-	table_close(secrets, AccessShareLock);
+		table_close(versions, NoLock);
+	table_close(secrets, NoLock);
 	PopActiveSnapshot();
 	return result;
 }

@@ -547,7 +547,7 @@ csms_row_find_wait(Relation rel, Oid indexoid, int nkeys, const Oid *procs,
 				break;
 		}
 	}
-	index_close(index, AccessShareLock);
+	index_close(index, NoLock);	/* held to the end of the transaction */
 	if (!found)
 		ExecClearTuple(slot);
 	return found;
@@ -575,6 +575,6 @@ csms_row_scan(Relation rel, Oid indexoid, int nkeys, const Oid *procs, const Dat
 		rows = lappend(rows, ExecCopySlotHeapTuple(slot));
 	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
-	index_close(index, AccessShareLock);
+	index_close(index, NoLock);	/* held to the end of the transaction */
 	return rows;
 }
