@@ -8,6 +8,8 @@
 #   read_csms     csms_get_secret_value, every read the first of its secret
 #                 (so each one also writes last_used_time)
 #   read_csms_ro  the same in read-only transactions (no last_used_time write)
+#   read_csms_hot the same, over a hot set of 100 secrets read again and again
+#                 (the data keys of the set are remembered: envelope.c)
 #   read_plain    SELECT value FROM plain WHERE name = $1
 #   base          SELECT $1 (what any statement costs in this harness)
 #   create_*, version_*: csms_create_secret / INSERT, csms_create_secret_version / UPDATE
@@ -83,6 +85,8 @@ stmts() {
 		read_csms) setup="PREPARE r(text) AS SELECT csms_get_secret_value(\$1);" ;;
 		read_csms_ro) setup="SET default_transaction_read_only = on
 PREPARE r(text) AS SELECT csms_get_secret_value(\$1);" ;;
+		read_csms_hot) setup="SET default_transaction_read_only = on
+PREPARE r(text) AS SELECT csms_get_secret_value(\$1);"; prefix=h ;;
 		read_plain) setup="PREPARE r(text) AS SELECT value FROM plain WHERE name = \$1;" ;;
 		base) setup="PREPARE r(text) AS SELECT \$1;" ;;
 		create_csms) setup="PREPARE r(text) AS SELECT id FROM csms_create_secret(\$1, secret_string => '$V');"; prefix=c ;;
@@ -94,6 +98,8 @@ PREPARE r(text) AS SELECT csms_get_secret_value(\$1);" ;;
 	for ((i = 0; i < k; i++)); do
 		if [ "$prefix" = c ]; then
 			echo "EXECUTE r('$prefix$kind$next_id');"
+		elif [ "$prefix" = h ]; then	# a hot set of 100 secrets, read again and again
+			echo "EXECUTE r('s$(( i % 100 + 1 ))');"
 		else
 			echo "EXECUTE r('s$(( (next_id - 1) % N + 1 ))');"
 		fi
@@ -102,7 +108,7 @@ PREPARE r(text) AS SELECT csms_get_secret_value(\$1);" ;;
 }
 
 declare -A per_stmt
-kinds=${PROFILE_KINDS:-"base read_plain read_csms_ro read_csms create_plain create_csms version_plain version_csms"}
+kinds=${PROFILE_KINDS:-"base read_plain read_csms_ro read_csms_hot read_csms create_plain create_csms version_plain version_csms"}
 for kind in $kinds; do
 	for k in $K1 $K2; do
 		stmts "$kind" "$k" >"$work/$kind-$k.sql"
@@ -147,14 +153,14 @@ breakdown() {	# KIND ENTRY FUNCTIONS...
 	echo "| statement | instructions | above base | vs plain (above base) |"
 	echo "|---|---:|---:|---:|"
 	b=${per_stmt[base]}
-	for pair in "read_plain read_plain" "read_csms_ro read_plain" "read_csms read_plain" \
+	for pair in "read_plain read_plain" "read_csms_ro read_plain" "read_csms_hot read_plain" "read_csms read_plain" \
 		"create_plain create_plain" "create_csms create_plain" "version_plain version_plain" "version_csms version_plain"; do
 		set -- $pair
 		[ -n "${per_stmt[$1]:-}" ] && [ -n "${per_stmt[$2]:-}" ] || continue
 		echo "| $1 | ${per_stmt[$1]} | $(( ${per_stmt[$1]} - b )) | $(awk -v x="$(( ${per_stmt[$1]} - b ))" -v y="$(( ${per_stmt[$2]} - b ))" 'BEGIN { printf "%.1fx", x / y }') |"
 	done
 	common="csms_fast_read index_lookup index_getnext_slot index_open table_open get_relname_relid csms_root_key_load csms_touch_secret csms_call_begin csms_exec SPI_execute_plan GetCachedPlan ExecutorStart ExecutorEnd ExecInitNode TupleDescInitEntry RI_FKey_check_ins ExecConstraints stringToNode textregexeq heap_lock_tuple ExecInsertIndexTuples csms_key_resolve csms_key_by_id csms_key_material csms_secret_open csms_secret_tuple metadata_result csms_seal_value csms_open_value csms_gcm_encrypt csms_gcm_decrypt EVP_EncryptInit_ex EVP_DecryptInit_ex csms_random_bytes CommitTransactionCommand"
-	for pair in "read_csms_ro csms_get_secret_value" "read_csms csms_get_secret_value" \
+	for pair in "read_csms_ro csms_get_secret_value" "read_csms_hot csms_get_secret_value" "read_csms csms_get_secret_value" \
 		"create_csms csms_create_secret" "version_csms csms_create_secret_version"; do
 		set -- $pair
 		[ -n "${per_stmt[$1]:-}" ] || continue
