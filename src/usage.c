@@ -334,8 +334,10 @@ make_key(UsageKey *key, Oid dbid, const pg_uuid_t *secret_id)
 }
 
 /*
- * Note a read at `when`; false when the table is full.  A read already
- * noted less than a minute before costs a shared lock only.
+ * Note a read at `when`; false when the table is full.  One exclusive lock
+ * of the secret's partition: a backend notes a secret at most once a minute
+ * (the local table below), so readers of one secret rarely meet here, and
+ * looking first under a shared lock only doubled the work of a new note.
  */
 static bool
 usage_note(const pg_uuid_t *secret_id, TimestampTz when)
@@ -350,13 +352,6 @@ usage_note(const pg_uuid_t *secret_id, TimestampTz when)
 	make_key(&key, MyDatabaseId, secret_id);
 	hash = get_hash_value(usage_table, &key);
 	lock = partition_lock(hash);
-
-	LWLockAcquire(lock, LW_SHARED);
-	e = hash_search_with_hash_value(usage_table, &key, hash, HASH_FIND, NULL);
-	found = e != NULL && e->last_read >= when - USECS_PER_MINUTE;
-	LWLockRelease(lock);
-	if (found)
-		return true;
 
 	LWLockAcquire(lock, LW_EXCLUSIVE);
 	e = hash_search_with_hash_value(usage_table, &key, hash, HASH_ENTER_NULL, &found);
@@ -373,8 +368,8 @@ usage_note(const pg_uuid_t *secret_id, TimestampTz when)
 		/* counted under the lock, so that a removal never comes first */
 		used = pg_atomic_add_fetch_u32(&usage->used, 1);
 	}
-	else if (e->last_read < when)
-		e->last_read = when;
+	else if (e->last_read < when - USECS_PER_MINUTE)
+		e->last_read = when;	/* else: noted less than a minute ago, kept */
 	LWLockRelease(lock);
 
 	if (used > (uint32) csms_usage_slots / 2)
