@@ -227,14 +227,16 @@ csms_writer_insert(CsmsWriter *w, const CsmsCol *cols, int ncols)
 	ExecSimpleRelationInsert(w->rri, w->estate, w->slot);
 }
 
-/*
- * Update the row at tid, which this transaction has locked or is otherwise
- * the only one to write (a concurrent update is an error): the given
- * columns change, the others keep their values.  tid becomes the new row
- * version's.
- */
-void
-csms_writer_update(CsmsWriter *w, ItemPointer tid, const CsmsCol *cols, int ncols)
+/* The table the writer writes (opened and locked by csms_writer_begin). */
+Relation
+csms_writer_rel(CsmsWriter *w)
+{
+	return w->rel;
+}
+
+/* w->slot := the row at tid (into w->oldslot) with the given columns changed */
+static void
+updated_row(CsmsWriter *w, ItemPointer tid, const CsmsCol *cols, int ncols)
 {
 	TupleDesc	desc = RelationGetDescr(w->rel);
 	int			c;
@@ -255,9 +257,56 @@ csms_writer_update(CsmsWriter *w, ItemPointer tid, const CsmsCol *cols, int ncol
 		w->slot->tts_isnull[attno - 1] = cols[c].isnull;
 	}
 	ExecStoreVirtualTuple(w->slot);
+}
+
+/*
+ * Update the row at tid, which this transaction has locked or is otherwise
+ * the only one to write (a concurrent update is an error): the given
+ * columns change, the others keep their values.  tid becomes the new row
+ * version's.
+ */
+void
+csms_writer_update(CsmsWriter *w, ItemPointer tid, const CsmsCol *cols, int ncols)
+{
+	updated_row(w, tid, cols, ncols);
 	EvalPlanQualSetSlot(&w->epq, w->oldslot);
 	ExecSimpleRelationUpdate(w->rri, w->estate, &w->epq, w->oldslot, w->slot);
 	*tid = w->slot->tts_tid;
+}
+
+/*
+ * The same, unless another transaction holds the row (a lock or a change
+ * in progress) or changed it since the active snapshot: then nothing is
+ * written and the answer is false, and the caller skips the row as SKIP
+ * LOCKED would -- without waiting, and without first writing a row lock of
+ * its own (a second WAL record for every row).  For tables without row
+ * triggers or generated columns (csms.usage).
+ */
+bool
+csms_writer_update_nowait(CsmsWriter *w, ItemPointer tid, const CsmsCol *cols, int ncols)
+{
+	TM_FailureData tmfd;
+	LockTupleMode lockmode;
+	bool		update_indexes;
+
+	if ((w->rri->ri_TrigDesc && (w->rri->ri_TrigDesc->trig_update_before_row ||
+								 w->rri->ri_TrigDesc->trig_update_after_row ||
+								 w->rri->ri_TrigDesc->trig_update_instead_row)) ||
+		(w->rel->rd_att->constr && w->rel->rd_att->constr->has_generated_stored))
+		elog(ERROR, "table \"%s\" has row triggers or generated columns",
+			 RelationGetRelationName(w->rel));
+	updated_row(w, tid, cols, ncols);
+	if (w->rel->rd_att->constr)
+		ExecConstraints(w->rri, w->slot, w->estate);
+	if (table_tuple_update(w->rel, tid, w->slot, w->estate->es_output_cid,
+						   GetActiveSnapshot(), InvalidSnapshot, false,
+						   &tmfd, &lockmode, &update_indexes) != TM_Ok)
+		return false;			/* being modified, updated, deleted: skipped */
+	if (update_indexes && w->rri->ri_NumIndices > 0)
+		list_free(ExecInsertIndexTuples(w->rri, w->slot, w->estate, true, false,
+										NULL, NIL));
+	*tid = w->slot->tts_tid;
+	return true;
 }
 
 /*
@@ -551,6 +600,54 @@ csms_row_find_wait(Relation rel, Oid indexoid, int nkeys, const Oid *procs,
 	if (!found)
 		ExecClearTuple(slot);
 	return found;
+}
+
+/*
+ * Many lookups by the same btree index under the active snapshot: one scan,
+ * restarted with each key (a lookup then costs its descent only, not an
+ * index open and a scan set up and torn down).
+ */
+struct CsmsFinder
+{
+	Relation	index;
+	IndexScanDesc scan;
+	int			nkeys;
+	Oid			procs[INDEX_MAX_KEYS];
+};
+
+CsmsFinder *
+csms_finder_begin(Relation rel, Oid indexoid, int nkeys, const Oid *procs)
+{
+	CsmsFinder *f = palloc(sizeof(CsmsFinder));
+
+	Assert(nkeys <= INDEX_MAX_KEYS);
+	f->index = index_open(indexoid, AccessShareLock);
+	f->scan = index_beginscan(rel, f->index, GetActiveSnapshot(), nkeys, 0);
+	f->nkeys = nkeys;
+	memcpy(f->procs, procs, sizeof(Oid) * nkeys);
+	return f;
+}
+
+/* The row with these keys into slot; false (slot cleared) when there is none. */
+bool
+csms_finder_get(CsmsFinder *f, const Datum *values, TupleTableSlot *slot)
+{
+	ScanKeyData keys[INDEX_MAX_KEYS];
+
+	scan_keys(f->index, keys, f->nkeys, f->procs, values);
+	index_rescan(f->scan, keys, f->nkeys, NULL, 0);
+	if (index_getnext_slot(f->scan, ForwardScanDirection, slot))
+		return true;
+	ExecClearTuple(slot);
+	return false;
+}
+
+void
+csms_finder_end(CsmsFinder *f)
+{
+	index_endscan(f->scan);
+	index_close(f->index, NoLock);	/* held to the end of the transaction */
+	pfree(f);
 }
 
 /*

@@ -137,7 +137,10 @@ extern CsmsWriter *csms_writer_begin(const char *table, int cmds);
 extern void csms_writer_insert(CsmsWriter *w, const CsmsCol *cols, int ncols);
 extern void csms_writer_update(CsmsWriter *w, ItemPointer tid, const CsmsCol *cols,
 							   int ncols);
+extern bool csms_writer_update_nowait(CsmsWriter *w, ItemPointer tid,
+									  const CsmsCol *cols, int ncols);
 extern void csms_writer_delete(CsmsWriter *w, ItemPointer tid);
+extern Relation csms_writer_rel(CsmsWriter *w);
 extern void csms_writer_end(CsmsWriter *w);
 
 /* reads by index without the planner, under the active snapshot */
@@ -148,6 +151,11 @@ extern bool csms_row_find(Relation rel, Oid indexoid, int nkeys, const Oid *proc
 extern bool csms_row_find_wait(Relation rel, Oid indexoid, int nkeys, const Oid *procs,
 							   const Datum *values, const LockTupleMode *lockmode,
 							   LockWaitPolicy wait, TupleTableSlot *slot, bool *skipped);
+typedef struct CsmsFinder CsmsFinder;
+extern CsmsFinder *csms_finder_begin(Relation rel, Oid indexoid, int nkeys,
+									 const Oid *procs);
+extern bool csms_finder_get(CsmsFinder *f, const Datum *values, TupleTableSlot *slot);
+extern void csms_finder_end(CsmsFinder *f);
 extern List *csms_row_scan(Relation rel, Oid indexoid, int nkeys, const Oid *procs,
 						   const Datum *values);
 extern int	csms_attnum_find(TupleDesc desc, const char *name, Oid type);

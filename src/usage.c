@@ -22,9 +22,9 @@
  *		and evicts written entries;
  *	  - a flusher (a dynamic worker connected to one database) writes that
  *		database's unwritten reads with GREATEST(stored, read), ids sorted,
- *		rows locked with SKIP LOCKED so that it never waits for a user's
- *		transaction (a skipped row stays unwritten for the next round), then
- *		exits.
+ *		skipping rows another transaction holds so that it never waits for
+ *		a user's transaction (a skipped row stays unwritten for the next
+ *		round), then exits.
  *
  *	  The read path calls csms_usage_record() only; when shared memory is
  *	  not there (not preloaded) or the table is full, it answers false and
@@ -78,9 +78,12 @@
 #include "storage/spin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/relcache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
@@ -140,8 +143,8 @@ typedef struct UsageFileEntry
 typedef enum PendingState
 {
 	PENDING_TODO,
-	PENDING_WRITTEN,			/* locked, and written if newer */
-	PENDING_SKIPPED,			/* its row is locked by someone else */
+	PENDING_WRITTEN,			/* written, or stored newer already */
+	PENDING_SKIPPED,			/* its row is held by another transaction */
 	PENDING_MISSING				/* no such row (deleted, or not committed) */
 } PendingState;
 
@@ -1048,28 +1051,72 @@ mark_returned(PendingRead *p, int n, PendingState from, PendingState to)
 }
 
 /*
+ * The batch's rows that exist, written directly (no SQL): each row of
+ * csms.usage found by its primary key, and updated when its stored time is
+ * older than the read -- unless another transaction holds or changed it,
+ * which skips it without waiting (it stays unwritten for the next round).
+ * One WAL record a row; locking each row first, then updating it, took two.
+ * Rows written or found newer become PENDING_WRITTEN, held ones
+ * PENDING_SKIPPED; rows not found stay PENDING_TODO.  Returns how many were
+ * found.
+ */
+static int
+update_existing(PendingRead *p, int n)
+{
+	CsmsWriter *w = csms_writer_begin("usage", CSMS_WRITE_UPDATE);
+	Relation	rel = csms_writer_rel(w);
+	Oid			pkey = RelationGetPrimaryKeyIndex(rel);
+	int			attno = csms_attnum(RelationGetDescr(rel), "last_used_time", TIMESTAMPTZOID);
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	Oid			proc = F_UUID_EQ;
+	CsmsFinder *finder;
+	int			i,
+				found = 0;
+
+	if (!OidIsValid(pkey))
+		elog(ERROR, "table csms.usage has no primary key");
+	finder = csms_finder_begin(rel, pkey, 1, &proc);
+	for (i = 0; i < n; i++)
+	{
+		Datum		id = UUIDPGetDatum(&p[i].secret_id);
+		Datum		stored;
+		bool		isnull;
+		ItemPointerData tid;
+		CsmsCol		col = {"last_used_time", TIMESTAMPTZOID,
+		TimestampTzGetDatum(p[i].last_read), false};
+
+		if (p[i].state != PENDING_TODO || !csms_finder_get(finder, &id, slot))
+			continue;
+		found++;
+		stored = slot_getattr(slot, attno, &isnull);
+		tid = slot->tts_tid;
+		ExecClearTuple(slot);
+		if (!isnull && DatumGetTimestampTz(stored) >= p[i].last_read)
+			p[i].state = PENDING_WRITTEN;	/* nothing newer to write */
+		else if (csms_writer_update_nowait(w, &tid, &col, 1))
+			p[i].state = PENDING_WRITTEN;
+		else
+			p[i].state = PENDING_SKIPPED;
+	}
+	csms_finder_end(finder);
+	ExecDropSingleTupleTableSlot(slot);
+	csms_writer_end(w);
+	return found;
+}
+
+/*
  * Write one batch (sorted by id) in one transaction, as the owner of schema
  * csms; false, having written nothing, when DDL holds the table (the next
  * round tries again: the worker never queues behind a long ALTER TABLE or
  * VACUUM FULL, nor makes the sessions queued behind it wait longer).
- * Rows of csms.usage are locked first, in id order and skipping rows that
- * others hold, so that the worker never waits for a user's transaction and
- * writers never deadlock; then the locked rows whose last_used_time is
- * older get the read (GREATEST: an older read never overwrites a newer
- * one); secrets read for the first time get a row; the rest are told
- * apart: skipped (a row another transaction holds) or missing (no secret).
+ * Existing rows are written directly, never waiting for a user's
+ * transaction (update_existing); secrets read for the first time get a
+ * row; the rest are told apart: skipped (a row another transaction holds,
+ * or is inserting) or missing (no secret).
  */
 static bool
 flush_batch(Oid relid, Oid owner, PendingRead *p, int n)
 {
-	static const char *lock_sql =
-	"SELECT secret_id FROM csms.usage WHERE secret_id OPERATOR(pg_catalog.=) ANY ($1)"
-	" ORDER BY secret_id FOR NO KEY UPDATE SKIP LOCKED";
-	static const char *update_sql =
-	"UPDATE csms.usage u SET last_used_time = p.t"
-	" FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS p(id, t)"
-	" WHERE u.secret_id OPERATOR(pg_catalog.=) p.id"
-	"   AND u.last_used_time OPERATOR(pg_catalog.<) p.t";
 	static const char *insert_sql =
 	"INSERT INTO csms.usage (secret_id, last_used_time)"
 	" SELECT p.id, p.t"
@@ -1078,17 +1125,15 @@ flush_batch(Oid relid, Oid owner, PendingRead *p, int n)
 	" ORDER BY p.id ON CONFLICT (secret_id) DO NOTHING RETURNING secret_id";
 	static const char *exists_sql =
 	"SELECT id FROM csms.secrets WHERE id OPERATOR(pg_catalog.=) ANY ($1)";
-	static SPIPlanPtr lock_plan = NULL;
-	static SPIPlanPtr update_plan = NULL;
 	static SPIPlanPtr insert_plan = NULL;
 	static SPIPlanPtr exists_plan = NULL;
 	Oid			uuids[1] = {UUIDARRAYOID};
-	Oid			update_types[2] = {UUIDARRAYOID, TIMESTAMPTZARRAYOID};
+	Oid			insert_types[2] = {UUIDARRAYOID, TIMESTAMPTZARRAYOID};
 	Oid			save_uid;
 	int			save_sec;
 	Datum		args[2];
 	int			j,
-				locked = 0;
+				found;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
@@ -1105,32 +1150,18 @@ flush_batch(Oid relid, Oid owner, PendingRead *p, int n)
 						   SECURITY_RESTRICTED_OPERATION);
 	pgstat_report_activity(STATE_RUNNING, "csms: writing last_used_time of secrets");
 
-	args[0] = PointerGetDatum(uuid_array(p, n, PENDING_TODO));
-	if (SPI_execute_plan(saved_plan(&lock_plan, lock_sql, 1, uuids), args, NULL, false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not lock rows of csms.usage");
-	locked = mark_returned(p, n, PENDING_TODO, PENDING_WRITTEN);
+	found = update_existing(p, n);
 
-	if (locked > 0)
-	{
-		args[0] = PointerGetDatum(uuid_array(p, n, PENDING_WRITTEN));
-		args[1] = PointerGetDatum(time_array(p, n, PENDING_WRITTEN));
-		if (SPI_execute_plan(saved_plan(&update_plan, update_sql, 2, update_types), args, NULL, false, 0) != SPI_OK_UPDATE)
-			elog(ERROR, "could not update csms.usage");
-	}
-
-	if (locked < n)
+	if (found < n)
 	{
 		/* never read before: a new row, for secrets that still exist */
 		args[0] = PointerGetDatum(uuid_array(p, n, PENDING_TODO));
 		args[1] = PointerGetDatum(time_array(p, n, PENDING_TODO));
-		if (SPI_execute_plan(saved_plan(&insert_plan, insert_sql, 2, update_types), args, NULL, false, 0) != SPI_OK_INSERT_RETURNING)
+		if (SPI_execute_plan(saved_plan(&insert_plan, insert_sql, 2, insert_types), args, NULL, false, 0) != SPI_OK_INSERT_RETURNING)
 			elog(ERROR, "could not insert into csms.usage");
 		mark_returned(p, n, PENDING_TODO, PENDING_WRITTEN);
-	}
 
-	if (locked < n)
-	{
-		/* the rest: a row another transaction holds (skipped), or no secret */
+		/* the rest: a row another transaction is inserting (skipped), or no secret */
 		args[0] = PointerGetDatum(uuid_array(p, n, PENDING_TODO));
 		if (SPI_execute_plan(saved_plan(&exists_plan, exists_sql, 1, uuids), args, NULL, false, 0) != SPI_OK_SELECT)
 			elog(ERROR, "could not read csms.secrets");

@@ -4,7 +4,8 @@
 # functions that return last_used_time show the read at once, and the
 # background worker writes it within csms.usage_flush_interval.  Covered:
 # reads in read-only and in rolled-back transactions, csms.track_last_used
-# off, a row locked by another session (skipped, written once released),
+# off, a row locked or being updated by another session (skipped, written
+# once released), a stored time newer than the read (kept),
 # DDL holding the table (the worker does not queue behind it), two databases (one whose default transactions are read-only), a database
 # whose extension was dropped and a dropped database (their reads are
 # discarded without errors), a clean restart (unwritten reads saved and
@@ -88,10 +89,13 @@ $node->safe_psql('postgres', 'CREATE EXTENSION secrets');
 $node->safe_psql(
 	'postgres', q{
 SELECT count(csms_create_secret(n, secret_string => 'value-of-' || n))
-  FROM unnest('{a,ro,rb,off,locked,ddl,restart,crash,standby}'::text[]) n;
--- two secrets read a day ago: rows of csms.usage that a session can lock
+  FROM unnest('{a,ro,rb,off,locked,changing,newer,ddl,restart,crash,standby}'::text[]) n;
+-- secrets read a day ago: rows of csms.usage that a session can lock or change
 INSERT INTO csms.usage SELECT id, now() - interval '1 day' FROM csms.secrets
- WHERE name IN ('locked', 'restart');
+ WHERE name IN ('locked', 'changing', 'restart');
+-- one whose stored time is newer than any read here (a clock set back, say)
+INSERT INTO csms.usage SELECT id, '2999-01-01 00:00:00+00' FROM csms.secrets
+ WHERE name = 'newer';
 });
 # the stats of this session are flushed before it reports the statement done
 $node->safe_psql('postgres', 'SELECT pg_stat_force_next_flush()');
@@ -137,6 +141,12 @@ my $locker = $node->background_psql('postgres', on_error_stop => 1);
 $locker->query_safe('BEGIN');
 $locker->query_safe("SELECT 1 FROM csms.usage u JOIN csms.secrets s ON s.id = u.secret_id WHERE s.name = 'locked' FOR UPDATE OF u");
 my $t_locked = read_secret($node, 'postgres', 'locked');
+# and one another session is changing (an UPDATE not committed yet)
+my $changer = $node->background_psql('postgres', on_error_stop => 1);
+$changer->query_safe('BEGIN');
+$changer->query_safe("UPDATE csms.usage u SET last_used_time = u.last_used_time FROM csms.secrets s WHERE s.id = u.secret_id AND s.name = 'changing'");
+my $t_changing = read_secret($node, 'postgres', 'changing');
+read_secret($node, 'postgres', 'newer');
 
 # a second database, whose transactions are read-only by default
 $node->safe_psql('postgres', 'CREATE DATABASE db2');
@@ -197,6 +207,17 @@ ok( $node->poll_query_until(
 		"SELECT coalesce((SELECT u.last_used_time = '$t_locked' FROM csms.usage u"
 		  . " JOIN csms.secrets s ON s.id = u.secret_id WHERE s.name = 'locked'), false)"),
 	'once the lock is gone, the skipped read is written');
+isnt(stored($node, 'postgres', 'changing'), $t_changing,
+	'a row another session is updating is skipped');
+$changer->query_safe('ROLLBACK');
+$changer->quit;
+ok( $node->poll_query_until(
+		'postgres',
+		"SELECT coalesce((SELECT u.last_used_time = '$t_changing' FROM csms.usage u"
+		  . " JOIN csms.secrets s ON s.id = u.secret_id WHERE s.name = 'changing'), false)"),
+	'once that transaction is over, its read is written');
+is(stored($node, 'postgres', 'newer'), '2999-01-01 00:00:00+00',
+	'an older read never overwrites a newer stored time');
 
 # DDL holding the table: the worker neither queues behind it nor fails; it
 # tries again next round.  The round that writes the read of db2 has first
