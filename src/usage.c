@@ -386,12 +386,15 @@ usage_note(const pg_uuid_t *secret_id, TimestampTz when)
  * reader itself without it.  Within a minute of that, a read of the same
  * secret does nothing, not even take a shared lock: what csms.usage says
  * (or will say once the worker writes the note) is at most a minute old.
- * A direct-mapped table (ids are random), so that the backends' reads do not
- * bounce shared partition locks between CPUs; a collision only costs a
- * note or a write.  16384 entries of 24 bytes (384 kB, touched as used)
- * keep a working set of ten thousand secrets per backend.
+ * A table of this process (so that the backends' reads do not bounce
+ * shared partition locks between CPUs), 4-way set-associative by the id's
+ * random bits, the oldest way of a set giving way; a miss only costs a note
+ * or a write.  4096 sets of 4 entries of 24 bytes (384 kB, touched as used)
+ * keep a working set of ten thousand secrets per backend (a direct-mapped
+ * table of the same size missed a quarter of them).
  */
-#define LOCAL_DONE_SIZE	16384
+#define LOCAL_DONE_WAYS	4
+#define LOCAL_DONE_SETS	4096
 
 typedef struct LocalDone
 {
@@ -399,7 +402,32 @@ typedef struct LocalDone
 	TimestampTz at;
 } LocalDone;
 
-static LocalDone local_done[LOCAL_DONE_SIZE];
+static LocalDone local_done[LOCAL_DONE_SETS][LOCAL_DONE_WAYS];
+
+/*
+ * The entry of secret `id`: *hit when it was taken care of less than a
+ * minute before `now`; else the entry to fill (its own, or the oldest).
+ */
+static LocalDone *
+local_done_entry(const pg_uuid_t *id, TimestampTz now, bool *hit)
+{
+	LocalDone  *set = local_done[(id->data[0] | id->data[1] << 8) % LOCAL_DONE_SETS];
+	LocalDone  *oldest = &set[0];
+	int			i;
+
+	for (i = 0; i < LOCAL_DONE_WAYS; i++)
+	{
+		if (memcmp(set[i].id.data, id->data, UUID_LEN) == 0)
+		{
+			*hit = set[i].at >= now - USECS_PER_MINUTE && set[i].at <= now;
+			return &set[i];
+		}
+		if (set[i].at < oldest->at)
+			oldest = &set[i];
+	}
+	*hit = false;
+	return oldest;
+}
 
 /*
  * The read path's one call for last_used_time, after a successful read of
@@ -416,12 +444,13 @@ bool
 csms_usage_record(const pg_uuid_t *secret_id)
 {
 	TimestampTz now = GetCurrentTransactionStartTimestamp();
-	LocalDone  *d = &local_done[(secret_id->data[0] | secret_id->data[1] << 8) % LOCAL_DONE_SIZE];
+	LocalDone  *d;
+	bool		hit;
 
 	if (!csms_track_last_used || RecoveryInProgress())
 		return true;
-	if (d->at >= now - USECS_PER_MINUTE && d->at <= now &&
-		memcmp(d->id.data, secret_id->data, UUID_LEN) == 0)
+	d = local_done_entry(secret_id, now, &hit);
+	if (hit)
 		return true;
 	if (usage_table != NULL && usage_note(secret_id, now))
 	{
