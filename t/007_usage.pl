@@ -61,6 +61,15 @@ sub stored
 		  . " LEFT JOIN csms.usage u ON u.secret_id = s.id WHERE s.name = '$name'");
 }
 
+# wait until csms.usage holds time $t for secret $name (the worker wrote it)
+sub written_soon
+{
+	my ($n, $db, $name, $t) = @_;
+	return $n->poll_query_until($db,
+		"SELECT coalesce((SELECT u.last_used_time = '$t' FROM csms.usage u"
+		  . " JOIN csms.secrets s ON s.id = u.secret_id WHERE s.name = '$name'), false)");
+}
+
 sub shown
 {
 	my ($n, $db, $name) = @_;
@@ -177,10 +186,7 @@ is(stored($node, 'postgres', 'a'), 'null', 'nothing written before the flush int
 # --- the worker writes ----------------------------------------------------------
 
 set_interval($node, '200ms');
-ok( $node->poll_query_until(
-		'postgres',
-		"SELECT coalesce((SELECT u.last_used_time = '$t_a' FROM csms.usage u"
-		  . " JOIN csms.secrets s ON s.id = u.secret_id WHERE s.name = 'a'), false)"),
+ok(written_soon($node, 'postgres', 'a', $t_a),
 	'the worker writes the read within the interval');
 is(stored($node, 'postgres', 'ro'), $t_ro, 'the read-only read is written');
 is(stored($node, 'postgres', 'rb'), $t_rb, 'the rolled-back read is written');
@@ -191,9 +197,7 @@ ok( $node->poll_query_until(
 		'postgres',
 		"SELECT n_tup_ins + n_tup_upd > $updates_before FROM pg_stat_user_tables WHERE relid = 'csms.usage'::regclass"),
 	'pg_stat_user_tables counts the worker\'s writes');
-ok( $node->poll_query_until(
-		'db2', "SELECT coalesce((SELECT u.last_used_time = '$t_a2' FROM csms.usage u"
-		  . " JOIN csms.secrets s ON s.id = u.secret_id WHERE s.name = 'a'), false)"),
+ok(written_soon($node, 'db2', 'a', $t_a2),
 	'db2: the worker writes its read too (although db2 defaults to read-only)');
 is(stored($node, 'postgres', 'a'), $t_a, 'each database got its own time');
 
@@ -202,19 +206,13 @@ isnt(stored($node, 'postgres', 'locked'), $t_locked, 'a row locked by another se
 is(shown($node, 'postgres', 'locked'), $t_locked, 'its read is still shown');
 $locker->query_safe('ROLLBACK');
 $locker->quit;
-ok( $node->poll_query_until(
-		'postgres',
-		"SELECT coalesce((SELECT u.last_used_time = '$t_locked' FROM csms.usage u"
-		  . " JOIN csms.secrets s ON s.id = u.secret_id WHERE s.name = 'locked'), false)"),
+ok(written_soon($node, 'postgres', 'locked', $t_locked),
 	'once the lock is gone, the skipped read is written');
 isnt(stored($node, 'postgres', 'changing'), $t_changing,
 	'a row another session is updating is skipped');
 $changer->query_safe('ROLLBACK');
 $changer->quit;
-ok( $node->poll_query_until(
-		'postgres',
-		"SELECT coalesce((SELECT u.last_used_time = '$t_changing' FROM csms.usage u"
-		  . " JOIN csms.secrets s ON s.id = u.secret_id WHERE s.name = 'changing'), false)"),
+ok(written_soon($node, 'postgres', 'changing', $t_changing),
 	'once that transaction is over, its read is written');
 is(stored($node, 'postgres', 'newer'), '2999-01-01 00:00:00+00',
 	'an older read never overwrites a newer stored time');
@@ -227,18 +225,14 @@ $ddl->query_safe('BEGIN');
 $ddl->query_safe('LOCK TABLE csms.usage IN EXCLUSIVE MODE');
 my $t_ddl = read_secret($node, 'postgres', 'ddl');
 my $t_b2 = read_secret($node, 'db2', 'b');
-ok( $node->poll_query_until(
-		'db2', "SELECT coalesce((SELECT u.last_used_time = '$t_b2' FROM csms.usage u"
-		  . " JOIN csms.secrets s ON s.id = u.secret_id WHERE s.name = 'b'), false)"),
+ok(written_soon($node, 'db2', 'b', $t_b2),
 	'a round ran while DDL held the table in another database');
 is( $node->safe_psql('postgres',
 		"SELECT count(*) FROM pg_locks WHERE relation = 'csms.usage'::regclass AND NOT granted"),
 	'0', 'the worker does not queue behind DDL');
 $ddl->query_safe('COMMIT');
 $ddl->quit;
-ok( $node->poll_query_until(
-		'postgres', "SELECT coalesce((SELECT u.last_used_time = '$t_ddl' FROM csms.usage u"
-		  . " JOIN csms.secrets s ON s.id = u.secret_id WHERE s.name = 'ddl'), false)"),
+ok(written_soon($node, 'postgres', 'ddl', $t_ddl),
 	'once the DDL is done, the read is written');
 
 ok($node->wait_for_log(qr/discarded 1 unwritten reads of secrets in database "db3"/),
@@ -260,10 +254,7 @@ ok(-s $file, 'a clean shutdown saves unwritten reads in pg_stat/csms_usage.stat'
 $node->start;
 ok(!-e $file, 'the file is consumed at the start');
 is(shown($node, 'postgres', 'restart'), $t_restart, 'after a restart, the read is still shown');
-ok( $node->poll_query_until(
-		'postgres',
-		"SELECT coalesce((SELECT u.last_used_time = '$t_restart' FROM csms.usage u"
-		  . " JOIN csms.secrets s ON s.id = u.secret_id WHERE s.name = 'restart'), false)"),
+ok(written_soon($node, 'postgres', 'restart', $t_restart),
 	'after a restart, the saved read is written (at once, not after the 1h interval)');
 
 # that round is over (it wrote 'restart'), and the next is an hour away
