@@ -640,6 +640,19 @@ csms_key_require_enabled(CsmsKey *key)
 				 errhint("Enable it with csms_enable_key().")));
 }
 
+/* The cache entry of (key id, version), or NULL. */
+static CmkCacheEntry *
+cmk_find(const pg_uuid_t *id, int version)
+{
+	int			i;
+
+	for (i = 0; i < CMK_CACHE_SIZE; i++)
+		if (cmk_cache[i].used && cmk_cache[i].version == version &&
+			memcmp(cmk_cache[i].key_id.data, id->data, UUID_LEN) == 0)
+			return &cmk_cache[i];
+	return NULL;
+}
+
 /*
  * Copy cached material of (key, version) into key->material, without any
  * query; false when it is not cached.  For the read fast path.
@@ -647,35 +660,21 @@ csms_key_require_enabled(CsmsKey *key)
 bool
 csms_key_material_cached(CsmsKey *key, int version)
 {
-	int			i;
+	CmkCacheEntry *e = cmk_find(&key->id, version);
 
-	for (i = 0; i < CMK_CACHE_SIZE; i++)
-	{
-		CmkCacheEntry *e = &cmk_cache[i];
-
-		if (e->used && e->version == version &&
-			memcmp(e->key_id.data, key->id.data, UUID_LEN) == 0)
-		{
-			e->last_use = ++cmk_clock;
-			key->version = version;
-			memcpy(key->material, e->material, CSMS_KEY_LEN);
-			return true;
-		}
-	}
-	return false;
+	if (e == NULL)
+		return false;
+	e->last_use = ++cmk_clock;
+	key->version = version;
+	memcpy(key->material, e->material, CSMS_KEY_LEN);
+	return true;
 }
 
 /* Does the cache hold the (committed) material of key `id`, version `version`? */
 bool
 csms_key_material_kept(const pg_uuid_t *id, int version)
 {
-	int			i;
-
-	for (i = 0; i < CMK_CACHE_SIZE; i++)
-		if (cmk_cache[i].used && cmk_cache[i].version == version &&
-			memcmp(cmk_cache[i].key_id.data, id->data, UUID_LEN) == 0)
-			return true;
-	return false;
+	return cmk_find(id, version) != NULL;
 }
 
 /*
@@ -703,17 +702,12 @@ csms_key_material(CsmsCall *call, CsmsKey *key, int version)
 
 	Assert(call->root_key != NULL);
 	key->version = version;
+	if (csms_key_material_cached(key, version))
+		return;
 	for (i = 0; i < CMK_CACHE_SIZE; i++)
 	{
 		CmkCacheEntry *e = &cmk_cache[i];
 
-		if (e->used && e->version == version &&
-			memcmp(e->key_id.data, key->id.data, UUID_LEN) == 0)
-		{
-			e->last_use = ++cmk_clock;
-			memcpy(key->material, e->material, CSMS_KEY_LEN);
-			return;
-		}
 		if (!e->used)
 		{
 			if (cmk_cache[victim].used)
