@@ -507,6 +507,65 @@ keys_match(Relation index, TupleTableSlot *slot, ScanKey keys, int nkeys)
 }
 
 /*
+ * Lookups by a btree index under the active snapshot: one scan, restarted
+ * with each key (many lookups then cost their descents only, not an index
+ * open and a scan set up and torn down each).
+ */
+struct CsmsFinder
+{
+	Relation	index;
+	IndexScanDesc scan;
+	int			nkeys;
+	Oid			procs[INDEX_MAX_KEYS];
+	ScanKeyData keys[INDEX_MAX_KEYS];	/* of the last lookup */
+};
+
+static void
+finder_open(CsmsFinder *f, Relation rel, Oid indexoid, int nkeys, const Oid *procs)
+{
+	Assert(nkeys <= INDEX_MAX_KEYS);
+	f->index = index_open(indexoid, AccessShareLock);
+	f->scan = index_beginscan(rel, f->index, GetActiveSnapshot(), nkeys, 0);
+	f->nkeys = nkeys;
+	memcpy(f->procs, procs, sizeof(Oid) * nkeys);
+}
+
+static void
+finder_close(CsmsFinder *f)
+{
+	index_endscan(f->scan);
+	index_close(f->index, NoLock);	/* held to the end of the transaction */
+}
+
+CsmsFinder *
+csms_finder_begin(Relation rel, Oid indexoid, int nkeys, const Oid *procs)
+{
+	CsmsFinder *f = palloc(sizeof(CsmsFinder));
+
+	finder_open(f, rel, indexoid, nkeys, procs);
+	return f;
+}
+
+/* The row with these keys into slot; false (slot cleared) when there is none. */
+bool
+csms_finder_get(CsmsFinder *f, const Datum *values, TupleTableSlot *slot)
+{
+	scan_keys(f->index, f->keys, f->nkeys, f->procs, values);
+	index_rescan(f->scan, f->keys, f->nkeys, NULL, 0);
+	if (index_getnext_slot(f->scan, ForwardScanDirection, slot))
+		return true;
+	ExecClearTuple(slot);
+	return false;
+}
+
+void
+csms_finder_end(CsmsFinder *f)
+{
+	finder_close(f);
+	pfree(f);
+}
+
+/*
  * The one row of `rel` that unique btree index `index` finds for the
  * equality keys under the active snapshot, into slot; false when there is
  * none.  With lockmode, the row is locked as SELECT ... FOR UPDATE (or FOR
@@ -534,20 +593,15 @@ csms_row_find_wait(Relation rel, Oid indexoid, int nkeys, const Oid *procs,
 				   const Datum *values, const LockTupleMode *lockmode,
 				   LockWaitPolicy wait, TupleTableSlot *slot, bool *skipped)
 {
-	Relation	index = index_open(indexoid, AccessShareLock);
-	ScanKeyData keys[INDEX_MAX_KEYS];
-	IndexScanDesc scan;
+	CsmsFinder	f;
 	Snapshot	snapshot = GetActiveSnapshot();
 	bool		found;
 
 	if (skipped)
 		*skipped = false;
-	Assert(nkeys <= INDEX_MAX_KEYS);
-	scan_keys(index, keys, nkeys, procs, values);
-	scan = index_beginscan(rel, index, snapshot, nkeys, 0);
-	index_rescan(scan, keys, nkeys, NULL, 0);
-	found = index_getnext_slot(scan, ForwardScanDirection, slot);
-	index_endscan(scan);
+	finder_open(&f, rel, indexoid, nkeys, procs);
+	found = csms_finder_get(&f, values, slot);
+	index_endscan(f.scan);
 
 	if (found && lockmode)
 	{
@@ -571,7 +625,7 @@ csms_row_find_wait(Relation rel, Oid indexoid, int nkeys, const Oid *procs,
 				break;
 			case TM_Ok:
 				/* READ COMMITTED, a newer version: is it still the row looked for? */
-				if (tmfd.traversed && !keys_match(index, slot, keys, nkeys))
+				if (tmfd.traversed && !keys_match(f.index, slot, f.keys, nkeys))
 					found = false;
 				break;
 			case TM_SelfModified:
@@ -596,58 +650,10 @@ csms_row_find_wait(Relation rel, Oid indexoid, int nkeys, const Oid *procs,
 				break;
 		}
 	}
-	index_close(index, NoLock);	/* held to the end of the transaction */
+	index_close(f.index, NoLock);	/* held to the end of the transaction */
 	if (!found)
 		ExecClearTuple(slot);
 	return found;
-}
-
-/*
- * Many lookups by the same btree index under the active snapshot: one scan,
- * restarted with each key (a lookup then costs its descent only, not an
- * index open and a scan set up and torn down).
- */
-struct CsmsFinder
-{
-	Relation	index;
-	IndexScanDesc scan;
-	int			nkeys;
-	Oid			procs[INDEX_MAX_KEYS];
-};
-
-CsmsFinder *
-csms_finder_begin(Relation rel, Oid indexoid, int nkeys, const Oid *procs)
-{
-	CsmsFinder *f = palloc(sizeof(CsmsFinder));
-
-	Assert(nkeys <= INDEX_MAX_KEYS);
-	f->index = index_open(indexoid, AccessShareLock);
-	f->scan = index_beginscan(rel, f->index, GetActiveSnapshot(), nkeys, 0);
-	f->nkeys = nkeys;
-	memcpy(f->procs, procs, sizeof(Oid) * nkeys);
-	return f;
-}
-
-/* The row with these keys into slot; false (slot cleared) when there is none. */
-bool
-csms_finder_get(CsmsFinder *f, const Datum *values, TupleTableSlot *slot)
-{
-	ScanKeyData keys[INDEX_MAX_KEYS];
-
-	scan_keys(f->index, keys, f->nkeys, f->procs, values);
-	index_rescan(f->scan, keys, f->nkeys, NULL, 0);
-	if (index_getnext_slot(f->scan, ForwardScanDirection, slot))
-		return true;
-	ExecClearTuple(slot);
-	return false;
-}
-
-void
-csms_finder_end(CsmsFinder *f)
-{
-	index_endscan(f->scan);
-	index_close(f->index, NoLock);	/* held to the end of the transaction */
-	pfree(f);
 }
 
 /*
