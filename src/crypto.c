@@ -237,42 +237,62 @@ gcm_ctx(int enc, size_t keylen)
 }
 
 /*
- * Contexts kept keyed between operations, one per direction, for keys that
- * live in this process's memory anyway (the cached material of master keys,
- * keyring.c): re-keying per operation and then with zeros is a third of a
- * GCM operation.  The key schedule lives exactly as long as the caller's
- * copy of the key: csms_forget_kept_keys() re-keys them with zeros when the
- * caller forgets its keys.  A copy of the key tells whether the next
- * operation is under the same key.
+ * Contexts kept keyed between operations, one per slot and direction, for
+ * keys that live in this process's memory anyway: the cached material of
+ * master keys (keyring.c, CSMS_KEPT_MASTER) and the data keys that the
+ * memo of opened data keys holds (envelope.c, CSMS_KEPT_DATA).  Re-keying
+ * per operation and then with zeros is a third of a GCM operation.  The key
+ * schedule lives no longer than the owner's copy of the key: the owner
+ * calls csms_forget_kept_keys() when it forgets its keys, and
+ * csms_forget_kept_key() when it forgets one.  A copy of the key tells
+ * whether the next operation is under the same key.
  */
-static EVP_CIPHER_CTX *kept_ctxs[2];
-static uint8_t kept_keys[2][CSMS_KEY_LEN];
-static bool kept_keyed[2];
+#define KEPT_SLOTS 2
+
+static EVP_CIPHER_CTX *kept_ctxs[KEPT_SLOTS][2];
+static uint8_t kept_keys[KEPT_SLOTS][2][CSMS_KEY_LEN];
+static bool kept_keyed[KEPT_SLOTS][2];
 
 static void
-kept_drop(int enc)
+kept_drop(int slot, int enc)
 {
-	if (kept_ctxs[enc])
-		EVP_CIPHER_CTX_free(kept_ctxs[enc]);	/* cleanses the key schedule */
-	kept_ctxs[enc] = NULL;
-	kept_keyed[enc] = false;
-	csms_wipe(kept_keys[enc], CSMS_KEY_LEN);
+	if (kept_ctxs[slot][enc])
+		EVP_CIPHER_CTX_free(kept_ctxs[slot][enc]);	/* cleanses the key schedule */
+	kept_ctxs[slot][enc] = NULL;
+	kept_keyed[slot][enc] = false;
+	csms_wipe(kept_keys[slot][enc], CSMS_KEY_LEN);
 	ERR_clear_error();
 }
 
+/* Re-key one kept context with zeros (or drop it when that fails). */
+static void
+kept_forget(int slot, int enc)
+{
+	if (kept_keyed[slot][enc] &&
+		EVP_CipherInit_ex(kept_ctxs[slot][enc], NULL, NULL, zero_key, NULL, enc) != 1)
+		kept_drop(slot, enc);
+	kept_keyed[slot][enc] = false;
+	csms_wipe(kept_keys[slot][enc], CSMS_KEY_LEN);
+}
+
 void
-csms_forget_kept_keys(void)
+csms_forget_kept_keys(csms_kept_slot slot)
 {
 	int			enc;
 
 	for (enc = 0; enc < 2; enc++)
-	{
-		if (kept_keyed[enc] &&
-			EVP_CipherInit_ex(kept_ctxs[enc], NULL, NULL, zero_key, NULL, enc) != 1)
-			kept_drop(enc);
-		kept_keyed[enc] = false;
-		csms_wipe(kept_keys[enc], CSMS_KEY_LEN);
-	}
+		kept_forget(slot, enc);
+}
+
+void
+csms_forget_kept_key(csms_kept_slot slot, const uint8_t key[CSMS_KEY_LEN])
+{
+	int			enc;
+
+	for (enc = 0; enc < 2; enc++)
+		if (kept_keyed[slot][enc] &&
+			CRYPTO_memcmp(kept_keys[slot][enc], key, CSMS_KEY_LEN) == 0)
+			kept_forget(slot, enc);
 }
 
 /*
@@ -285,17 +305,17 @@ typedef struct gcm_op
 	EVP_CIPHER_CTX *ctx;
 	int			enc;
 	size_t		keylen;
-	bool		kept;
+	int			kept;			/* a csms_kept_slot, or -1: a per-operation key */
 } gcm_op;
 
 static bool
-gcm_begin(gcm_op *op, int enc, bool kept, const uint8_t *key, size_t keylen,
+gcm_begin(gcm_op *op, int enc, int kept, const uint8_t *key, size_t keylen,
 		  const uint8_t *iv, size_t ivlen)
 {
 	op->enc = enc;
 	op->keylen = keylen;
 	op->kept = kept;
-	if (!kept)
+	if (kept < 0)
 	{
 		size_t	   *set = gcm_ivlen_slot(enc, keylen);
 
@@ -314,39 +334,40 @@ gcm_begin(gcm_op *op, int enc, bool kept, const uint8_t *key, size_t keylen,
 	}
 
 	/* kept: AES-256 with 96-bit IVs only (csms_seal_kept, csms_open_kept) */
-	if (kept_ctxs[enc] == NULL)
+	if (kept_ctxs[kept][enc] == NULL)
 	{
 		EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
 
 		if (ctx == NULL)
 			return false;
-		kept_ctxs[enc] = ctx;
+		kept_ctxs[kept][enc] = ctx;
 		if (EVP_CipherInit_ex(ctx, gcm_cipher(CSMS_KEY_LEN), NULL, NULL, NULL, enc) != 1 ||
 			EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, CSMS_GCM_NONCE_LEN, NULL) != 1)
 		{
-			kept_drop(enc);
+			kept_drop(kept, enc);
 			return false;
 		}
 	}
-	op->ctx = kept_ctxs[enc];
-	if (!kept_keyed[enc] || CRYPTO_memcmp(kept_keys[enc], key, CSMS_KEY_LEN) != 0)
-	{
-		kept_keyed[enc] = false;
-		if (EVP_CipherInit_ex(op->ctx, NULL, NULL, key, NULL, enc) != 1)
-			return false;
-		memcpy(kept_keys[enc], key, CSMS_KEY_LEN);
-		kept_keyed[enc] = true;
-	}
-	return EVP_CipherInit_ex(op->ctx, NULL, NULL, NULL, iv, enc) == 1;
+	op->ctx = kept_ctxs[kept][enc];
+	if (kept_keyed[kept][enc] && CRYPTO_memcmp(kept_keys[kept][enc], key, CSMS_KEY_LEN) == 0)
+		return EVP_CipherInit_ex(op->ctx, NULL, NULL, NULL, iv, enc) == 1;
+
+	/* another key: key and IV in one call */
+	kept_keyed[kept][enc] = false;
+	if (EVP_CipherInit_ex(op->ctx, NULL, NULL, key, iv, enc) != 1)
+		return false;
+	memcpy(kept_keys[kept][enc], key, CSMS_KEY_LEN);
+	kept_keyed[kept][enc] = true;
+	return true;
 }
 
 static void
 gcm_end(gcm_op *op, bool failed)
 {
-	if (op->kept)
+	if (op->kept >= 0)
 	{
 		if (failed)
-			kept_drop(op->enc);
+			kept_drop(op->kept, op->enc);
 		return;
 	}
 	if (op->ctx == NULL)
@@ -361,7 +382,7 @@ gcm_end(gcm_op *op, bool failed)
 }
 
 static csms_crypto_status
-gcm_encrypt(bool kept, const uint8_t *key, size_t keylen,
+gcm_encrypt(int kept, const uint8_t *key, size_t keylen,
 			const uint8_t *iv, size_t ivlen,
 			const uint8_t *aad, size_t aadlen,
 			const uint8_t *pt, size_t ptlen,
@@ -401,7 +422,7 @@ done:
 }
 
 static csms_crypto_status
-gcm_decrypt(bool kept, const uint8_t *key, size_t keylen,
+gcm_decrypt(int kept, const uint8_t *key, size_t keylen,
 			const uint8_t *iv, size_t ivlen,
 			const uint8_t *aad, size_t aadlen,
 			const uint8_t *ct, size_t ctlen,
@@ -458,7 +479,7 @@ csms_gcm_encrypt(const uint8_t *key, size_t keylen,
 				 const uint8_t *pt, size_t ptlen,
 				 uint8_t *out, uint8_t *tag)
 {
-	return gcm_encrypt(false, key, keylen, iv, ivlen, aad, aadlen, pt, ptlen, out, tag);
+	return gcm_encrypt(-1, key, keylen, iv, ivlen, aad, aadlen, pt, ptlen, out, tag);
 }
 
 csms_crypto_status
@@ -468,11 +489,11 @@ csms_gcm_decrypt(const uint8_t *key, size_t keylen,
 				 const uint8_t *ct, size_t ctlen,
 				 const uint8_t *tag, uint8_t *out)
 {
-	return gcm_decrypt(false, key, keylen, iv, ivlen, aad, aadlen, ct, ctlen, tag, out);
+	return gcm_decrypt(-1, key, keylen, iv, ivlen, aad, aadlen, ct, ctlen, tag, out);
 }
 
 static csms_crypto_status
-seal(bool kept, const uint8_t key[CSMS_KEY_LEN],
+seal(int kept, const uint8_t key[CSMS_KEY_LEN],
 	 const uint8_t *aad, size_t aadlen,
 	 const uint8_t *pt, size_t ptlen,
 	 uint8_t *out)
@@ -489,7 +510,7 @@ seal(bool kept, const uint8_t key[CSMS_KEY_LEN],
 }
 
 static csms_crypto_status
-open_sealed(bool kept, const uint8_t key[CSMS_KEY_LEN],
+open_sealed(int kept, const uint8_t key[CSMS_KEY_LEN],
 			const uint8_t *aad, size_t aadlen,
 			const uint8_t *in, size_t inlen,
 			uint8_t *out, size_t *outlen)
@@ -513,28 +534,30 @@ csms_crypto_status
 csms_seal(const uint8_t key[CSMS_KEY_LEN], const uint8_t *aad, size_t aadlen,
 		  const uint8_t *pt, size_t ptlen, uint8_t *out)
 {
-	return seal(false, key, aad, aadlen, pt, ptlen, out);
+	return seal(-1, key, aad, aadlen, pt, ptlen, out);
 }
 
 csms_crypto_status
 csms_open(const uint8_t key[CSMS_KEY_LEN], const uint8_t *aad, size_t aadlen,
 		  const uint8_t *in, size_t inlen, uint8_t *out, size_t *outlen)
 {
-	return open_sealed(false, key, aad, aadlen, in, inlen, out, outlen);
+	return open_sealed(-1, key, aad, aadlen, in, inlen, out, outlen);
 }
 
 csms_crypto_status
-csms_seal_kept(const uint8_t key[CSMS_KEY_LEN], const uint8_t *aad, size_t aadlen,
+csms_seal_kept(csms_kept_slot slot, const uint8_t key[CSMS_KEY_LEN],
+			   const uint8_t *aad, size_t aadlen,
 			   const uint8_t *pt, size_t ptlen, uint8_t *out)
 {
-	return seal(true, key, aad, aadlen, pt, ptlen, out);
+	return seal((int) slot, key, aad, aadlen, pt, ptlen, out);
 }
 
 csms_crypto_status
-csms_open_kept(const uint8_t key[CSMS_KEY_LEN], const uint8_t *aad, size_t aadlen,
+csms_open_kept(csms_kept_slot slot, const uint8_t key[CSMS_KEY_LEN],
+			   const uint8_t *aad, size_t aadlen,
 			   const uint8_t *in, size_t inlen, uint8_t *out, size_t *outlen)
 {
-	return open_sealed(true, key, aad, aadlen, in, inlen, out, outlen);
+	return open_sealed((int) slot, key, aad, aadlen, in, inlen, out, outlen);
 }
 
 static const EVP_CIPHER *

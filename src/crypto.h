@@ -99,20 +99,32 @@ extern csms_crypto_status csms_open(const uint8_t key[CSMS_KEY_LEN],
 									uint8_t *out, size_t *outlen);
 
 /*
- * The same for a key that stays in this process's memory between calls (the
- * cached material of a master key): the cipher context stays keyed with it
- * until the next call under another key or csms_forget_kept_keys(), which
- * the owner of the key calls when it forgets the key.
+ * The same for a key that stays in this process's memory between calls: the
+ * cipher context of the slot stays keyed with it until the next call under
+ * another key, or until the owner of the key, when it forgets the key, calls
+ * csms_forget_kept_key() (that one key) or csms_forget_kept_keys() (all of
+ * the slot's).  A slot per owner, so that one owner's keys do not push out
+ * the other's: the cached material of master keys (keyring.c), and the data
+ * keys the memo of opened data keys holds (envelope.c).
  */
-extern csms_crypto_status csms_seal_kept(const uint8_t key[CSMS_KEY_LEN],
+typedef enum csms_kept_slot
+{
+	CSMS_KEPT_MASTER = 0,
+	CSMS_KEPT_DATA = 1
+} csms_kept_slot;
+
+extern csms_crypto_status csms_seal_kept(csms_kept_slot slot,
+										 const uint8_t key[CSMS_KEY_LEN],
 										 const uint8_t *aad, size_t aadlen,
 										 const uint8_t *pt, size_t ptlen,
 										 uint8_t *out);
-extern csms_crypto_status csms_open_kept(const uint8_t key[CSMS_KEY_LEN],
+extern csms_crypto_status csms_open_kept(csms_kept_slot slot,
+										 const uint8_t key[CSMS_KEY_LEN],
 										 const uint8_t *aad, size_t aadlen,
 										 const uint8_t *in, size_t inlen,
 										 uint8_t *out, size_t *outlen);
-extern void csms_forget_kept_keys(void);
+extern void csms_forget_kept_keys(csms_kept_slot slot);
+extern void csms_forget_kept_key(csms_kept_slot slot, const uint8_t key[CSMS_KEY_LEN]);
 
 /*
  * AES key wrap, RFC 3394, default IV A6A6A6A6A6A6A6A6.  kek is 16, 24 or 32

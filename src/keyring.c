@@ -72,7 +72,7 @@ csms_keyring_reset(void)
 	root_loaded = false;
 	csms_wipe(cmk_cache, sizeof(cmk_cache));
 	memset(cmk_cache, 0, sizeof(cmk_cache));
-	csms_forget_kept_keys();
+	csms_forget_kept_keys(CSMS_KEPT_MASTER);
 	csms_forget_data_keys();
 }
 
@@ -749,7 +749,7 @@ csms_key_material(CsmsCall *call, CsmsKey *key, int version)
 	 */
 	if (cmk_cache[victim].used)
 	{
-		csms_forget_kept_keys();
+		csms_forget_kept_keys(CSMS_KEPT_MASTER);
 		csms_forget_data_keys();
 	}
 	cmk_cache[victim].used = true;

@@ -573,39 +573,58 @@ test_seal_kept(void)
 	for (round = 0; round < 3; round++)
 	{
 		/* kept seal, plain open; plain seal, kept open; two keys in turn */
-		CHECK(csms_seal_kept(k1, aad, sizeof(aad) - 1, pt, sizeof(pt), s1) == CSMS_OK,
+		CHECK(csms_seal_kept(CSMS_KEPT_MASTER, k1, aad, sizeof(aad) - 1, pt, sizeof(pt), s1) == CSMS_OK,
 			  "seal_kept k1 round %d", round);
 		CHECK(csms_open(k1, aad, sizeof(aad) - 1, s1, sizeof(s1), out, &outlen) == CSMS_OK &&
 			  outlen == sizeof(pt) && memcmp(out, pt, sizeof(pt)) == 0,
 			  "open of seal_kept k1 round %d", round);
 		CHECK(csms_seal(k2, aad, sizeof(aad) - 1, pt, sizeof(pt), s2) == CSMS_OK,
 			  "seal k2 round %d", round);
-		CHECK(csms_open_kept(k2, aad, sizeof(aad) - 1, s2, sizeof(s2), out, &outlen) == CSMS_OK &&
+		CHECK(csms_open_kept(CSMS_KEPT_MASTER, k2, aad, sizeof(aad) - 1, s2, sizeof(s2), out, &outlen) == CSMS_OK &&
 			  memcmp(out, pt, sizeof(pt)) == 0, "open_kept of seal k2 round %d", round);
-		CHECK(csms_open_kept(k1, aad, sizeof(aad) - 1, s1, sizeof(s1), out, &outlen) == CSMS_OK &&
+		CHECK(csms_open_kept(CSMS_KEPT_MASTER, k1, aad, sizeof(aad) - 1, s1, sizeof(s1), out, &outlen) == CSMS_OK &&
 			  memcmp(out, pt, sizeof(pt)) == 0, "open_kept k1 after k2 round %d", round);
 		/* the wrong key, then a tampered input: refused, and the context still works */
 		memset(out, 0x5a, sizeof(out));
-		CHECK(csms_open_kept(k2, aad, sizeof(aad) - 1, s1, sizeof(s1), out, &outlen) == CSMS_ERR_AUTH &&
+		CHECK(csms_open_kept(CSMS_KEPT_MASTER, k2, aad, sizeof(aad) - 1, s1, sizeof(s1), out, &outlen) == CSMS_ERR_AUTH &&
 			  outlen == 0 && out[0] == 0 && out[31] == 0, "open_kept under the wrong key round %d", round);
 		s1[CSMS_GCM_NONCE_LEN] ^= 1;
-		CHECK(csms_open_kept(k1, aad, sizeof(aad) - 1, s1, sizeof(s1), out, &outlen) == CSMS_ERR_AUTH,
+		CHECK(csms_open_kept(CSMS_KEPT_MASTER, k1, aad, sizeof(aad) - 1, s1, sizeof(s1), out, &outlen) == CSMS_ERR_AUTH,
 			  "open_kept of a tampered input round %d", round);
 		s1[CSMS_GCM_NONCE_LEN] ^= 1;
-		CHECK(csms_open_kept(k1, (const uint8_t *) "other", 5, s1, sizeof(s1), out, &outlen) == CSMS_ERR_AUTH,
+		CHECK(csms_open_kept(CSMS_KEPT_MASTER, k1, (const uint8_t *) "other", 5, s1, sizeof(s1), out, &outlen) == CSMS_ERR_AUTH,
 			  "open_kept under another AAD round %d", round);
-		CHECK(csms_open_kept(k1, aad, sizeof(aad) - 1, s1, sizeof(s1), out, &outlen) == CSMS_OK &&
+		CHECK(csms_open_kept(CSMS_KEPT_MASTER, k1, aad, sizeof(aad) - 1, s1, sizeof(s1), out, &outlen) == CSMS_OK &&
 			  memcmp(out, pt, sizeof(pt)) == 0, "open_kept after failures round %d", round);
 		if (round == 1)
-			csms_forget_kept_keys();
+			csms_forget_kept_keys(CSMS_KEPT_MASTER);
 	}
 	/* after forgetting, the same key is keyed afresh */
-	csms_forget_kept_keys();
-	CHECK(csms_open_kept(k1, aad, sizeof(aad) - 1, s1, sizeof(s1), out, &outlen) == CSMS_OK &&
+	csms_forget_kept_keys(CSMS_KEPT_MASTER);
+	CHECK(csms_open_kept(CSMS_KEPT_MASTER, k1, aad, sizeof(aad) - 1, s1, sizeof(s1), out, &outlen) == CSMS_OK &&
 		  memcmp(out, pt, sizeof(pt)) == 0, "open_kept after forget");
-	CHECK(csms_open_kept(k1, aad, sizeof(aad) - 1, s1, 5, out, &outlen) == CSMS_ERR_LENGTH,
+	CHECK(csms_open_kept(CSMS_KEPT_MASTER, k1, aad, sizeof(aad) - 1, s1, 5, out, &outlen) == CSMS_ERR_LENGTH,
 		  "open_kept of a short input");
-	csms_forget_kept_keys();
+	csms_forget_kept_keys(CSMS_KEPT_MASTER);
+
+	/*
+	 * Slots are independent: a key kept in one does not answer for the
+	 * other, and forgetting one key (csms_forget_kept_key) leaves another
+	 * key's context as it is.
+	 */
+	CHECK(csms_open_kept(CSMS_KEPT_MASTER, k1, aad, sizeof(aad) - 1, s1, sizeof(s1), out, &outlen) == CSMS_OK &&
+		  csms_open_kept(CSMS_KEPT_DATA, k2, aad, sizeof(aad) - 1, s2, sizeof(s2), out, &outlen) == CSMS_OK &&
+		  csms_open_kept(CSMS_KEPT_MASTER, k1, aad, sizeof(aad) - 1, s2, sizeof(s2), out, &outlen) == CSMS_ERR_AUTH &&
+		  csms_open_kept(CSMS_KEPT_DATA, k2, aad, sizeof(aad) - 1, s1, sizeof(s1), out, &outlen) == CSMS_ERR_AUTH,
+		  "open_kept in two slots under two keys");
+	csms_forget_kept_key(CSMS_KEPT_DATA, k1);	/* not its key: nothing to forget */
+	csms_forget_kept_key(CSMS_KEPT_MASTER, k1);
+	CHECK(csms_open_kept(CSMS_KEPT_DATA, k2, aad, sizeof(aad) - 1, s2, sizeof(s2), out, &outlen) == CSMS_OK &&
+		  memcmp(out, pt, sizeof(pt)) == 0 &&
+		  csms_open_kept(CSMS_KEPT_MASTER, k1, aad, sizeof(aad) - 1, s1, sizeof(s1), out, &outlen) == CSMS_OK &&
+		  memcmp(out, pt, sizeof(pt)) == 0, "open_kept after forgetting one key");
+	csms_forget_kept_keys(CSMS_KEPT_MASTER);
+	csms_forget_kept_keys(CSMS_KEPT_DATA);
 }
 
 static void
