@@ -462,6 +462,10 @@ csms_fast_read(const char *name, int version, char *kind, int *version_out)
 	key = csms_alloc_sensitive(sizeof(CsmsKey));
 
 	d = slot_getattr(slot, rels.secrets_current_version, &isnull);
+	/* the per-backend tables this read will look the secret up in */
+	csms_data_key_prefetch(&secret_id, isnull || version > 0 ? version : DatumGetInt32(d));
+	if (csms_track_last_used)
+		csms_usage_prefetch(&secret_id);
 	if (!isnull && (version == 0 || version == DatumGetInt32(d)))
 	{
 		/* the SYSCURRENT version: its copy on the secret's row */

@@ -232,6 +232,7 @@ extern bytea *csms_open_value(CsmsCall *call, const pg_uuid_t *secret_id,
 							  const bytea *wrapped_dek, const bytea *ciphertext,
 							  char *kind);
 extern void csms_forget_data_keys(void);
+extern void csms_data_key_prefetch(const pg_uuid_t *secret_id, int version);
 extern bytea *csms_rewrap_dek(CsmsCall *call, const pg_uuid_t *secret_id,
 							  const char *secret_name, int version,
 							  CsmsKey *from, const bytea *wrapped_dek,
@@ -317,6 +318,7 @@ extern int	csms_usage_slots;
 extern int	csms_usage_flush_interval;
 extern void csms_usage_init(void);
 extern bool csms_usage_record(const pg_uuid_t *secret_id);
+extern void csms_usage_prefetch(const pg_uuid_t *secret_id);
 extern void csms_usage_merge(const pg_uuid_t *secret_id, Datum *last_used,
 							 bool *isnull);
 extern PGDLLEXPORT void csms_usage_launcher_main(Datum arg);

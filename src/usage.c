@@ -404,6 +404,13 @@ typedef struct LocalDone
 
 static LocalDone local_done[LOCAL_DONE_SETS][LOCAL_DONE_WAYS];
 
+/* The set of secret `id`, by its random bits. */
+static inline LocalDone *
+local_done_set(const pg_uuid_t *id)
+{
+	return local_done[(id->data[0] | id->data[1] << 8) % LOCAL_DONE_SETS];
+}
+
 /*
  * The entry of secret `id`: *hit when it was taken care of less than a
  * minute before `now`; else the entry to fill (its own, or the oldest).
@@ -411,7 +418,7 @@ static LocalDone local_done[LOCAL_DONE_SETS][LOCAL_DONE_WAYS];
 static LocalDone *
 local_done_entry(const pg_uuid_t *id, TimestampTz now, bool *hit)
 {
-	LocalDone  *set = local_done[(id->data[0] | id->data[1] << 8) % LOCAL_DONE_SETS];
+	LocalDone  *set = local_done_set(id);
 	LocalDone  *oldest = &set[0];
 	int			i;
 
@@ -427,6 +434,22 @@ local_done_entry(const pg_uuid_t *id, TimestampTz now, bool *hit)
 	}
 	*hit = false;
 	return oldest;
+}
+
+/*
+ * Start loading the local table's set of secret `id` into the CPU cache
+ * (as csms_data_key_prefetch does for the data keys): called by the read
+ * as soon as it knows the secret, long before csms_usage_record.
+ */
+void
+csms_usage_prefetch(const pg_uuid_t *id)
+{
+#ifdef __GNUC__
+	const char *set = (const char *) local_done_set(id);
+
+	__builtin_prefetch(set);
+	__builtin_prefetch(set + sizeof(LocalDone) * LOCAL_DONE_WAYS - 1);
+#endif
 }
 
 /*
