@@ -389,9 +389,10 @@ median() {	# of the numeric words of $1; "ERROR" if any run failed
 		if (NR == 0) { print "ERROR"; exit }
 		if (NR % 2) print v[(NR + 1) / 2]; else printf "%.0f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+ratio() { awk -v a="$1" -v b="$2" -v d="${3:-2}" 'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) printf "%.*f", d, a / b; else print "n/a" }'; }
 human() { awk -v n="$1" 'BEGIN { if (n >= 1000000) printf "%gM", n / 1000000; else if (n >= 1000) printf "%gk", n / 1000; else print n }'; }
 mb() { awk -v k="$1" -v d="$2" 'BEGIN { printf "%+.1f MB", k / d }'; }
+# the targets are judged on three decimals: 0.899 is not 0.90
 goal_met() {	# value op limit
 	awk -v v="$1" -v op="$2" -v l="$3" 'BEGIN {
 		if (v !~ /^[-+0-9.]+$/) { print "n/a"; exit }
@@ -405,10 +406,10 @@ maxof() { printf '%s\n' $1 | sort -g | tail -n 1; }
 
 mem_after=$(awk -v a="$anon_after" -v f="$anon_fresh" 'BEGIN { printf "%.1f", (a - f) / 1024 }')
 mem_ctx=$(awk -v a="$ctx_after" -v f="$ctx_fresh" 'BEGIN { printf "%.1f", (a - f) / 1048576 }')
-r_read=$(ratio "$(med read_csms "$target_c")" "$(med read_plain "$target_c")")
-r_create=$(ratio "$(med create_csms "$target_c")" "$(med create_plain "$target_c")")
-r_version=$(ratio "$(med version_csms "$target_c")" "$(med version_plain "$target_c")")
-r_scale=$(ratio "$(med big_csms "$target_c")" "$(med scale_csms "$target_c")")
+r_read=$(ratio "$(med read_csms "$target_c")" "$(med read_plain "$target_c")" 3)
+r_create=$(ratio "$(med create_csms "$target_c")" "$(med create_plain "$target_c")" 3)
+r_version=$(ratio "$(med version_csms "$target_c")" "$(med version_plain "$target_c")" 3)
+r_scale=$(ratio "$(med big_csms "$target_c")" "$(med scale_csms "$target_c")" 3)
 r_scale_cross=$(ratio "$(med big_csms "$target_c")" "$(med read_csms "$target_c")")
 r_scale_ro=$(ratio "$(med big_csms_ro "$target_c")" "$(med read_csms_ro "$target_c")")
 r_scale_plain=$(ratio "$(med big_plain "$target_c")" "$(med scale_plain "$target_c")")
