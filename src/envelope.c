@@ -111,15 +111,32 @@ crypto_failed(const char *what)
 			 errmsg("could not encrypt %s", what)));
 }
 
+/*
+ * May the master key's material be used with the cipher context that stays
+ * keyed between calls?  Only while the CMK cache holds it, which forgets
+ * the context's key with its own copy (keyring.c); material that this
+ * transaction wrote is not cached, and gets a context wiped after the call.
+ */
+static bool
+master_kept(const CsmsKey *key)
+{
+	return csms_key_material_kept(&key->id, key->version);
+}
+
 static bytea *
 wrap_dek(const pg_uuid_t *secret_id, int version, CsmsKey *key, const uint8 *dek)
 {
 	bytea	   *out = palloc(VARHDRSZ + DEK_SEALED_LEN);
 	char	   *aad = dek_aad(secret_id, version, key);
+	csms_crypto_status st;
 
-	/* key->material is a copy of the per-backend cache's (keyring.c) */
-	if (csms_seal_kept(CSMS_KEPT_MASTER, key->material, (const uint8 *) aad, strlen(aad),
-					   dek, CSMS_KEY_LEN, (uint8 *) VARDATA(out)) != CSMS_OK)
+	if (master_kept(key))
+		st = csms_seal_kept(CSMS_KEPT_MASTER, key->material, (const uint8 *) aad,
+							strlen(aad), dek, CSMS_KEY_LEN, (uint8 *) VARDATA(out));
+	else
+		st = csms_seal(key->material, (const uint8 *) aad, strlen(aad),
+					   dek, CSMS_KEY_LEN, (uint8 *) VARDATA(out));
+	if (st != CSMS_OK)
 		crypto_failed("a data key");
 	SET_VARSIZE(out, VARHDRSZ + DEK_SEALED_LEN);
 	return out;
@@ -295,22 +312,28 @@ unwrap_dek(const pg_uuid_t *secret_id, const char *secret_name, int version,
 	const uint8 *in = (const uint8 *) VARDATA_ANY(wrapped);
 	char	   *aad;
 	size_t		len;
+	csms_crypto_status st = CSMS_ERR_LENGTH;
 
 	*remembered = true;
 	if (VARSIZE_ANY_EXHDR(wrapped) == DEK_SEALED_LEN &&
 		dek_memo_get(secret_id, version, key, in, dek))
 		return dek;
 
+	/* the memo holds only data keys opened under material the cache holds */
+	*remembered = master_kept(key);
 	aad = dek_aad(secret_id, version, key);
-	if (VARSIZE_ANY_EXHDR(wrapped) != DEK_SEALED_LEN ||
-		csms_open_kept(CSMS_KEPT_MASTER, key->material, (const uint8 *) aad, strlen(aad),
-					   in, DEK_SEALED_LEN, dek, &len) != CSMS_OK)
+	if (VARSIZE_ANY_EXHDR(wrapped) == DEK_SEALED_LEN)
+		st = *remembered ?
+			csms_open_kept(CSMS_KEPT_MASTER, key->material, (const uint8 *) aad,
+						   strlen(aad), in, DEK_SEALED_LEN, dek, &len) :
+			csms_open(key->material, (const uint8 *) aad, strlen(aad),
+					  in, DEK_SEALED_LEN, dek, &len);
+	if (st != CSMS_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("data key of version \"v%d\" of secret \"%s\" failed authentication",
 						version, secret_name),
 				 errdetail("The stored ciphertext was altered or belongs to another version, secret or database.")));
-	*remembered = csms_key_material_kept(&key->id, key->version);
 	if (*remembered)
 		dek_memo_put(secret_id, version, key, in, dek);
 	return dek;

@@ -462,8 +462,11 @@ csms_fast_read(const char *name, int version, char *kind, int *version_out)
 	key = csms_alloc_sensitive(sizeof(CsmsKey));
 
 	d = slot_getattr(slot, rels.secrets_current_version, &isnull);
-	/* the per-backend tables this read will look the secret up in */
-	csms_data_key_prefetch(&secret_id, isnull || version > 0 ? version : DatumGetInt32(d));
+	/*
+	 * the per-backend tables this read will look the secret up in, for the
+	 * version asked for or else the SYSCURRENT one
+	 */
+	csms_data_key_prefetch(&secret_id, version > 0 || isnull ? version : DatumGetInt32(d));
 	if (csms_track_last_used)
 		csms_usage_prefetch(&secret_id);
 	if (!isnull && (version == 0 || version == DatumGetInt32(d)))
