@@ -28,10 +28,10 @@ OBJS = \
 	src/usage.o \
 	src/rowio.o
 
-DATA = sql/secrets--1.0.sql
+DATA = sql/secrets--1.0.sql sql/secrets--1.1.sql sql/secrets--1.0--1.1.sql
 PGFILEDESC = "secrets - a secrets manager inside PostgreSQL"
 
-REGRESS = setup keys secrets versions values stages password tamper backup regions security
+REGRESS = setup keys secrets versions values stages password tamper backup regions security hostile
 REGRESS_OPTS = --inputdir=.
 ISOLATION = concurrent_versions version_locking concurrent_create replica_sync read_cache write_cache usage_sync
 ISOLATION_OPTS = --inputdir=.

@@ -40,6 +40,7 @@ regress() {
 }
 
 suite "message style" bash scripts/check-style.sh
+suite "sql qualification (operators, functions, casts)" sh -c 'perl scripts/check-sql.pl --self-test && perl scripts/check-sql.pl'
 suite "unit (crypto and blob codec vectors)" make -s -C test check
 suite "regress (pg_regress and isolation)" regress
 suite "tap (restarts, root key, data at rest, dump)" bash scripts/tap.sh

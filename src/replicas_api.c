@@ -57,7 +57,7 @@ static CsmsStmt q_region_insert = {
 static CsmsStmt q_region_list = {
 	"SELECT n FROM (SELECT home_region AS n FROM csms.account"
 	" UNION ALL SELECT name FROM csms.regions) r"
-	" WHERE n OPERATOR(pg_catalog.<>) $1 ORDER BY n COLLATE \"C\"",
+	" WHERE n OPERATOR(pg_catalog.<>) $1 ORDER BY n COLLATE pg_catalog.\"C\"",
 	1, {TEXTOID}
 };
 
@@ -176,7 +176,8 @@ static CsmsStmt q_apply_expiry = {
 	" FROM csms.versions p WHERE p.secret_id OPERATOR(pg_catalog.=) $1"
 	" AND r.secret_id OPERATOR(pg_catalog.=) $2"
 	" AND r.version OPERATOR(pg_catalog.=) p.version"
-	" AND r.expire_time IS DISTINCT FROM p.expire_time",
+	" AND (r.expire_time OPERATOR(pg_catalog.<>) p.expire_time"
+	"  OR (r.expire_time IS NULL) OPERATOR(pg_catalog.<>) (p.expire_time IS NULL))",
 	2, {UUIDOID, UUIDOID}
 };
 
@@ -366,7 +367,7 @@ csms_replicas_datum(CsmsCall *call, Oid array_type, const pg_uuid_t *id,
 /* csms_create_replica ------------------------------------------------------- */
 
 static CsmsStmt q_replica_in_region = {
-	"SELECT id, primary_id IS NOT DISTINCT FROM $3 FROM csms.secrets"
+	"SELECT id, COALESCE(primary_id OPERATOR(pg_catalog.=) $3, false) FROM csms.secrets"
 	" WHERE region OPERATOR(pg_catalog.=) $1 AND name OPERATOR(pg_catalog.=) $2",
 	3, {TEXTOID, TEXTOID, UUIDOID}
 };

@@ -1,0 +1,522 @@
+/* sql/secrets--1.1.sql */
+
+-- complain if script is sourced in psql, rather than via CREATE EXTENSION
+\echo Use "CREATE EXTENSION secrets" to load this file. \quit
+
+/*
+ * State lives in schema csms, owned by the extension and closed to ordinary
+ * roles.  The API functions (csms_*) are C functions in the extension's
+ * schema; they reach these tables as the owner of schema csms after their
+ * own privilege and state checks, so callers need no privilege here.
+ *
+ * Nothing in these tables is plaintext: values are AES-256-GCM ciphertexts
+ * under per-version data keys, data keys are wrapped by master key material,
+ * and master key material is wrapped by the root key, which is never stored
+ * in the database (see README.md, "Storage and encryption format").
+ */
+CREATE SCHEMA csms;
+REVOKE ALL ON SCHEMA csms FROM PUBLIC;
+
+-- The account: one row, made by CREATE EXTENSION.
+CREATE TABLE csms.account (
+	singleton		boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+	domain_id		text NOT NULL CHECK (domain_id OPERATOR(pg_catalog.~) '^[0-9a-f]{32}$'),
+	-- HMAC-SHA-256 of the label 'csms/root-key-check/v1' under the root key
+	root_check		bytea NOT NULL CHECK (pg_catalog.length(root_check) OPERATOR(pg_catalog.=) 32),
+	home_region		text NOT NULL,
+	home_project_id	text NOT NULL CHECK (home_project_id OPERATOR(pg_catalog.~) '^[0-9a-f]{32}$'),
+	create_time		timestamptz NOT NULL
+);
+
+-- Regions of the account other than the home region (which lives in account).
+CREATE TABLE csms.regions (
+	name			text PRIMARY KEY CHECK (name OPERATOR(pg_catalog.~) '^[a-zA-Z0-9_-]{1,64}$'),
+	project_id		text NOT NULL UNIQUE CHECK (project_id OPERATOR(pg_catalog.~) '^[0-9a-f]{32}$'),
+	create_time		timestamptz NOT NULL
+);
+
+-- Master keys (CMKs) and the region backup keys.
+CREATE TABLE csms.keys (
+	id				uuid PRIMARY KEY,
+	region			text COLLATE pg_catalog."C" NOT NULL,
+	alias			text NOT NULL,
+	purpose			text NOT NULL CHECK (purpose OPERATOR(pg_catalog.=) ANY (ARRAY['secret', 'backup'])),
+	state			text NOT NULL CHECK (state OPERATOR(pg_catalog.=) ANY (ARRAY['ENABLED', 'DISABLED'])),
+	description		text,
+	current_version	integer NOT NULL CHECK (current_version OPERATOR(pg_catalog.>=) 1),
+	create_time		timestamptz NOT NULL,
+	update_time		timestamptz NOT NULL,
+	UNIQUE (region, alias)
+);
+
+-- Key material versions: nonce(12) || AES-256-GCM(root key, 32 bytes) || tag(16),
+-- AAD 'csms/cmk/v1|<key id>|<version>'.
+CREATE TABLE csms.key_versions (
+	key_id			uuid NOT NULL REFERENCES csms.keys ON DELETE CASCADE,
+	version			integer NOT NULL CHECK (version OPERATOR(pg_catalog.>=) 1),
+	material		bytea NOT NULL CHECK (pg_catalog.length(material) OPERATOR(pg_catalog.=) 60),
+	create_time		timestamptz NOT NULL,
+	PRIMARY KEY (key_id, version)
+);
+
+/*
+ * The hot tables -- secrets, versions -- have no foreign keys and no CHECK
+ * constraints: every write to them is one of the extension's own
+ * statements, after the C code has checked what a constraint would (names,
+ * states, version numbers, that a key, secret or version exists), and a
+ * constraint would cost more than the rest of a write (a foreign-key check
+ * is a query per row, a CHECK is parsed again by every statement; see
+ * bench/README.md).  The rules the code keeps:
+ *   - a version's secret exists; each stage of a secret (stage_names[i],
+ *     stage_versions[i]) names a version of it that exists; a version's
+ *     (key_id, key_version) exists in key_versions (keys are never
+ *     deleted), and so does a secret's kms_key_id;
+ *   - deleting a secret deletes its versions, tags and usage row
+ *     (csms_secret_delete, the one place), a pruned version holds no stage;
+ *   - state and replica_type take the values listed at their columns.
+ * A raw edit that breaks them makes the API refuse, never return a wrong
+ * value: every ciphertext is bound to its secret, version and key
+ * (sql/tamper.sql).
+ */
+CREATE TABLE csms.secrets (
+	id				uuid PRIMARY KEY,
+	/*
+	 * A copy of the SYSCURRENT version's row of csms.versions, so that
+	 * reading the latest value is one index lookup.  Kept by the code
+	 * (csms_current_refresh) wherever SYSCURRENT moves or a data key is
+	 * re-wrapped; NULL when there is no SYSCURRENT version.
+	 *
+	 * The columns a read uses come first, the fixed-width ones leading:
+	 * a read takes the row apart only up to current_ciphertext, and the
+	 * offsets of the first four are known without looking at the row.
+	 * Behind twenty columns of varying width, taking them apart cost a
+	 * read 1,000 instructions (callgrind, bench/profile.sh), a thirtieth
+	 * of all it does above a bare SELECT.
+	 */
+	current_version	integer,
+	current_key_version integer,
+	current_key_id	uuid,
+	state			text NOT NULL,	-- ENABLED, DISABLED, PENDING_DELETE, FROZEN
+	current_wrapped_dek bytea,
+	current_ciphertext bytea,
+	region			text COLLATE pg_catalog."C" NOT NULL,	-- C: lookups by (region, name) compare bytes, whatever the database collation
+	name			text COLLATE pg_catalog."C" NOT NULL,	-- ^[a-zA-Z0-9_-]{1,64}$, checked by the code
+	kms_key_id		uuid NOT NULL,	-- a row of csms.keys
+	description		text,
+	secret_type		text NOT NULL,
+	auto_rotation	boolean NOT NULL,
+	rotation_period	text,
+	rotation_config	jsonb,
+	rotation_time	timestamptz,
+	next_rotation_time timestamptz,
+	event_subscriptions text[] NOT NULL,
+	enterprise_project_id text NOT NULL,
+	rotation_func_urn text,
+	create_time		timestamptz NOT NULL,
+	update_time		timestamptz NOT NULL,
+	scheduled_delete_time timestamptz,
+	replica_type	text NOT NULL DEFAULT 'STANDALONE',	-- STANDALONE, PRIMARY, REPLICA
+	primary_id		uuid,			-- a REPLICA: its primary (kept by the code: no self-reference, which pg_dump would warn about).
+									-- Not indexed: a replica has its primary's name, and the code finds replicas by (name, primary_id)
+	last_version	integer NOT NULL,
+	/*
+	 * The stages: stage_names[i] (^[a-zA-Z0-9_-]{1,64}$, distinct) marks
+	 * version stage_versions[i] since stage_times[i]; at most 12
+	 * (CSMS_MAX_STAGES), in no particular order, the three arrays of one
+	 * length.  Written by the code in one place (csms_stages_set and the
+	 * inserts that make a secret), with the row's other columns, so that a
+	 * new version is one HOT update of this row.  SYSCURRENT is the version
+	 * that current_version copies.
+	 */
+	stage_names		text[] NOT NULL,
+	stage_versions	integer[] NOT NULL,
+	stage_times		timestamptz[] NOT NULL,
+	/*
+	 * How many rows of csms.versions the secret has (at most
+	 * CSMS_MAX_VERSIONS, 20), kept by the code with every version insert
+	 * and delete, so that a new version knows without counting whether the
+	 * oldest version without a stage must go.
+	 */
+	version_count	integer NOT NULL,
+	/*
+	 * name first: a lookup compares names, and regions only between rows
+	 * of one name (a secret and its replicas), never on the way down
+	 */
+	CONSTRAINT secrets_name_region_key UNIQUE (name, region)
+)
+/*
+ * Room on each page for the updates a secret's row takes (a new version
+ * with its stages and its copy, stage moves), so that they stay HOT: none
+ * of them changes an indexed column.
+ */
+WITH (fillfactor = 75);
+ALTER TABLE csms.secrets ALTER COLUMN current_ciphertext SET STORAGE EXTERNAL;
+
+-- One row per version: the value sealed under a fresh data key (DEK), and the
+-- DEK sealed under the master key's material version key_version.
+--   ciphertext:  nonce || AES-256-GCM(dek, kind byte || value) || tag,
+--                AAD 'csms/value/v1|<domain_id>|<region>|<secret id>|v<N>'
+--   wrapped_dek: nonce || AES-256-GCM(cmk material, dek) || tag,
+--                AAD 'csms/dek/v1|<secret id>|v<N>|<key id>|<key version>'
+CREATE TABLE csms.versions (
+	secret_id		uuid NOT NULL,	-- a row of csms.secrets
+	version			integer NOT NULL,	-- 1 or more
+	create_time		timestamptz NOT NULL,
+	expire_time		timestamptz,
+	key_id			uuid NOT NULL,	-- with key_version, a row of csms.key_versions
+	key_version		integer NOT NULL,
+	wrapped_dek		bytea NOT NULL,
+	ciphertext		bytea NOT NULL,
+	PRIMARY KEY (secret_id, version)
+);
+-- ciphertext does not compress: do not let TOAST try
+ALTER TABLE csms.versions ALTER COLUMN ciphertext SET STORAGE EXTERNAL;
+
+CREATE TABLE csms.tags (
+	secret_id		uuid NOT NULL REFERENCES csms.secrets ON DELETE CASCADE,
+	key				text NOT NULL,
+	value			text NOT NULL,
+	PRIMARY KEY (secret_id, key)
+);
+
+/*
+ * When each secret's value was last read (the API's last_used_time), apart
+ * from csms.secrets: reads of many secrets write these rows (at most once a
+ * minute each, by the usage worker or the reader), and a row version left
+ * behind on a secret's page would make every later read of that page prune
+ * it.  No row means never read.  secret_id is a row of csms.secrets (kept
+ * by the code).
+ */
+CREATE TABLE csms.usage (
+	secret_id		uuid PRIMARY KEY,
+	last_used_time	timestamptz NOT NULL
+) WITH (fillfactor = 50);
+
+/*
+ * pg_dump carries the state (ciphertext and wrapped keys only).  Restoring a
+ * dump runs CREATE EXTENSION, which makes a fresh account row, and then loads
+ * the dumped one: the dumped account replaces the fresh one as long as the
+ * fresh one holds nothing yet.
+ */
+CREATE FUNCTION csms.account_before_insert() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS
+$$
+BEGIN
+	IF EXISTS (SELECT FROM csms.account) THEN
+		IF EXISTS (SELECT FROM csms.secrets) OR EXISTS (SELECT FROM csms.keys)
+			OR EXISTS (SELECT FROM csms.regions) THEN
+			RAISE EXCEPTION 'the account of extension "secrets" already holds data'
+				USING ERRCODE = 'duplicate_object',
+					  HINT = 'Restore a dump into a database where the extension was just created.';
+		END IF;
+		DELETE FROM csms.account;
+	END IF;
+	RETURN NEW;
+END
+$$;
+CREATE TRIGGER account_before_insert BEFORE INSERT ON csms.account
+	FOR EACH ROW EXECUTE FUNCTION csms.account_before_insert();
+REVOKE ALL ON FUNCTION csms.account_before_insert() FROM PUBLIC;
+
+/*
+ * The read path (fastpath.c) caches the account row and the state of keys
+ * per backend; a change to either table invalidates those caches in every
+ * backend when it commits.
+ */
+CREATE FUNCTION csms.cache_invalidate() RETURNS trigger
+AS 'MODULE_PATHNAME', 'csms_cache_invalidate' LANGUAGE C;
+REVOKE ALL ON FUNCTION csms.cache_invalidate() FROM PUBLIC;
+CREATE TRIGGER cache_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
+	ON csms.account FOR EACH STATEMENT EXECUTE FUNCTION csms.cache_invalidate();
+CREATE TRIGGER cache_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
+	ON csms.keys FOR EACH STATEMENT EXECUTE FUNCTION csms.cache_invalidate();
+
+SELECT pg_catalog.pg_extension_config_dump('csms.account', '');
+SELECT pg_catalog.pg_extension_config_dump('csms.regions', '');
+SELECT pg_catalog.pg_extension_config_dump('csms.keys', '');
+SELECT pg_catalog.pg_extension_config_dump('csms.key_versions', '');
+SELECT pg_catalog.pg_extension_config_dump('csms.secrets', '');
+SELECT pg_catalog.pg_extension_config_dump('csms.versions', '');
+SELECT pg_catalog.pg_extension_config_dump('csms.tags', '');
+SELECT pg_catalog.pg_extension_config_dump('csms.usage', '');
+
+-- Result types ------------------------------------------------------------
+
+CREATE TYPE @extschema@.csms_replica AS (
+	id				uuid,
+	kms_key_id		text,
+	project_id		text,
+	region			text,
+	replica_type	text,
+	status			text,
+	created_at		timestamptz,
+	updated_at		timestamptz
+);
+
+CREATE TYPE @extschema@.csms_secret AS (
+	id				uuid,
+	name			text,
+	state			text,
+	kms_key_id		text,
+	description		text,
+	create_time		timestamptz,
+	update_time		timestamptz,
+	scheduled_delete_time timestamptz,
+	secret_type		text,
+	auto_rotation	boolean,
+	rotation_period	text,
+	rotation_config	jsonb,
+	rotation_time	timestamptz,
+	next_rotation_time timestamptz,
+	last_used_time	timestamptz,
+	event_subscriptions text[],
+	enterprise_project_id text,
+	rotation_func_urn text,
+	domain_id		text,
+	region			text,
+	replica_type	text,
+	replicas		@extschema@.csms_replica[]
+);
+
+CREATE TYPE @extschema@.csms_version_metadata AS (
+	id				text,
+	create_time		timestamptz,
+	expire_time		timestamptz,
+	kms_key_id		text,
+	secret_name		text,
+	version_stages	text[]
+);
+
+CREATE TYPE @extschema@.csms_version AS (
+	id				text,
+	create_time		timestamptz,
+	expire_time		timestamptz,
+	kms_key_id		text,
+	secret_name		text,
+	version_stages	text[],
+	secret_string	text,
+	secret_binary	bytea
+);
+
+CREATE TYPE @extschema@.csms_stage AS (
+	name			text,
+	secret_name		text,
+	update_time		timestamptz,
+	version_id		text
+);
+
+CREATE TYPE @extschema@.csms_key AS (
+	key_id			text,
+	alias			text,
+	region			text,
+	state			text,
+	description		text,
+	key_version		integer,
+	create_time		timestamptz,
+	update_time		timestamptz
+);
+
+-- Internal -----------------------------------------------------------------
+
+-- Makes the account row: loads or generates the root key and stores its check
+-- value.  Called once, below; not part of the API.
+CREATE FUNCTION csms.init_account() RETURNS void
+	AS 'MODULE_PATHNAME', 'csms_init_account' LANGUAGE C STRICT VOLATILE;
+REVOKE ALL ON FUNCTION csms.init_account() FROM PUBLIC;
+
+-- Root key ---------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.csms_root_key_fingerprint() RETURNS text
+	AS 'MODULE_PATHNAME', 'csms_root_key_fingerprint' LANGUAGE C VOLATILE;
+
+-- Master keys ------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.csms_create_key(alias text, description text DEFAULT NULL)
+	RETURNS @extschema@.csms_key
+	AS 'MODULE_PATHNAME', 'csms_create_key' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.csms_list_keys()
+	RETURNS SETOF @extschema@.csms_key
+	AS 'MODULE_PATHNAME', 'csms_list_keys' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.csms_enable_key(key text)
+	RETURNS @extschema@.csms_key
+	AS 'MODULE_PATHNAME', 'csms_enable_key' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.csms_disable_key(key text)
+	RETURNS @extschema@.csms_key
+	AS 'MODULE_PATHNAME', 'csms_disable_key' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.csms_rotate_key(key text)
+	RETURNS @extschema@.csms_key
+	AS 'MODULE_PATHNAME', 'csms_rotate_key' LANGUAGE C VOLATILE;
+
+-- Secrets ----------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.csms_create_secret(
+	name text,
+	secret_string text DEFAULT NULL,
+	secret_binary bytea DEFAULT NULL,
+	kms_key_id text DEFAULT NULL,
+	description text DEFAULT NULL,
+	secret_type text DEFAULT 'COMMON',
+	auto_rotation boolean DEFAULT false,
+	rotation_period text DEFAULT NULL,
+	rotation_config jsonb DEFAULT NULL,
+	event_subscriptions text[] DEFAULT NULL,
+	enterprise_project_id text DEFAULT NULL,
+	rotation_func_urn text DEFAULT NULL,
+	tags jsonb DEFAULT NULL)
+	RETURNS @extschema@.csms_secret
+	AS 'MODULE_PATHNAME', 'csms_create_secret' LANGUAGE C VOLATILE;
+
+CREATE FUNCTION @extschema@.csms_show_secret(name text)
+	RETURNS @extschema@.csms_secret
+	AS 'MODULE_PATHNAME', 'csms_show_secret' LANGUAGE C VOLATILE;
+
+CREATE FUNCTION @extschema@.csms_list_secrets(
+	page_size integer DEFAULT 50,
+	marker text DEFAULT NULL,
+	event_name text DEFAULT NULL)
+	RETURNS SETOF @extschema@.csms_secret
+	AS 'MODULE_PATHNAME', 'csms_list_secrets' LANGUAGE C VOLATILE;
+
+CREATE FUNCTION @extschema@.csms_update_secret(
+	name text,
+	kms_key_id text DEFAULT NULL,
+	description text DEFAULT NULL,
+	auto_rotation boolean DEFAULT NULL,
+	rotation_period text DEFAULT NULL,
+	event_subscriptions text[] DEFAULT NULL,
+	rotation_func_urn text DEFAULT NULL)
+	RETURNS @extschema@.csms_secret
+	AS 'MODULE_PATHNAME', 'csms_update_secret' LANGUAGE C VOLATILE;
+
+CREATE FUNCTION @extschema@.csms_delete_secret(name text) RETURNS void
+	AS 'MODULE_PATHNAME', 'csms_delete_secret' LANGUAGE C VOLATILE;
+
+CREATE FUNCTION @extschema@.csms_enable_secret(name text)
+	RETURNS @extschema@.csms_secret
+	AS 'MODULE_PATHNAME', 'csms_enable_secret' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.csms_disable_secret(name text)
+	RETURNS @extschema@.csms_secret
+	AS 'MODULE_PATHNAME', 'csms_disable_secret' LANGUAGE C VOLATILE;
+
+-- Versions and values ----------------------------------------------------
+
+CREATE FUNCTION @extschema@.csms_create_secret_version(
+	name text,
+	secret_string text DEFAULT NULL,
+	secret_binary bytea DEFAULT NULL,
+	version_stages text[] DEFAULT NULL,
+	expire_time timestamptz DEFAULT NULL)
+	RETURNS @extschema@.csms_version_metadata
+	AS 'MODULE_PATHNAME', 'csms_create_secret_version' LANGUAGE C VOLATILE;
+
+CREATE FUNCTION @extschema@.csms_list_secret_versions(
+	name text,
+	page_size integer DEFAULT 50,
+	marker text DEFAULT NULL)
+	RETURNS SETOF @extschema@.csms_version_metadata
+	AS 'MODULE_PATHNAME', 'csms_list_secret_versions' LANGUAGE C VOLATILE;
+
+CREATE FUNCTION @extschema@.csms_show_secret_version(
+	name text, version_id text DEFAULT 'latest')
+	RETURNS @extschema@.csms_version
+	AS 'MODULE_PATHNAME', 'csms_show_secret_version' LANGUAGE C VOLATILE;
+
+CREATE FUNCTION @extschema@.csms_get_secret_value(
+	name text, version_id text DEFAULT 'latest')
+	RETURNS text
+	AS 'MODULE_PATHNAME', 'csms_get_secret_value' LANGUAGE C VOLATILE;
+
+CREATE FUNCTION @extschema@.csms_get_secret_binary(
+	name text, version_id text DEFAULT 'latest')
+	RETURNS bytea
+	AS 'MODULE_PATHNAME', 'csms_get_secret_binary' LANGUAGE C VOLATILE;
+
+CREATE FUNCTION @extschema@.csms_batch_get_secret_value(names text[])
+	RETURNS SETOF @extschema@.csms_version
+	AS 'MODULE_PATHNAME', 'csms_batch_get_secret_value' LANGUAGE C VOLATILE;
+
+CREATE FUNCTION @extschema@.csms_update_secret_version(
+	name text, version_id text, expire_time timestamptz)
+	RETURNS @extschema@.csms_version_metadata
+	AS 'MODULE_PATHNAME', 'csms_update_secret_version' LANGUAGE C VOLATILE;
+
+-- Stages -------------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.csms_update_secret_stage(
+	name text, stage_name text, version_id text)
+	RETURNS @extschema@.csms_stage
+	AS 'MODULE_PATHNAME', 'csms_update_secret_stage' LANGUAGE C VOLATILE;
+
+CREATE FUNCTION @extschema@.csms_show_secret_stage(name text, stage_name text)
+	RETURNS @extschema@.csms_stage
+	AS 'MODULE_PATHNAME', 'csms_show_secret_stage' LANGUAGE C VOLATILE;
+
+CREATE FUNCTION @extschema@.csms_delete_secret_stage(name text, stage_name text)
+	RETURNS void
+	AS 'MODULE_PATHNAME', 'csms_delete_secret_stage' LANGUAGE C VOLATILE;
+
+-- Backup and restore -------------------------------------------------------
+
+CREATE FUNCTION @extschema@.csms_backup_secret(name text) RETURNS text
+	AS 'MODULE_PATHNAME', 'csms_backup_secret' LANGUAGE C VOLATILE;
+
+CREATE FUNCTION @extschema@.csms_restore(secret_blob text)
+	RETURNS @extschema@.csms_secret
+	AS 'MODULE_PATHNAME', 'csms_restore' LANGUAGE C VOLATILE;
+
+-- Regions and replicas -------------------------------------------------------
+
+CREATE FUNCTION @extschema@.csms_create_region(name text) RETURNS text
+	AS 'MODULE_PATHNAME', 'csms_create_region' LANGUAGE C VOLATILE;
+
+CREATE FUNCTION @extschema@.csms_list_regions() RETURNS SETOF text
+	AS 'MODULE_PATHNAME', 'csms_list_regions' LANGUAGE C VOLATILE;
+
+CREATE FUNCTION @extschema@.csms_create_replica(name text, region text, kms_key_id text DEFAULT NULL)
+	RETURNS uuid
+	AS 'MODULE_PATHNAME', 'csms_create_replica' LANGUAGE C VOLATILE;
+
+CREATE FUNCTION @extschema@.csms_delete_replica(name text, region text) RETURNS void
+	AS 'MODULE_PATHNAME', 'csms_delete_replica' LANGUAGE C VOLATILE;
+
+CREATE FUNCTION @extschema@.csms_promote_replica(name text)
+	RETURNS @extschema@.csms_secret
+	AS 'MODULE_PATHNAME', 'csms_promote_replica' LANGUAGE C VOLATILE;
+
+-- Passwords ----------------------------------------------------------------
+
+CREATE FUNCTION @extschema@.csms_generate_random_password(
+	length integer DEFAULT 32,
+	exclude_characters text DEFAULT NULL,
+	exclude_lowercase boolean DEFAULT false,
+	exclude_uppercase boolean DEFAULT false,
+	exclude_numbers boolean DEFAULT false,
+	exclude_punctuation boolean DEFAULT false,
+	include_space boolean DEFAULT false,
+	require_each_included_type boolean DEFAULT false)
+	RETURNS text
+	AS 'MODULE_PATHNAME', 'csms_generate_random_password' LANGUAGE C VOLATILE;
+
+-- Secure by default: nobody but superusers may call the API until an
+-- administrator grants EXECUTE on what each role may call.
+DO $$
+DECLARE
+	f regprocedure;
+BEGIN
+	FOR f IN
+		SELECT d.objid::pg_catalog.regprocedure
+		  FROM pg_catalog.pg_depend d
+		 WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+		   AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass
+		   AND d.refobjid OPERATOR(pg_catalog.=) (SELECT e.oid FROM pg_catalog.pg_extension e
+							  WHERE e.extname OPERATOR(pg_catalog.=) 'secrets')
+		   AND d.deptype OPERATOR(pg_catalog.=) 'e'
+	LOOP
+		EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f);
+	END LOOP;
+END
+$$;
+
+-- The account and the home region: the region named by csms.region at this
+-- moment, else 'local'.
+SELECT csms.init_account();
