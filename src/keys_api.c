@@ -89,6 +89,7 @@ csms_init_account(PG_FUNCTION_ARGS)
 	bytea	   *checkb;
 	const uint8 *root;
 	Datum		args[4];
+	CsmsCall	call;
 
 	if (!creating_extension)
 		ereport(ERROR,
@@ -104,14 +105,13 @@ csms_init_account(PG_FUNCTION_ARGS)
 	SET_VARSIZE(checkb, VARHDRSZ + CSMS_HMAC_LEN);
 	memcpy(VARDATA(checkb), check, CSMS_HMAC_LEN);
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
+	csms_call_enter(&call, "csms.init_account");
 	args[0] = csms_text_datum(random_hex_id());
 	args[1] = PointerGetDatum(checkb);
 	args[2] = csms_text_datum(home);
 	args[3] = csms_text_datum(random_hex_id());
 	csms_exec(&q_account_insert, args, NULL, SPI_OK_INSERT, 0);
-	SPI_finish();
+	csms_call_end(&call);
 	PG_RETURN_VOID();
 }
 

@@ -112,6 +112,7 @@ csms_exec(CsmsStmt *stmt, Datum *values, const char *nulls, int expected,
 {
 	int			rc;
 
+	csms_pin_search_path();
 	stmt_prepare(stmt);
 	rc = SPI_execute_plan(stmt->plan, values, nulls, false, tcount);
 	if (rc != expected)
@@ -132,6 +133,7 @@ csms_exec_latest(CsmsStmt *stmt, Datum *values, const char *nulls, long tcount)
 {
 	int			rc;
 
+	csms_pin_search_path();
 	stmt_prepare(stmt);
 	rc = SPI_execute_snapshot(stmt->plan, values, nulls, GetLatestSnapshot(),
 							  InvalidSnapshot, true, false, tcount);
@@ -243,6 +245,95 @@ csms_known_regions(void)
 }
 
 /*
+ * The frames that are open, innermost last, and which of them pinned
+ * search_path.  Kept here, not in the callers' CsmsCall structs, because
+ * an error leaves the functions that own those structs: the (sub)transaction
+ * abort that follows drops the frames entered in the (sub)transaction that
+ * aborts (frame_abort), and with them their GUC nest level, which the abort
+ * itself pops.
+ */
+#define MAX_FRAMES 16
+
+static struct
+{
+	int			xact_level;		/* GetCurrentTransactionNestLevel() at entry */
+	int			guc_nest;		/* the GUC nest level it pinned, or 0 */
+}			frames[MAX_FRAMES];
+static int	nframes = 0;
+static int	pinned_frame = -1;	/* the frame that pinned search_path, or -1 */
+
+static void
+frame_abort(int level)
+{
+	while (nframes > 0 && frames[nframes - 1].xact_level >= level)
+		nframes--;
+	if (pinned_frame >= nframes)
+		pinned_frame = -1;
+}
+
+static void
+frame_xact_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+		frame_abort(0);
+}
+
+static void
+frame_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+					   SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		frame_abort(GetCurrentTransactionNestLevel());
+}
+
+static void
+frame_push(CsmsCall *call)
+{
+	static bool registered = false;
+
+	if (!registered)
+	{
+		RegisterXactCallback(frame_xact_callback, NULL);
+		RegisterSubXactCallback(frame_subxact_callback, NULL);
+		registered = true;
+	}
+	if (nframes == MAX_FRAMES)
+		elog(ERROR, "call frames of extension \"secrets\" nested too deep");
+	frames[nframes].xact_level = GetCurrentTransactionNestLevel();
+	frames[nframes].guc_nest = 0;
+	call->frame = nframes++;
+}
+
+/*
+ * Pin search_path to pg_catalog, pg_temp for the rest of the innermost
+ * call frame, in a GUC nest level of its own, as a function's SET clause
+ * does: whatever schema the caller put first, no name in a statement of
+ * the extension can resolve to an object the caller made (functions and
+ * operators are never looked up in pg_temp).  csms_call_end pops the level;
+ * an error pops it with the transaction or subtransaction it aborts.
+ *
+ * csms_exec calls this before it runs a statement: SQL texts are the only
+ * place where the extension's code resolves a name, so a call that runs
+ * none (the cached write paths: direct index lookups and row writes by
+ * OID) needs no pin, and pays nothing for one (a GUC nest level costs a
+ * call about 9,000 instructions: setting and restoring the GUC and
+ * recomputing both search paths).
+ */
+void
+csms_pin_search_path(void)
+{
+	if (nframes == 0)
+		elog(ERROR, "SQL of extension \"secrets\" run outside a call frame");
+	if (pinned_frame >= 0)
+		return;					/* an outer frame pinned it */
+	frames[nframes - 1].guc_nest = NewGUCNestLevel();
+	pinned_frame = nframes - 1;
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+							 true, 0, false);
+}
+
+/*
  * The first half of csms_call_begin: connect SPI and become the owner of the
  * state.  The hot read path stops here and takes the account from its own
  * query; everything else continues with csms_call_load_account.
@@ -269,6 +360,7 @@ csms_call_enter(CsmsCall *call, const char *fname)
 	GetUserIdAndSecContext(&call->save_uid, &call->save_sec);
 	SetUserIdAndSecContext(owner, call->save_sec | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
+	frame_push(call);
 }
 
 void
@@ -351,6 +443,14 @@ csms_call_end(CsmsCall *call)
 		call->changed_primary = false;
 		csms_replicas_sync(call, &call->changed_primary_id, call->changed_primary_name);
 	}
+	if (call->frame != nframes - 1)
+		elog(ERROR, "call frames of extension \"secrets\" ended out of order");
+	if (pinned_frame == call->frame)
+	{
+		AtEOXact_GUC(true, frames[call->frame].guc_nest);
+		pinned_frame = -1;
+	}
+	nframes--;
 	SetUserIdAndSecContext(call->save_uid, call->save_sec);
 	if (call->connected)
 	{

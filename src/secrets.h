@@ -71,6 +71,7 @@ typedef struct CsmsCall
 	MemoryContext caller_cxt;	/* where results must be allocated */
 	Oid			save_uid;
 	int			save_sec;
+	int			frame;			/* its place in the stack of frames (secrets.c) */
 	bool		connected;
 	/* the account */
 	char		domain_id[33];
@@ -93,6 +94,7 @@ extern void csms_call_enter(CsmsCall *call, const char *fname);
 extern void csms_call_load_account(CsmsCall *call, int flags);
 extern void csms_call_end(CsmsCall *call);
 extern void csms_call_need_root_key(CsmsCall *call);
+extern void csms_pin_search_path(void);
 
 /* A saved SPI plan, prepared on first use. */
 typedef struct CsmsStmt

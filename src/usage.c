@@ -1031,23 +1031,6 @@ mark_batch(Oid dbid, PendingRead *p, int n, TimestampTz cutoff)
 	}
 }
 
-/* The flusher's statements, prepared once per process. */
-static SPIPlanPtr
-saved_plan(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes)
-{
-	if (*plan == NULL)
-	{
-		SPIPlanPtr	p = SPI_prepare(sql, nargs, argtypes);
-
-		if (p == NULL)
-			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-		if (SPI_keepplan(p) != 0)
-			elog(ERROR, "SPI_keepplan failed");
-		*plan = p;
-	}
-	return *plan;
-}
-
 static ArrayType *
 uuid_array(PendingRead *p, int n, PendingState state)
 {
@@ -1156,6 +1139,20 @@ update_existing(PendingRead *p, int n)
 	return found;
 }
 
+static CsmsStmt q_usage_insert = {
+	"INSERT INTO csms.usage (secret_id, last_used_time)"
+	" SELECT p.id, p.t"
+	" FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS p(id, t)"
+	" WHERE EXISTS (SELECT FROM csms.secrets s WHERE s.id OPERATOR(pg_catalog.=) p.id)"
+	" ORDER BY p.id ON CONFLICT (secret_id) DO NOTHING RETURNING secret_id",
+	2, {UUIDARRAYOID, TIMESTAMPTZARRAYOID}
+};
+
+static CsmsStmt q_secrets_exist = {
+	"SELECT id FROM csms.secrets WHERE id OPERATOR(pg_catalog.=) ANY ($1)",
+	1, {UUIDARRAYOID}
+};
+
 /*
  * Write one batch (sorted by id) in one transaction, as the owner of schema
  * csms; false, having written nothing, when DDL holds the table (the next
@@ -1167,22 +1164,9 @@ update_existing(PendingRead *p, int n)
  * or is inserting) or missing (no secret).
  */
 static bool
-flush_batch(Oid relid, Oid owner, PendingRead *p, int n)
+flush_batch(Oid relid, PendingRead *p, int n)
 {
-	static const char *insert_sql =
-	"INSERT INTO csms.usage (secret_id, last_used_time)"
-	" SELECT p.id, p.t"
-	" FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS p(id, t)"
-	" WHERE EXISTS (SELECT FROM csms.secrets s WHERE s.id OPERATOR(pg_catalog.=) p.id)"
-	" ORDER BY p.id ON CONFLICT (secret_id) DO NOTHING RETURNING secret_id";
-	static const char *exists_sql =
-	"SELECT id FROM csms.secrets WHERE id OPERATOR(pg_catalog.=) ANY ($1)";
-	static SPIPlanPtr insert_plan = NULL;
-	static SPIPlanPtr exists_plan = NULL;
-	Oid			uuids[1] = {UUIDARRAYOID};
-	Oid			insert_types[2] = {UUIDARRAYOID, TIMESTAMPTZARRAYOID};
-	Oid			save_uid;
-	int			save_sec;
+	CsmsCall	call;
 	Datum		args[2];
 	int			j,
 				found;
@@ -1194,12 +1178,8 @@ flush_batch(Oid relid, Oid owner, PendingRead *p, int n)
 		AbortCurrentTransaction();
 		return false;
 	}
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
 	PushActiveSnapshot(GetTransactionSnapshot());
-	GetUserIdAndSecContext(&save_uid, &save_sec);
-	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
+	csms_call_enter(&call, "last_used_time writer");
 	pgstat_report_activity(STATE_RUNNING, "csms: writing last_used_time of secrets");
 
 	found = update_existing(p, n);
@@ -1209,22 +1189,19 @@ flush_batch(Oid relid, Oid owner, PendingRead *p, int n)
 		/* never read before: a new row, for secrets that still exist */
 		args[0] = PointerGetDatum(uuid_array(p, n, PENDING_TODO));
 		args[1] = PointerGetDatum(time_array(p, n, PENDING_TODO));
-		if (SPI_execute_plan(saved_plan(&insert_plan, insert_sql, 2, insert_types), args, NULL, false, 0) != SPI_OK_INSERT_RETURNING)
-			elog(ERROR, "could not insert into csms.usage");
+		csms_exec(&q_usage_insert, args, NULL, SPI_OK_INSERT_RETURNING, 0);
 		mark_returned(p, n, PENDING_TODO, PENDING_WRITTEN);
 
 		/* the rest: a row another transaction is inserting (skipped), or no secret */
 		args[0] = PointerGetDatum(uuid_array(p, n, PENDING_TODO));
-		if (SPI_execute_plan(saved_plan(&exists_plan, exists_sql, 1, uuids), args, NULL, false, 0) != SPI_OK_SELECT)
-			elog(ERROR, "could not read csms.secrets");
+		csms_exec(&q_secrets_exist, args, NULL, SPI_OK_SELECT, 0);
 		mark_returned(p, n, PENDING_TODO, PENDING_SKIPPED);
 		for (j = 0; j < n; j++)
 			if (p[j].state == PENDING_TODO)
 				p[j].state = PENDING_MISSING;
 	}
 
-	SetUserIdAndSecContext(save_uid, save_sec);
-	SPI_finish();
+	csms_call_end(&call);
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 	pgstat_report_stat(false);
@@ -1354,7 +1331,7 @@ csms_usage_flusher_main(Datum arg)
 			CHECK_FOR_INTERRUPTS();
 			if (ShutdownRequestPending)
 				break;
-			if (!flush_batch(relid, owner, p + done, size))
+			if (!flush_batch(relid, p + done, size))
 			{
 				ereport(DEBUG1,
 						(errmsg("table csms.usage is locked: last_used_time is written next round")));
