@@ -26,7 +26,8 @@ OBJS = \
 	src/replicas_api.o \
 	src/fastpath.o \
 	src/usage.o \
-	src/rowio.o
+	src/rowio.o \
+	src/keymem.o
 
 DATA = sql/secrets--1.0.sql sql/secrets--1.1.sql sql/secrets--1.0--1.1.sql
 PGFILEDESC = "secrets - a secrets manager inside PostgreSQL"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # TAP tests (t/*.pl): they start their own clusters with PostgreSQL's test
 # modules, which refuse to run as root, so they run as the user postgres in a
-# scratch directory that user owns.  Extra arguments are passed to prove.
+# scratch directory that user owns.  Arguments name the suites to run
+# (t/NNN_name.pl); none runs them all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -21,6 +22,9 @@ else
 	as_user=()
 fi
 cd "$work"
+# the suites named as arguments (t/NNN_name.pl), else all
+tests=("$@")
+[ ${#tests[@]} -gt 0 ] || tests=(t/*.pl)
 "${as_user[@]}" env PATH="$bindir:$PATH" SECRETS_SRC="$top" TESTDIR="$work" PG_REGRESS="$(dirname "$(dirname "$perldir")")/test/regress/pg_regress" \
 	PERL5LIB="$perldir" \
-	prove ${PROVE_FLAGS:--v} "$@" t/*.pl
+	prove ${PROVE_FLAGS:--v} "${tests[@]}"

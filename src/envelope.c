@@ -190,7 +190,8 @@ typedef struct DekMemoSet
 	DekMemoEntry e[DEK_MEMO_WAYS];
 } pg_attribute_aligned(64) DekMemoSet;
 
-static DekMemoSet dek_memo[DEK_MEMO_SETS];
+/* in pages of their own (keymem.h: left out of core dumps), mapped at first use */
+static DekMemoSet *dek_memo = NULL;
 static uint32 dek_memo_clock = 0;
 static bool dek_memo_used = false;
 
@@ -200,7 +201,7 @@ csms_forget_data_keys(void)
 	csms_forget_kept_keys(CSMS_KEPT_DATA);
 	if (!dek_memo_used)
 		return;
-	csms_wipe(dek_memo, sizeof(dek_memo));
+	csms_wipe(dek_memo, sizeof(DekMemoSet) * DEK_MEMO_SETS);
 	dek_memo_clock = 0;
 	dek_memo_used = false;
 }
@@ -233,9 +234,12 @@ csms_data_key_prefetch(const pg_uuid_t *secret_id, int version)
 {
 #ifdef __GNUC__
 	uint32		tag;
-	const char *set = (const char *) dek_memo_set(secret_id, version, &tag);
+	const char *set;
 	size_t		off;
 
+	if (dek_memo == NULL)
+		return;
+	set = (const char *) dek_memo_set(secret_id, version, &tag);
 	for (off = 0; off < sizeof(DekMemoSet); off += 64)
 		__builtin_prefetch(set + off);
 #endif
@@ -247,9 +251,12 @@ dek_memo_get(const pg_uuid_t *secret_id, int version, const CsmsKey *key,
 			 const uint8 *wrapped, uint8 *dek)
 {
 	uint32		tag;
-	DekMemoSet *set = dek_memo_set(secret_id, version, &tag);
+	DekMemoSet *set;
 	int			i;
 
+	if (dek_memo == NULL)
+		return false;
+	set = dek_memo_set(secret_id, version, &tag);
 	for (i = 0; i < DEK_MEMO_WAYS; i++)
 	{
 		DekMemoEntry *e = &set->e[i];
@@ -279,6 +286,14 @@ dek_memo_put(const pg_uuid_t *secret_id, int version, const CsmsKey *key,
 	int			i,
 				victim = 0;
 
+	if (dek_memo == NULL)
+	{
+		/* without its pages, data keys are not remembered: reads open them */
+		dek_memo = csms_key_memory(sizeof(DekMemoSet) * DEK_MEMO_SETS,
+								   "remembered data keys", true);
+		if (dek_memo == NULL)
+			return;
+	}
 	if (dek_memo_clock == PG_UINT32_MAX)
 		csms_forget_data_keys();	/* stamps would wrap: start afresh */
 	set = dek_memo_set(secret_id, version, &tag);

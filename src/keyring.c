@@ -42,14 +42,13 @@
 #include "utils/timestamp.h"
 
 #include "secrets.h"
+#include "keymem.h"
 
 #define ROOT_CHECK_LABEL	"csms/root-key-check/v1"
 #define ROOT_KEY_FILENAME	"csms_root.key"
 #define CMK_CACHE_SIZE		64
 
 static bool root_loaded = false;
-static uint8 root_key[CSMS_KEY_LEN];
-static uint8 root_check[CSMS_HMAC_LEN];
 static char root_source[MAXPGPATH + 64];
 
 typedef struct CmkCacheEntry
@@ -61,17 +60,62 @@ typedef struct CmkCacheEntry
 	uint8		material[CSMS_KEY_LEN];
 } CmkCacheEntry;
 
-static CmkCacheEntry cmk_cache[CMK_CACHE_SIZE];
+/*
+ * The root key, its check value and the CMK cache, in pages of their own
+ * (keymem.h: left out of core dumps), mapped at first use.
+ */
+typedef struct KeyringMemory
+{
+	uint8		root_key[CSMS_KEY_LEN];
+	uint8		root_check[CSMS_HMAC_LEN];
+	CmkCacheEntry cmk_cache[CMK_CACHE_SIZE];
+} KeyringMemory;
+
+static KeyringMemory *km = NULL;
 static uint64 cmk_clock = 0;
+
+/*
+ * Pages for key material (keymem.h), logged at DEBUG1 with what the
+ * platform granted; NULL when none could be mapped and missing_ok, else an
+ * error.
+ */
+void *
+csms_key_memory(Size size, const char *what, bool missing_ok)
+{
+	int			flags;
+	void	   *p = csms_keymem_alloc(size, &flags);
+
+	if (p == NULL)
+	{
+		if (missing_ok)
+			return NULL;
+		ereport(ERROR,
+				(errcode(ERRCODE_OUT_OF_MEMORY),
+				 errmsg("out of memory"),
+				 errdetail("Could not map %zu bytes for key material.", size)));
+	}
+	ereport(DEBUG1,
+			(errmsg_internal("key memory: %zu bytes for %s%s%s%s", size, what,
+							 flags & CSMS_KEYMEM_DONTDUMP ? ", not dumped" : "",
+							 flags & CSMS_KEYMEM_WIPEONFORK ? ", wiped on fork" : "",
+							 flags & CSMS_KEYMEM_LOCKED ? ", locked" : "")));
+	return p;
+}
+
+static KeyringMemory *
+keyring_memory(void)
+{
+	if (km == NULL)
+		km = csms_key_memory(sizeof(KeyringMemory), "the root key and master keys", false);
+	return km;
+}
 
 void
 csms_keyring_reset(void)
 {
-	csms_wipe(root_key, sizeof(root_key));
-	csms_wipe(root_check, sizeof(root_check));
 	root_loaded = false;
-	csms_wipe(cmk_cache, sizeof(cmk_cache));
-	memset(cmk_cache, 0, sizeof(cmk_cache));
+	if (km)
+		csms_wipe(km, sizeof(*km));
 	csms_forget_kept_keys(CSMS_KEPT_MASTER);
 	csms_forget_data_keys();
 }
@@ -275,6 +319,7 @@ generate_root_key_file(const char *path, uint8 *key)
 const uint8 *
 csms_root_key_load(const uint8 *expected_check, bool generate_if_missing)
 {
+	keyring_memory();
 	if (!root_loaded)
 	{
 		uint8		key[CSMS_KEY_LEN];
@@ -302,20 +347,20 @@ csms_root_key_load(const uint8 *expected_check, bool generate_if_missing)
 			}
 			snprintf(root_source, sizeof(root_source), "file \"%s\"", path);
 		}
-		memcpy(root_key, key, CSMS_KEY_LEN);
+		memcpy(km->root_key, key, CSMS_KEY_LEN);
 		csms_wipe(key, sizeof(key));
-		csms_root_key_check_value(root_key, root_check);
+		csms_root_key_check_value(km->root_key, km->root_check);
 		root_loaded = true;
 	}
 
-	if (expected_check && !csms_ct_equal(expected_check, root_check, CSMS_HMAC_LEN))
+	if (expected_check && !csms_ct_equal(expected_check, km->root_check, CSMS_HMAC_LEN))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("root key does not match this database"),
 				 errdetail("The root key was read from %s; its check value differs from the one stored when the extension was created.",
 						   root_source),
 				 errhint("Set csms.root_key_command or csms.root_key_file to the root key this database was created with; csms_root_key_fingerprint() shows the fingerprint it expects.")));
-	return root_key;
+	return km->root_key;
 }
 
 /* Key references ---------------------------------------------------------- */
@@ -646,10 +691,12 @@ cmk_find(const pg_uuid_t *id, int version)
 {
 	int			i;
 
+	if (km == NULL)
+		return NULL;
 	for (i = 0; i < CMK_CACHE_SIZE; i++)
-		if (cmk_cache[i].used && cmk_cache[i].version == version &&
-			memcmp(cmk_cache[i].key_id.data, id->data, UUID_LEN) == 0)
-			return &cmk_cache[i];
+		if (km->cmk_cache[i].used && km->cmk_cache[i].version == version &&
+			memcmp(km->cmk_cache[i].key_id.data, id->data, UUID_LEN) == 0)
+			return &km->cmk_cache[i];
 	return NULL;
 }
 
@@ -706,15 +753,15 @@ csms_key_material(CsmsCall *call, CsmsKey *key, int version)
 		return;
 	for (i = 0; i < CMK_CACHE_SIZE; i++)
 	{
-		CmkCacheEntry *e = &cmk_cache[i];
+		CmkCacheEntry *e = &km->cmk_cache[i];
 
 		if (!e->used)
 		{
-			if (cmk_cache[victim].used)
+			if (km->cmk_cache[victim].used)
 				victim = i;
 		}
-		else if (cmk_cache[victim].used &&
-				 e->last_use < cmk_cache[victim].last_use)
+		else if (km->cmk_cache[victim].used &&
+				 e->last_use < km->cmk_cache[victim].last_use)
 			victim = i;
 	}
 
@@ -747,16 +794,16 @@ csms_key_material(CsmsCall *call, CsmsKey *key, int version)
 	 * The cipher contexts (crypto.h) and the data keys opened with it
 	 * (envelope.c) forget an evicted key with the cache.
 	 */
-	if (cmk_cache[victim].used)
+	if (km->cmk_cache[victim].used)
 	{
 		csms_forget_kept_keys(CSMS_KEPT_MASTER);
 		csms_forget_data_keys();
 	}
-	cmk_cache[victim].used = true;
-	cmk_cache[victim].key_id = key->id;
-	cmk_cache[victim].version = version;
-	cmk_cache[victim].last_use = ++cmk_clock;
-	memcpy(cmk_cache[victim].material, key->material, CSMS_KEY_LEN);
+	km->cmk_cache[victim].used = true;
+	km->cmk_cache[victim].key_id = key->id;
+	km->cmk_cache[victim].version = version;
+	km->cmk_cache[victim].last_use = ++cmk_clock;
+	memcpy(km->cmk_cache[victim].material, key->material, CSMS_KEY_LEN);
 }
 
 /* A new material version of an existing key (csms_rotate_key). */

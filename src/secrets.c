@@ -30,6 +30,7 @@
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
+#include "utils/tuplestore.h"
 #include "utils/typcache.h"
 
 #include "secrets.h"
@@ -556,6 +557,30 @@ csms_alloc_sensitive(Size size)
 	b->cb.arg = b;
 	MemoryContextRegisterResetCallback(CurrentMemoryContext, &b->cb);
 	return b->ptr;
+}
+
+/*
+ * InitMaterializedSRF for a set that holds values: the same, with a
+ * tuplestore that never spills to a temporary file.  A tuplestore keeps
+ * work_mem in memory and writes the rest to base/pgsql_tmp, where plaintext
+ * would outlive the query on disk; a set of values is bounded (at most
+ * CSMS_PAGE_MAX values of CSMS_VALUE_MAXLEN bytes, 32 MB), so it is held in
+ * memory whatever work_mem is.  The executor uses the function's tuplestore
+ * as it is (a function in FROM or in the select list); what the caller's
+ * query does with the rows afterwards (a sort, a hash) is the caller's.
+ */
+void
+csms_srf_in_memory(FunctionCallInfo fcinfo)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MemoryContext old;
+
+	InitMaterializedSRF(fcinfo, 0);
+	old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+	tuplestore_end(rsinfo->setResult);
+	rsinfo->setResult = tuplestore_begin_heap((rsinfo->allowedModes & SFRM_Materialize_Random) != 0,
+											  false, INT_MAX);
+	MemoryContextSwitchTo(old);
 }
 
 /*

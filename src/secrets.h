@@ -90,6 +90,7 @@ typedef struct CsmsCall
 
 extern void csms_call_begin(CsmsCall *call, const char *fname, int flags);
 extern TupleDesc csms_result_rowtype(FunctionCallInfo fcinfo, bool *cached);
+extern void csms_srf_in_memory(FunctionCallInfo fcinfo);
 extern void csms_call_enter(CsmsCall *call, const char *fname);
 extern void csms_call_load_account(CsmsCall *call, int flags);
 extern void csms_call_end(CsmsCall *call);
@@ -194,6 +195,7 @@ extern const uint8 *csms_root_key_load(const uint8 *expected_check,
 									   bool generate_if_missing);
 extern void csms_root_key_check_value(const uint8 *root, uint8 out[CSMS_HMAC_LEN]);
 extern void csms_keyring_reset(void);
+extern void *csms_key_memory(Size size, const char *what, bool missing_ok);
 
 extern CsmsKey *csms_key_resolve(CsmsCall *call, const char *ref,
 								 bool create_default, bool for_update);

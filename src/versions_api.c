@@ -512,7 +512,7 @@ csms_batch_get_secret_value(PG_FUNCTION_ARGS)
 		csms_check_name("secret", TextDatumGetCString(elems[i]));
 	}
 
-	InitMaterializedSRF(fcinfo, 0);
+	csms_srf_in_memory(fcinfo);
 	csms_call_begin(&call, "csms_batch_get_secret_value", CSMS_NEED_ROOT_KEY);
 	rows = palloc0(sizeof(ValueRow) * Max(n, 1));
 	initStringInfo(&missing);
