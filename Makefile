@@ -27,7 +27,9 @@ OBJS = \
 	src/fastpath.o \
 	src/usage.o \
 	src/rowio.o \
-	src/keymem.o
+	src/keymem.o \
+	src/sqlmask.o \
+	src/redact.o
 
 DATA = sql/secrets--1.0.sql sql/secrets--1.1.sql sql/secrets--1.0--1.1.sql
 PGFILEDESC = "secrets - a secrets manager inside PostgreSQL"
@@ -70,4 +72,4 @@ unittest:
 	$(MAKE) -C test check
 
 # PGXS does not track header dependencies
-$(OBJS): src/secrets.h src/crypto.h src/blob.h src/json.h
+$(OBJS): src/secrets.h src/crypto.h src/blob.h src/json.h src/keymem.h src/sqlmask.h

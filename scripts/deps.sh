@@ -8,6 +8,7 @@ packages=(
 	postgresql-server-dev-15
 	libssl-dev
 	libipc-run-perl
+	postgresql-15-pgaudit	# log redaction tests (t/010)
 	make gcc
 	clang
 	libclang-rt-14-dev
@@ -15,6 +16,7 @@ packages=(
 missing=()
 for p in "${packages[@]}"; do
 	p=${p%%#*}
+	p=${p%%[[:space:]]*}
 	[ -n "$p" ] || continue
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done

@@ -419,6 +419,7 @@ csms_fast_read(const char *name, int version, char *kind, int *version_out)
 	 * (a key disabled a moment ago), as a new statement's snapshot would
 	 * see it; cheap when nothing is pending.
 	 */
+	csms_redact_note_call();
 	AcceptInvalidationMessages();
 	if (!load_rels())
 		return NULL;

@@ -87,6 +87,7 @@ _PG_init(void)
 							 0,
 							 NULL, NULL, NULL);
 	csms_usage_init();
+	csms_redact_init();
 	MarkGUCPrefixReserved("csms");
 }
 
@@ -346,6 +347,7 @@ csms_call_enter(CsmsCall *call, const char *fname)
 
 	memset(call, 0, sizeof(*call));
 	call->fname = fname;
+	csms_redact_note_call();
 	call->caller_cxt = CurrentMemoryContext;
 
 	owner = csms_owner();

@@ -41,6 +41,13 @@
 
 #include "crypto.h"
 
+/*
+ * The message domain of the extension's own reports, so that log redaction
+ * (redact.c) can tell them from others'.
+ */
+#undef TEXTDOMAIN
+#define TEXTDOMAIN PG_TEXTDOMAIN("secrets")
+
 #define CSMS_NAME_MAXLEN		64
 #define CSMS_VALUE_MAXLEN		32768
 #define CSMS_DESCRIPTION_MAXLEN 2048
@@ -334,6 +341,10 @@ extern void csms_replicas_sync(CsmsCall *call, const pg_uuid_t *primary_id,
 extern Datum csms_replicas_datum(CsmsCall *call, Oid array_type,
 								 const pg_uuid_t *id, const char *name,
 								 const char *replica_type);
+
+/* redact.c: log lines of statements that call the extension */
+extern void csms_redact_init(void);
+extern void csms_redact_note_call(void);
 
 /* validate.c */
 extern char *csms_trunc(const char *s);
