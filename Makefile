@@ -10,26 +10,39 @@
 
 EXTENSION = secrets
 MODULE_big = secrets
+# src/: one concern per file, in layers that never call upward (README.md,
+# "Layout"; scripts/check-layers.pl checks the includes against LAYERS there)
 OBJS = \
-	src/secrets.o \
 	src/crypto.o \
+	src/alloc.o \
+	src/keymem.o \
+	src/json.o \
+	src/blob.o \
+	src/sqlmask.o \
+	src/util.o \
+	src/settings.o \
+	src/validate.o \
+	src/catalog.o \
+	src/spi.o \
+	src/rowio.o \
+	src/redact.o \
 	src/keyring.o \
 	src/envelope.o \
-	src/validate.o \
+	src/frame.o \
+	src/usage.o \
+	src/secret.o \
+	src/version.o \
+	src/value.o \
+	src/replica.o \
+	src/backup.o \
+	src/keys.o \
 	src/keys_api.o \
 	src/secrets_api.o \
 	src/versions_api.o \
-	src/password.o \
-	src/blob.o \
-	src/json.o \
-	src/backup_api.o \
 	src/replicas_api.o \
-	src/fastpath.o \
-	src/usage.o \
-	src/rowio.o \
-	src/keymem.o \
-	src/sqlmask.o \
-	src/redact.o
+	src/backup_api.o \
+	src/password_api.o \
+	src/module.o
 
 DATA = sql/secrets--1.0.sql sql/secrets--1.1.sql sql/secrets--1.0--1.1.sql
 PGFILEDESC = "secrets - a secrets manager inside PostgreSQL"
@@ -41,7 +54,7 @@ ISOLATION_OPTS = --inputdir=.
 
 PG_CPPFLAGS = -I$(srcdir)/src
 PG_CFLAGS = -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
-	-Wno-sign-compare -Wno-clobbered
+	-Wno-sign-compare
 ifeq ($(WERROR),1)
 PG_CFLAGS += -Werror
 endif
@@ -71,5 +84,5 @@ bench:
 unittest:
 	$(MAKE) -C test check
 
-# PGXS does not track header dependencies
-$(OBJS): src/secrets.h src/crypto.h src/blob.h src/json.h src/keymem.h src/sqlmask.h
+# PGXS does not track header dependencies: every object depends on src/*.h
+$(OBJS): $(wildcard $(srcdir)/src/*.h)

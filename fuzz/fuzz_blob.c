@@ -72,7 +72,7 @@ check_parse_open(const uint8_t *data, size_t size)
 	if (st == CSMS_BLOB_OK)
 	{
 		REQUIRE(pt != NULL && ptlen == p.ciphertext_len);
-		csms_blob_free_secret(NULL, pt, ptlen);
+		csms_free_secret(NULL, pt, ptlen);
 	}
 	else
 	{
@@ -134,7 +134,7 @@ check_round_trip(const uint8_t *data, size_t size)
 	REQUIRE(strcmp(p.kid, "fuzz-kid") == 0);
 	REQUIRE(csms_blob_open(&p, fuzz_key, &pt, &ptlen) == CSMS_BLOB_OK);
 	REQUIRE(ptlen == size && (size == 0 || memcmp(pt, data, size) == 0));
-	csms_blob_free_secret(NULL, pt, ptlen);
+	csms_free_secret(NULL, pt, ptlen);
 	csms_blob_parsed_free(&p);
 	free(blob);
 }

@@ -328,7 +328,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	csms_json  *v = (csms_json *) 1;
 	csms_json_status st;
 	track		t;
-	csms_blob_allocator a = {track_alloc, track_free, &t};
+	csms_allocator a = {track_alloc, track_free, &t};
 	long		total;
 
 	st = csms_json_parse((const char *) data, size, NULL, &v);

@@ -23,7 +23,7 @@
 #     NULLIF, a simple CASE x WHEN, ORDER BY ... USING, OVERLAPS;
 #   - a collation without schema (COLLATE pg_catalog."C");
 #   - a function of language sql or plpgsql without SET search_path;
-#   - SPI used outside src/secrets.c, the one place that runs SQL texts.
+#   - SPI used outside src/spi.c, the one place that runs SQL texts.
 #
 # sql/secrets--1.0.sql, released, may not change any more: it is checked
 # for the record only (--all) and its findings are what the 1.0 to 1.1
@@ -480,9 +480,9 @@ for my $f (sort glob('src/*.c'))
 	open(my $fh, '<', $f) or die;
 	while (my $l = <$fh>)
 	{
-		if ($l =~ /\bSPI_(execute\w*|exec|prepare\w*|cursor_open\w*)\s*\(/ && $f ne 'src/secrets.c')
+		if ($l =~ /\bSPI_(execute\w*|exec|prepare\w*|cursor_open\w*)\s*\(/ && $f ne 'src/spi.c')
 		{
-			push @findings, "$f:$.: SPI_$1 outside src/secrets.c (run SQL through csms_exec)";
+			push @findings, "$f:$.: SPI_$1 outside src/spi.c (run SQL through csms_exec)";
 		}
 	}
 	close $fh;

@@ -40,6 +40,7 @@ regress() {
 }
 
 suite "message style" bash scripts/check-style.sh
+suite "layers (includes of src/)" sh -c 'perl scripts/check-layers.pl --self-test && perl scripts/check-layers.pl'
 suite "sql qualification (operators, functions, casts)" sh -c 'perl scripts/check-sql.pl --self-test && perl scripts/check-sql.pl'
 suite "unit (crypto and blob codec vectors)" make -s -C test check
 suite "regress (pg_regress and isolation)" regress

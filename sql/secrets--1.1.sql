@@ -219,7 +219,7 @@ CREATE TRIGGER account_before_insert BEFORE INSERT ON csms.account
 REVOKE ALL ON FUNCTION csms.account_before_insert() FROM PUBLIC;
 
 /*
- * The read path (fastpath.c) caches the account row and the state of keys
+ * The read path (value.c, frame.c, keyring.c) caches the account row and keys
  * per backend; a change to either table invalidates those caches in every
  * backend when it commits.
  */

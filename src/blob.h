@@ -24,8 +24,8 @@
  *	  function returns a status, and csms_blob_strerror() gives a short
  *	  lower-case reason for an errdetail.
  *
- *	  Memory.  Every function that allocates takes a csms_blob_allocator;
- *	  NULL means malloc/free.  The PostgreSQL side passes a pair that wraps
+ *	  Memory.  Every function that allocates takes a csms_allocator
+ *	  (alloc.h); NULL means malloc/free.  The PostgreSQL side passes a pair that wraps
  *	  palloc/pfree in the memory context of its choice.  The allocator may
  *	  return NULL (reported as CSMS_BLOB_ERR_NOMEM) or may not return at all
  *	  (palloc's ereport): the codec makes every allocation of an operation
@@ -33,7 +33,7 @@
  *	  allocator that longjmps never strands an unwiped secret.  Buffers that
  *	  held the CEK or plaintext are wiped with csms_wipe before being freed
  *	  or abandoned; a payload handed to the caller must be released with
- *	  csms_blob_free_secret() (or wiped by the caller before pfree).
+ *	  csms_free_secret() (or wiped by the caller before pfree).
  *
  * src/blob.h
  *
@@ -45,6 +45,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
+
+#include "alloc.h"
 
 #define CSMS_BLOB_PREFIX		")CloudSecretManagementBackupV1.com"
 #define CSMS_BLOB_PREFIX_LEN	34
@@ -88,17 +90,6 @@ typedef enum csms_blob_status
 } csms_blob_status;
 
 /*
- * Allocator: alloc(ctx, size) returns size bytes (size >= 1) or NULL, or
- * does not return; free(ctx, ptr) releases what alloc returned.
- */
-typedef struct csms_blob_allocator
-{
-	void	   *(*alloc) (void *ctx, size_t size);
-	void		(*free) (void *ctx, void *ptr);
-	void	   *ctx;
-} csms_blob_allocator;
-
-/*
  * What csms_blob_parse found.  All pointers point into one allocation owned
  * by the struct; release it with csms_blob_parsed_free().  Segment lengths
  * are decoded byte counts.
@@ -123,7 +114,7 @@ typedef struct csms_blob_parsed
 	/* private */
 	int			profile;
 	void	   *mem;
-	csms_blob_allocator allocator;
+	csms_allocator allocator;
 } csms_blob_parsed;
 
 /* A short lower-case English reason, for errdetail; never key material. */
@@ -141,7 +132,7 @@ extern const char *csms_blob_strerror(csms_blob_status st);
 extern csms_blob_status csms_blob_seal(const char *kid,
 									   const uint8_t backup_key[CSMS_BLOB_KEY_LEN],
 									   const uint8_t *payload, size_t payload_len,
-									   const csms_blob_allocator *a,
+									   const csms_allocator *a,
 									   char **out_blob, size_t *out_len);
 
 /*
@@ -151,13 +142,13 @@ extern csms_blob_status csms_blob_seal(const char *kid,
  * call csms_blob_parsed_free().  On failure *out is zeroed and owns nothing.
  */
 extern csms_blob_status csms_blob_parse(const char *blob, size_t len,
-										const csms_blob_allocator *a,
+										const csms_allocator *a,
 										csms_blob_parsed *out);
 
 /*
  * Unwrap the CEK with the backup key and decrypt.  On success *payload is a
  * new allocation from p's allocator (never NULL, even for an empty payload)
- * holding *payload_len bytes; release it with csms_blob_free_secret().  On
+ * holding *payload_len bytes; release it with csms_free_secret() (alloc.h).  On
  * failure *payload is NULL, *payload_len is 0 and nothing is left behind.
  */
 extern csms_blob_status csms_blob_open(const csms_blob_parsed *p,
@@ -166,13 +157,6 @@ extern csms_blob_status csms_blob_open(const csms_blob_parsed *p,
 
 /* Release what csms_blob_parse kept; safe on a zeroed struct, idempotent. */
 extern void csms_blob_parsed_free(csms_blob_parsed *p);
-
-/* Allocate size bytes (at least 1) with a (NULL: malloc); NULL when it fails. */
-extern void *csms_blob_alloc(const csms_blob_allocator *a, size_t size);
-
-/* Wipe len bytes at ptr, then free it with a (NULL: free).  NULL is a no-op. */
-extern void csms_blob_free_secret(const csms_blob_allocator *a, void *ptr,
-								  size_t len);
 
 /*
  * Lower level: a bare JWE compact serialization (no prefix) under a given
@@ -190,7 +174,7 @@ typedef enum csms_jwe_profile
 
 extern csms_blob_status csms_jwe_parse(const char *jwe, size_t len,
 									   csms_jwe_profile profile,
-									   const csms_blob_allocator *a,
+									   const csms_allocator *a,
 									   csms_blob_parsed *out);
 extern csms_blob_status csms_jwe_open(const csms_blob_parsed *p,
 									  const uint8_t *kek, size_t keklen,

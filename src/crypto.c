@@ -29,6 +29,7 @@
 #include <openssl/params.h>
 #include <openssl/rand.h>
 
+/* A short reason for each status */
 const char *
 csms_crypto_strerror(csms_crypto_status st)
 {
@@ -69,6 +70,7 @@ rand_fill(int (*fill) (unsigned char *, int), uint8_t *buf, size_t len)
 	return CSMS_OK;
 }
 
+/* Random bytes from RAND_bytes, straight */
 csms_crypto_status
 csms_random_bytes(uint8_t *buf, size_t len)
 {
@@ -103,6 +105,10 @@ static uint8_t key_bytes[16 * CSMS_KEY_LEN];
 static RandomPool public_pool = {public_bytes, sizeof(public_bytes), 0, 0, RAND_bytes};
 static RandomPool key_pool = {key_bytes, sizeof(key_bytes), 0, 0, RAND_priv_bytes};
 
+/*
+ * len bytes from a pool, refilled when empty (and after a fork); large
+ * requests skip it
+ */
 static csms_crypto_status
 pool_take(RandomPool *pool, uint8_t *buf, size_t len)
 {
@@ -137,12 +143,14 @@ pool_take(RandomPool *pool, uint8_t *buf, size_t len)
 	return CSMS_OK;
 }
 
+/* Non-secret random bytes from the public pool */
 csms_crypto_status
 csms_random_public(uint8_t *buf, size_t len)
 {
 	return pool_take(&public_pool, buf, len);
 }
 
+/* Key bytes from the private pool, zeroed there as they are handed out */
 csms_crypto_status
 csms_random_key(uint8_t *buf, size_t len)
 {
@@ -166,6 +174,7 @@ fetched_cipher(EVP_CIPHER **slot, const char *name, const EVP_CIPHER *fallback)
 	return *slot ? *slot : fallback;
 }
 
+/* The fetched AES-GCM cipher for a key length */
 static const EVP_CIPHER *
 gcm_cipher(size_t keylen)
 {
@@ -199,18 +208,21 @@ static const uint8_t zero_key[32];
 static EVP_CIPHER_CTX *gcm_ctxs[2][3];
 static size_t gcm_ivlens[2][3];	/* the IV length each context is set to; 0: none */
 
+/* Where the IV length a shared context was set up for is kept */
 static size_t *
 gcm_ivlen_slot(int enc, size_t keylen)
 {
 	return &gcm_ivlens[enc ? 1 : 0][keylen == 16 ? 0 : keylen == 24 ? 1 : 2];
 }
 
+/* The shared context of a direction and key length */
 static EVP_CIPHER_CTX **
 gcm_ctx_slot(int enc, size_t keylen)
 {
 	return &gcm_ctxs[enc ? 1 : 0][keylen == 16 ? 0 : keylen == 24 ? 1 : 2];
 }
 
+/* The shared context of a direction and key length, made on first use */
 static EVP_CIPHER_CTX *
 gcm_ctx(int enc, size_t keylen)
 {
@@ -253,6 +265,7 @@ static EVP_CIPHER_CTX *kept_ctxs[KEPT_SLOTS][2];
 static uint8_t kept_keys[KEPT_SLOTS][2][CSMS_KEY_LEN];
 static bool kept_keyed[KEPT_SLOTS][2];
 
+/* Free a kept context that a failure left in an unknown state; wipe its key */
 static void
 kept_drop(int slot, int enc)
 {
@@ -275,6 +288,7 @@ kept_forget(int slot, int enc)
 	csms_wipe(kept_keys[slot][enc], CSMS_KEY_LEN);
 }
 
+/* Re-key every kept context with zeros */
 void
 csms_forget_kept_keys(csms_kept_slot slot)
 {
@@ -284,6 +298,7 @@ csms_forget_kept_keys(csms_kept_slot slot)
 		kept_forget(slot, enc);
 }
 
+/* Re-key the kept contexts keyed with key */
 void
 csms_forget_kept_key(csms_kept_slot slot, const uint8_t key[CSMS_KEY_LEN])
 {
@@ -308,6 +323,7 @@ typedef struct gcm_op
 	int			kept;			/* a csms_kept_slot, or -1: a per-operation key */
 } gcm_op;
 
+/* Key a context (shared or kept) for one operation */
 static bool
 gcm_begin(gcm_op *op, int enc, int kept, const uint8_t *key, size_t keylen,
 		  const uint8_t *iv, size_t ivlen)
@@ -361,6 +377,7 @@ gcm_begin(gcm_op *op, int enc, int kept, const uint8_t *key, size_t keylen,
 	return true;
 }
 
+/* After an operation: a shared context re-keyed with zeros, or freed */
 static void
 gcm_end(gcm_op *op, bool failed)
 {
@@ -381,6 +398,7 @@ gcm_end(gcm_op *op, bool failed)
 	}
 }
 
+/* AES-GCM encryption with a tag of CSMS_GCM_TAG_LEN bytes */
 static csms_crypto_status
 gcm_encrypt(int kept, const uint8_t *key, size_t keylen,
 			const uint8_t *iv, size_t ivlen,
@@ -421,6 +439,7 @@ done:
 	return st;
 }
 
+/* AES-GCM decryption; CSMS_ERR_AUTH for any tag mismatch */
 static csms_crypto_status
 gcm_decrypt(int kept, const uint8_t *key, size_t keylen,
 			const uint8_t *iv, size_t ivlen,
@@ -472,6 +491,7 @@ done:
 	return st;
 }
 
+/* AES-GCM with the caller's IV (test vectors, the blob) */
 csms_crypto_status
 csms_gcm_encrypt(const uint8_t *key, size_t keylen,
 				 const uint8_t *iv, size_t ivlen,
@@ -482,6 +502,7 @@ csms_gcm_encrypt(const uint8_t *key, size_t keylen,
 	return gcm_encrypt(-1, key, keylen, iv, ivlen, aad, aadlen, pt, ptlen, out, tag);
 }
 
+/* AES-GCM decryption with the caller's IV */
 csms_crypto_status
 csms_gcm_decrypt(const uint8_t *key, size_t keylen,
 				 const uint8_t *iv, size_t ivlen,
@@ -492,6 +513,7 @@ csms_gcm_decrypt(const uint8_t *key, size_t keylen,
 	return gcm_decrypt(-1, key, keylen, iv, ivlen, aad, aadlen, ct, ctlen, tag, out);
 }
 
+/* nonce || ciphertext || tag, with a random nonce */
 static csms_crypto_status
 seal(int kept, const uint8_t key[CSMS_KEY_LEN],
 	 const uint8_t *aad, size_t aadlen,
@@ -509,6 +531,7 @@ seal(int kept, const uint8_t key[CSMS_KEY_LEN],
 					   out + CSMS_GCM_NONCE_LEN + ptlen);
 }
 
+/* The inverse of seal */
 static csms_crypto_status
 open_sealed(int kept, const uint8_t key[CSMS_KEY_LEN],
 			const uint8_t *aad, size_t aadlen,
@@ -530,6 +553,7 @@ open_sealed(int kept, const uint8_t key[CSMS_KEY_LEN],
 	return st;
 }
 
+/* seal with a per-operation context */
 csms_crypto_status
 csms_seal(const uint8_t key[CSMS_KEY_LEN], const uint8_t *aad, size_t aadlen,
 		  const uint8_t *pt, size_t ptlen, uint8_t *out)
@@ -537,6 +561,7 @@ csms_seal(const uint8_t key[CSMS_KEY_LEN], const uint8_t *aad, size_t aadlen,
 	return seal(-1, key, aad, aadlen, pt, ptlen, out);
 }
 
+/* open_sealed with a per-operation context */
 csms_crypto_status
 csms_open(const uint8_t key[CSMS_KEY_LEN], const uint8_t *aad, size_t aadlen,
 		  const uint8_t *in, size_t inlen, uint8_t *out, size_t *outlen)
@@ -544,6 +569,7 @@ csms_open(const uint8_t key[CSMS_KEY_LEN], const uint8_t *aad, size_t aadlen,
 	return open_sealed(-1, key, aad, aadlen, in, inlen, out, outlen);
 }
 
+/* seal with a kept context (a key the caller keeps keyed) */
 csms_crypto_status
 csms_seal_kept(csms_kept_slot slot, const uint8_t key[CSMS_KEY_LEN],
 			   const uint8_t *aad, size_t aadlen,
@@ -552,6 +578,7 @@ csms_seal_kept(csms_kept_slot slot, const uint8_t key[CSMS_KEY_LEN],
 	return seal((int) slot, key, aad, aadlen, pt, ptlen, out);
 }
 
+/* open_sealed with a kept context */
 csms_crypto_status
 csms_open_kept(csms_kept_slot slot, const uint8_t key[CSMS_KEY_LEN],
 			   const uint8_t *aad, size_t aadlen,
@@ -560,6 +587,7 @@ csms_open_kept(csms_kept_slot slot, const uint8_t key[CSMS_KEY_LEN],
 	return open_sealed((int) slot, key, aad, aadlen, in, inlen, out, outlen);
 }
 
+/* The AES key wrap cipher for a key length */
 static const EVP_CIPHER *
 kw_cipher(size_t keklen)
 {
@@ -575,6 +603,7 @@ kw_cipher(size_t keklen)
 	return NULL;
 }
 
+/* RFC 3394 key wrap or unwrap in one EVP call */
 static csms_crypto_status
 aes_kw(bool wrap, const uint8_t *kek, size_t keklen,
 	   const uint8_t *in, size_t inlen, uint8_t *out)
@@ -622,6 +651,7 @@ done:
 	return st;
 }
 
+/* AES key wrap (RFC 3394) */
 csms_crypto_status
 csms_aes_kw_wrap(const uint8_t *kek, size_t keklen,
 				 const uint8_t *in, size_t inlen, uint8_t *out)
@@ -629,6 +659,7 @@ csms_aes_kw_wrap(const uint8_t *kek, size_t keklen,
 	return aes_kw(true, kek, keklen, in, inlen, out);
 }
 
+/* AES key unwrap; CSMS_ERR_AUTH when the integrity check fails */
 csms_crypto_status
 csms_aes_kw_unwrap(const uint8_t *kek, size_t keklen,
 				   const uint8_t *in, size_t inlen, uint8_t *out)
@@ -636,6 +667,7 @@ csms_aes_kw_unwrap(const uint8_t *kek, size_t keklen,
 	return aes_kw(false, kek, keklen, in, inlen, out);
 }
 
+/* HMAC-SHA-256 through EVP_MAC */
 csms_crypto_status
 csms_hmac_sha256(const uint8_t *key, size_t keylen,
 				 const uint8_t *msg, size_t msglen,
@@ -677,12 +709,14 @@ done:
 	return st;
 }
 
+/* Compare in time that does not depend on where the bytes differ */
 bool
 csms_ct_equal(const void *a, const void *b, size_t len)
 {
 	return CRYPTO_memcmp(a, b, len) == 0;
 }
 
+/* Zero memory in a way the compiler keeps (OPENSSL_cleanse) */
 void
 csms_wipe(void *p, size_t len)
 {
@@ -695,18 +729,21 @@ csms_wipe(void *p, size_t len)
 static const char b64url_alphabet[] =
 "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
+/* Characters of the unpadded encoding of n bytes */
 size_t
 csms_b64url_enclen(size_t n)
 {
 	return (n / 3) * 4 + (n % 3 == 0 ? 0 : n % 3 + 1);
 }
 
+/* Bytes that n characters can decode to, at most */
 size_t
 csms_b64url_declen_max(size_t n)
 {
 	return (n / 4) * 3 + (n % 4 == 0 ? 0 : (n % 4) - 1 + (n % 4 == 1));
 }
 
+/* Unpadded base64url, NUL-terminated */
 void
 csms_b64url_encode(const uint8_t *in, size_t n, char *out)
 {
@@ -741,6 +778,7 @@ csms_b64url_encode(const uint8_t *in, size_t n, char *out)
 	*p = '\0';
 }
 
+/* The 6-bit value of a base64url character, or -1 */
 static int
 b64url_value(unsigned char c)
 {
@@ -757,6 +795,7 @@ b64url_value(unsigned char c)
 	return -1;
 }
 
+/* Strict unpadded base64url (one encoding per byte string) */
 csms_crypto_status
 csms_b64url_decode(const char *in, size_t inlen, uint8_t *out, size_t *outlen)
 {
@@ -810,6 +849,7 @@ csms_b64url_decode(const char *in, size_t inlen, uint8_t *out, size_t *outlen)
 
 /* hex ------------------------------------------------------------------ */
 
+/* Lower-case hex, NUL-terminated */
 void
 csms_hex_encode(const uint8_t *in, size_t n, char *out)
 {
@@ -824,6 +864,7 @@ csms_hex_encode(const uint8_t *in, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
+/* The value of a hex digit, or -1 */
 int
 csms_hex_digit(unsigned char c)
 {
@@ -836,6 +877,7 @@ csms_hex_digit(unsigned char c)
 	return -1;
 }
 
+/* Hex of either case into bytes */
 csms_crypto_status
 csms_hex_decode(const char *in, size_t inlen, uint8_t *out, size_t n)
 {
@@ -860,6 +902,7 @@ csms_hex_decode(const char *in, size_t inlen, uint8_t *out, size_t n)
 
 /* unbiased random index -------------------------------------------------- */
 
+/* A uniform index below n, by rejection (no modulo bias) */
 csms_crypto_status
 csms_random_index(uint32_t n, uint32_t *out)
 {

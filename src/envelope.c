@@ -26,12 +26,12 @@
  */
 #include "postgres.h"
 
-#include "access/xact.h"
-#include "catalog/pg_type.h"
 #include "utils/builtins.h"
-#include "utils/timestamp.h"
 
-#include "secrets.h"
+#include "util.h"
+#include "context.h"
+#include "keyring.h"
+#include "envelope.h"
 
 #define DEK_SEALED_LEN	(CSMS_KEY_LEN + CSMS_SEAL_OVERHEAD)
 
@@ -103,6 +103,7 @@ dek_aad(const pg_uuid_t *secret_id, int version, CsmsKey *key)
 static void
 crypto_failed(const char *what) pg_attribute_noreturn();
 
+/* The error of a crypto status: XX001 for a failed authentication */
 static void
 crypto_failed(const char *what)
 {
@@ -123,6 +124,7 @@ master_kept(const CsmsKey *key)
 	return csms_key_material_kept(&key->id, key->version);
 }
 
+/* Seal a data key under a master key's material */
 static bytea *
 wrap_dek(const pg_uuid_t *secret_id, int version, CsmsKey *key, const uint8 *dek)
 {
@@ -152,7 +154,7 @@ wrap_dek(const pg_uuid_t *secret_id, int version, CsmsKey *key, const uint8 *dek
  * authenticated on every read; plaintext is never kept.
  *
  * Entries come only from opens under committed CMK material that keyring.c
- * caches, and go with it: csms_forget_data_keys() wipes them all when that
+ * caches, and go with it: forget_data_keys() wipes them all when that
  * cache evicts or resets (root key change, CREATE EXTENSION).  They hold no
  * more than that cache already does -- the material opens every data key
  * under it -- and live in the same place: this process's memory, never a
@@ -195,8 +197,9 @@ static DekMemoSet *dek_memo = NULL;
 static uint32 dek_memo_clock = 0;
 static bool dek_memo_used = false;
 
-void
-csms_forget_data_keys(void)
+/* Forget every remembered data key, and the cipher context keyed with one. */
+static void
+forget_data_keys(void)
 {
 	csms_forget_kept_keys(CSMS_KEPT_DATA);
 	if (!dek_memo_used)
@@ -293,9 +296,11 @@ dek_memo_put(const pg_uuid_t *secret_id, int version, const CsmsKey *key,
 								   "remembered data keys", true);
 		if (dek_memo == NULL)
 			return;
+		/* what the memo holds goes with the material it was opened under */
+		csms_keyring_on_forget(forget_data_keys);
 	}
 	if (dek_memo_clock == PG_UINT32_MAX)
-		csms_forget_data_keys();	/* stamps would wrap: start afresh */
+		forget_data_keys();	/* stamps would wrap: start afresh */
 	set = dek_memo_set(secret_id, version, &tag);
 	for (i = 1; i < DEK_MEMO_WAYS && set->tag[victim] != 0; i++)
 		if (set->tag[i] == 0 || set->stamp[i] < set->stamp[victim])
@@ -354,6 +359,7 @@ unwrap_dek(const pg_uuid_t *secret_id, const char *secret_name, int version,
 	return dek;
 }
 
+/* A fresh data key seals kind || value, and is itself sealed under the key */
 void
 csms_seal_value(CsmsCall *call, const pg_uuid_t *secret_id, const char *region,
 				int version, CsmsKey *key, char kind, const char *value,
@@ -456,40 +462,4 @@ csms_rewrap_dek(CsmsCall *call, const pg_uuid_t *secret_id,
 	out = wrap_dek(secret_id, version, to, dek);
 	csms_wipe(dek, CSMS_KEY_LEN);
 	return out;
-}
-
-/*
- * Encrypt a value as version `version` of secret `secret_id` in `region`
- * under `key` (material loaded) and store the version row: the one place
- * where a version is written.  create_time NULL means now; expire_time NULL
- * means the version does not expire.  The caller wipes its value.  With
- * sealed_out, the stored wrapped key and ciphertext are handed back, for the
- * copy of the SYSCURRENT version on the secret's row.
- */
-void
-csms_store_version(CsmsCall *call, const pg_uuid_t *secret_id, const char *region,
-				   int version, CsmsKey *key, char kind, const char *value,
-				   Size len, const Datum *create_time, const Datum *expire_time,
-				   CsmsSealed *sealed_out)
-{
-	CsmsSealed	sealed;
-	CsmsCol		cols[8] = {
-		{"secret_id", UUIDOID, UUIDPGetDatum(secret_id), false},
-		{"version", INT4OID, Int32GetDatum(version), false},
-		{"create_time", TIMESTAMPTZOID,
-		 create_time ? *create_time : TimestampTzGetDatum(GetCurrentTransactionStartTimestamp()),
-		false},
-		{"expire_time", TIMESTAMPTZOID, expire_time ? *expire_time : (Datum) 0, expire_time == NULL},
-		{"key_id", UUIDOID, UUIDPGetDatum(&key->id), false},
-		{"key_version", INT4OID, Int32GetDatum(key->version), false},
-		{"wrapped_dek", BYTEAOID, (Datum) 0, false},
-		{"ciphertext", BYTEAOID, (Datum) 0, false},
-	};
-
-	csms_seal_value(call, secret_id, region, version, key, kind, value, len, &sealed);
-	cols[6].value = PointerGetDatum(sealed.wrapped_dek);
-	cols[7].value = PointerGetDatum(sealed.ciphertext);
-	csms_row_insert("versions", NULL, cols, lengthof(cols));
-	if (sealed_out)
-		*sealed_out = sealed;
 }

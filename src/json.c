@@ -5,10 +5,10 @@
  *
  *	  No PostgreSQL header is included here on purpose: test/test_json.c
  *	  unit-tests this file and fuzz/fuzz_json.c fuzzes it, both linked with
- *	  crypto.c (for csms_wipe) only.
+ *	  alloc.c and crypto.c (for csms_wipe) only.
  *
  *	  The parser is a recursive descent over the input bytes; recursion is
- *	  bounded by CSMS_JSON_MAX_DEPTH.  A string is read in two passes: the
+ *	  bounded by the depth limit (CSMS_JSON_MAX_DEPTH unless the options say).  A string is read in two passes: the
  *	  first finds the closing quote (the unescaped length is never more than
  *	  the escaped one), then a buffer of that size is allocated and the
  *	  string is validated and decoded straight into it.  Arrays grow by
@@ -30,15 +30,7 @@
 
 #include "crypto.h"				/* csms_wipe */
 
-/* allocation: csms_blob_alloc and csms_blob_free_secret (blob.c) */
-
 /* allocation ------------------------------------------------------------- */
-
-static bool
-allocator_valid(const csms_blob_allocator *a)
-{
-	return a == NULL || (a->alloc != NULL && a->free != NULL);
-}
 
 /*
  * Move the array at *arr (count elements of elem bytes in use) to a new
@@ -46,25 +38,26 @@ allocator_valid(const csms_blob_allocator *a)
  * copy succeeded; on failure *arr is unchanged.
  */
 static bool
-grow_array(const csms_blob_allocator *a, void **arr, size_t elem,
+grow_array(const csms_allocator *a, void **arr, size_t elem,
 		   size_t count, size_t newcap)
 {
 	void	   *n;
 
 	if (newcap > SIZE_MAX / elem)
 		return false;
-	n = csms_blob_alloc(a, newcap * elem);
+	n = csms_alloc(a, newcap * elem);
 	if (n == NULL)
 		return false;
 	if (count > 0)
 		memcpy(n, *arr, count * elem);
-	csms_blob_free_secret(a, *arr, count * elem);
+	csms_free_secret(a, *arr, count * elem);
 	*arr = n;
 	return true;
 }
 
 /* messages --------------------------------------------------------------- */
 
+/* A short reason for each status */
 const char *
 csms_json_strerror(csms_json_status st)
 {
@@ -94,30 +87,32 @@ csms_json_strerror(csms_json_status st)
 
 /* tree release ----------------------------------------------------------- */
 
+/* Wipe and free a tree, children first */
 void
-csms_json_free(csms_json *v, const csms_blob_allocator *a)
+csms_json_free(csms_json *v, const csms_allocator *a)
 {
 	size_t		i;
 
 	if (v == NULL)
 		return;
-	csms_blob_free_secret(a, v->str, v->str != NULL ? v->len + 1 : 0);
+	csms_free_secret(a, v->str, v->str != NULL ? v->len + 1 : 0);
 	if (v->items != NULL)
 	{
 		for (i = 0; i < v->count; i++)
 			csms_json_free(v->items[i], a);
-		csms_blob_free_secret(a, v->items, v->count * sizeof(csms_json *));
+		csms_free_secret(a, v->items, v->count * sizeof(csms_json *));
 	}
 	if (v->keys != NULL)
 	{
 		for (i = 0; i < v->count; i++)
-			csms_blob_free_secret(a, v->keys[i], v->key_lens[i] + 1);
-		csms_blob_free_secret(a, v->keys, v->count * sizeof(char *));
+			csms_free_secret(a, v->keys[i], v->key_lens[i] + 1);
+		csms_free_secret(a, v->keys, v->count * sizeof(char *));
 	}
-	csms_blob_free_secret(a, v->key_lens, v->count * sizeof(size_t));
-	csms_blob_free_secret(a, v, sizeof(csms_json));
+	csms_free_secret(a, v->key_lens, v->count * sizeof(size_t));
+	csms_free_secret(a, v, sizeof(csms_json));
 }
 
+/* A member of an object by name */
 const csms_json *
 csms_json_get(const csms_json *obj, const char *key)
 {
@@ -139,12 +134,15 @@ typedef struct json_parser
 {
 	const unsigned char *p;		/* next byte */
 	const unsigned char *end;
-	const csms_blob_allocator *a;
+	const csms_allocator *a;
 	int			depth;			/* open arrays/objects */
+	int			max_depth;
+	bool		allow_nul;		/* \u0000 in strings */
 } json_parser;
 
 static csms_json_status parse_value(json_parser *ps, csms_json **out);
 
+/* Past JSON white space */
 static void
 skip_ws(json_parser *ps)
 {
@@ -162,10 +160,11 @@ unexpected(const json_parser *ps)
 	return CSMS_JSON_ERR_SYNTAX;
 }
 
+/* A zeroed node of a type */
 static csms_json *
 new_node(json_parser *ps, csms_json_type type)
 {
-	csms_json  *v = csms_blob_alloc(ps->a, sizeof(csms_json));
+	csms_json  *v = csms_alloc(ps->a, sizeof(csms_json));
 
 	if (v == NULL)
 		return NULL;
@@ -246,6 +245,7 @@ utf8_seq_len(const unsigned char *s, size_t avail)
 	return len;
 }
 
+/* A code point as UTF-8 at out; its length */
 static size_t
 utf8_encode(unsigned long cp, char *out)
 {
@@ -309,7 +309,7 @@ parse_string(json_parser *ps, char **out, size_t *outlen)
 	close = q;
 
 	/* pass 2: validate and decode into a buffer allocated beforehand */
-	buf = csms_blob_alloc(ps->a, (size_t) (close - s) + 1);
+	buf = csms_alloc(ps->a, (size_t) (close - s) + 1);
 	if (buf == NULL)
 		return CSMS_JSON_ERR_NOMEM;
 
@@ -355,7 +355,7 @@ parse_string(json_parser *ps, char **out, size_t *outlen)
 							goto fail;
 						}
 						q += 4;
-						if (cp == 0)
+						if (cp == 0 && !ps->allow_nul)
 						{
 							st = CSMS_JSON_ERR_NUL;
 							goto fail;
@@ -423,10 +423,11 @@ parse_string(json_parser *ps, char **out, size_t *outlen)
 	return CSMS_JSON_OK;
 
 fail:
-	csms_blob_free_secret(ps->a, buf, n + 1);
+	csms_free_secret(ps->a, buf, n + 1);
 	return st;
 }
 
+/* A number, kept as its literal text */
 static csms_json_status
 parse_number(json_parser *ps, csms_json **out)
 {
@@ -480,7 +481,7 @@ parse_number(json_parser *ps, csms_json **out)
 	v = new_node(ps, CSMS_JSON_NUMBER);
 	if (v == NULL)
 		return CSMS_JSON_ERR_NOMEM;
-	v->str = csms_blob_alloc(ps->a, n + 1);
+	v->str = csms_alloc(ps->a, n + 1);
 	if (v->str == NULL)
 	{
 		csms_json_free(v, ps->a);
@@ -493,6 +494,7 @@ parse_number(json_parser *ps, csms_json **out)
 	return CSMS_JSON_OK;
 }
 
+/* true, false or null, not running into a name character */
 static csms_json_status
 parse_literal(json_parser *ps, const char *word, csms_json_type type,
 			  csms_json **out)
@@ -516,6 +518,7 @@ parse_literal(json_parser *ps, const char *word, csms_json_type type,
 	return CSMS_JSON_OK;
 }
 
+/* An array at ps->p, its items grown by doubling */
 static csms_json_status
 parse_array(json_parser *ps, csms_json **out)
 {
@@ -523,7 +526,7 @@ parse_array(json_parser *ps, csms_json **out)
 	size_t		cap = 0;
 	csms_json_status st;
 
-	if (++ps->depth > CSMS_JSON_MAX_DEPTH)
+	if (++ps->depth > ps->max_depth)
 		return CSMS_JSON_ERR_DEPTH;
 	v = new_node(ps, CSMS_JSON_ARRAY);
 	if (v == NULL)
@@ -593,6 +596,7 @@ key_cmp(const csms_json *v, size_t i, size_t j)
 	return (li > lj) - (li < lj);
 }
 
+/* Heap sort step over the member index (duplicate check) */
 static void
 sift_down(const csms_json *v, size_t *idx, size_t root, size_t n)
 {
@@ -629,7 +633,7 @@ check_duplicates(json_parser *ps, const csms_json *v)
 		return key_cmp(v, 0, 1) == 0 ? CSMS_JSON_ERR_DUPLICATE : CSMS_JSON_OK;
 	if (n > SIZE_MAX / sizeof(size_t))
 		return CSMS_JSON_ERR_NOMEM;
-	idx = csms_blob_alloc(ps->a, n * sizeof(size_t));
+	idx = csms_alloc(ps->a, n * sizeof(size_t));
 	if (idx == NULL)
 		return CSMS_JSON_ERR_NOMEM;
 	for (i = 0; i < n; i++)
@@ -651,10 +655,11 @@ check_duplicates(json_parser *ps, const csms_json *v)
 			st = CSMS_JSON_ERR_DUPLICATE;
 			break;
 		}
-	csms_blob_free_secret(ps->a, idx, n * sizeof(size_t));
+	csms_free_secret(ps->a, idx, n * sizeof(size_t));
 	return st;
 }
 
+/* An object at ps->p; duplicate names rejected when it ends */
 static csms_json_status
 parse_object(json_parser *ps, csms_json **out)
 {
@@ -662,7 +667,7 @@ parse_object(json_parser *ps, csms_json **out)
 	size_t		cap = 0;
 	csms_json_status st;
 
-	if (++ps->depth > CSMS_JSON_MAX_DEPTH)
+	if (++ps->depth > ps->max_depth)
 		return CSMS_JSON_ERR_DEPTH;
 	v = new_node(ps, CSMS_JSON_OBJECT);
 	if (v == NULL)
@@ -710,7 +715,7 @@ parse_object(json_parser *ps, csms_json **out)
 		skip_ws(ps);
 		if (ps->p >= ps->end || *ps->p != ':')
 		{
-			csms_blob_free_secret(ps->a, key, klen + 1);
+			csms_free_secret(ps->a, key, klen + 1);
 			st = unexpected(ps);
 			goto fail;
 		}
@@ -718,7 +723,7 @@ parse_object(json_parser *ps, csms_json **out)
 		st = parse_value(ps, &item);
 		if (st != CSMS_JSON_OK)
 		{
-			csms_blob_free_secret(ps->a, key, klen + 1);
+			csms_free_secret(ps->a, key, klen + 1);
 			goto fail;
 		}
 		v->keys[v->count] = key;
@@ -795,9 +800,18 @@ parse_value(json_parser *ps, csms_json **out)
 	}
 }
 
+/* csms_json_parse_opts with the default rules */
 csms_json_status
-csms_json_parse(const char *text, size_t len, const csms_blob_allocator *a,
+csms_json_parse(const char *text, size_t len, const csms_allocator *a,
 				csms_json **out)
+{
+	return csms_json_parse_opts(text, len, a, NULL, out);
+}
+
+/* One value, white space around it, nothing after */
+csms_json_status
+csms_json_parse_opts(const char *text, size_t len, const csms_allocator *a,
+					 const csms_json_options *opts, csms_json **out)
 {
 	json_parser ps;
 	csms_json  *v = NULL;
@@ -806,7 +820,7 @@ csms_json_parse(const char *text, size_t len, const csms_blob_allocator *a,
 	if (out == NULL)
 		return CSMS_JSON_ERR_SYNTAX;
 	*out = NULL;
-	if (!allocator_valid(a))
+	if (!csms_allocator_valid(a))
 		return CSMS_JSON_ERR_NOMEM;
 	if (len > CSMS_JSON_MAX_LEN)
 		return CSMS_JSON_ERR_TOO_BIG;
@@ -820,6 +834,8 @@ csms_json_parse(const char *text, size_t len, const csms_blob_allocator *a,
 	ps.end = ps.p + len;
 	ps.a = a;
 	ps.depth = 0;
+	ps.max_depth = opts ? opts->max_depth : CSMS_JSON_MAX_DEPTH;
+	ps.allow_nul = opts ? opts->allow_nul : false;
 
 	st = parse_value(&ps, &v);
 	if (st != CSMS_JSON_OK)
@@ -836,26 +852,28 @@ csms_json_parse(const char *text, size_t len, const csms_blob_allocator *a,
 
 /* writer ----------------------------------------------------------------- */
 
+/* An empty writer */
 void
-csms_json_buf_init(csms_json_buf *b, const csms_blob_allocator *a)
+csms_json_buf_init(csms_json_buf *b, const csms_allocator *a)
 {
 	b->data = NULL;
 	b->len = 0;
 	b->cap = 0;
 	b->a = a;
-	b->failed = !allocator_valid(a);
+	b->failed = !csms_allocator_valid(a);
 }
 
+/* Wipe and free the writer's buffer */
 void
 csms_json_buf_free(csms_json_buf *b)
 {
 	if (b == NULL)
 		return;
-	csms_blob_free_secret(b->a, b->data, b->cap);
+	csms_free_secret(b->a, b->data, b->cap);
 	b->data = NULL;
 	b->len = 0;
 	b->cap = 0;
-	b->failed = !allocator_valid(b->a);
+	b->failed = !csms_allocator_valid(b->a);
 }
 
 /* room for n more bytes plus the NUL; on failure wipe everything */
@@ -883,18 +901,18 @@ buf_reserve(csms_json_buf *b, size_t n)
 		}
 		newcap *= 2;
 	}
-	nd = csms_blob_alloc(b->a, newcap);
+	nd = csms_alloc(b->a, newcap);
 	if (nd == NULL)
 		goto fail;
 	if (b->data != NULL)
 		memcpy(nd, b->data, b->len + 1);
-	csms_blob_free_secret(b->a, b->data, b->cap);
+	csms_free_secret(b->a, b->data, b->cap);
 	b->data = nd;
 	b->cap = newcap;
 	return true;
 
 fail:
-	csms_blob_free_secret(b->a, b->data, b->cap);
+	csms_free_secret(b->a, b->data, b->cap);
 	b->data = NULL;
 	b->len = 0;
 	b->cap = 0;
@@ -902,6 +920,7 @@ fail:
 	return false;
 }
 
+/* Append bytes as they are */
 void
 csms_json_buf_raw(csms_json_buf *b, const char *s, size_t n)
 {
@@ -913,6 +932,7 @@ csms_json_buf_raw(csms_json_buf *b, const char *s, size_t n)
 	b->data[b->len] = '\0';
 }
 
+/* Append a quoted, escaped string */
 void
 csms_json_buf_string(csms_json_buf *b, const char *s, size_t n)
 {

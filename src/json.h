@@ -1,14 +1,15 @@
 /*-------------------------------------------------------------------------
  *
  * json.h
- *	  A small strict JSON codec (RFC 8259) for the backup blob payload
- *	  (design.md section 3), whose every buffer can be wiped.
+ *	  A small strict JSON codec (RFC 8259) whose every buffer can be wiped:
+ *	  the one JSON parser of the extension, for the backup blob payload
+ *	  (design.md section 3) and the blob's JWE header (blob.c).
  *
  *	  The payload holds secret values in plaintext.  PostgreSQL's json/jsonb
  *	  code would leave unwiped copies behind, so the payload is read and
  *	  written here instead.  Like crypto.h and blob.h, this file and json.c
  *	  include no PostgreSQL header, so that test/ and fuzz/ build them alone
- *	  (json.c needs only csms_wipe from crypto.c).
+ *	  (json.c needs alloc.c, and csms_wipe from crypto.c).
  *
  *	  Parser rules (csms_json_parse):
  *	  - one value of any type, optionally surrounded by white space (space,
@@ -39,7 +40,7 @@
  *		string, or after the value) is CSMS_JSON_ERR_NUL.
  *
  *	  Memory.  Every node, string, key and array of the tree is allocated
- *	  through the csms_blob_allocator (NULL: malloc/free), and nothing the
+ *	  through the csms_allocator (NULL: malloc/free), and nothing the
  *	  codec copies from a string is held in memory of its own (no malloc
  *	  behind the allocator's back, no qsort, no stack buffer but the
  *	  writer's 6-byte escape buffer, which it wipes).  So:
@@ -76,7 +77,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "blob.h"				/* csms_blob_allocator */
+#include "alloc.h"
 
 #define CSMS_JSON_MAX_DEPTH	64	/* nested arrays/objects */
 #define CSMS_JSON_MAX_LEN	((size_t) 16 * 1024 * 1024)	/* bytes of input */
@@ -125,6 +126,14 @@ typedef enum csms_json_status
 /* A short lower-case English reason, for errdetail; never payload content. */
 extern const char *csms_json_strerror(csms_json_status st);
 
+/* what csms_json_parse_opts may change of the rules above */
+typedef struct csms_json_options
+{
+	int			max_depth;		/* instead of CSMS_JSON_MAX_DEPTH */
+	bool		allow_nul;		/* \u0000 in strings is a NUL byte (str then
+								 * holds it: use len), not CSMS_JSON_ERR_NUL */
+} csms_json_options;
+
 /*
  * Parse len bytes at text (need not be NUL-terminated; may be NULL when len
  * is 0).  On success *out is the root of a new tree: release it with
@@ -133,11 +142,17 @@ extern const char *csms_json_strerror(csms_json_status st);
  * (otherwise CSMS_JSON_ERR_NOMEM).
  */
 extern csms_json_status csms_json_parse(const char *text, size_t len,
-										const csms_blob_allocator *a,
+										const csms_allocator *a,
 										csms_json **out);
 
+/* The same with options (NULL: the rules above). */
+extern csms_json_status csms_json_parse_opts(const char *text, size_t len,
+											 const csms_allocator *a,
+											 const csms_json_options *opts,
+											 csms_json **out);
+
 /* Wipe every string, key, array and node of v, then free them.  NULL: no-op. */
-extern void csms_json_free(csms_json *v, const csms_blob_allocator *a);
+extern void csms_json_free(csms_json *v, const csms_allocator *a);
 
 /*
  * The value of member key (a NUL-terminated name, compared byte for byte
@@ -152,11 +167,11 @@ typedef struct csms_json_buf
 	char	   *data;			/* NULL until something is appended */
 	size_t		len;			/* bytes written, without the NUL */
 	size_t		cap;			/* bytes allocated at data */
-	const csms_blob_allocator *a;
+	const csms_allocator *a;
 	bool		failed;			/* an allocation failed: data is gone */
 } csms_json_buf;
 
-extern void csms_json_buf_init(csms_json_buf *b, const csms_blob_allocator *a);
+extern void csms_json_buf_init(csms_json_buf *b, const csms_allocator *a);
 
 /* Append n bytes as they are. */
 extern void csms_json_buf_raw(csms_json_buf *b, const char *s, size_t n);

@@ -16,6 +16,7 @@
 #define MADV_WIPEONFORK 18		/* Linux 4.14 */
 #endif
 
+/* Pages for key material (keymem.h) */
 void *
 csms_keymem_alloc(size_t size, int *flags)
 {

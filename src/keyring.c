@@ -15,8 +15,9 @@
  *	  nonce(12) || AES-256-GCM(root key, material) || tag(16) with AAD
  *	  "csms/cmk/v1|<key id>|<version>".  Unwrapped material is cached per
  *	  backend by (key id, version), once committed, in a small fixed table
- *	  that is wiped on eviction and on reset; the key's state is read from
- *	  its row on every use, so disabling a key takes effect at once.
+ *	  that is wiped on eviction and on reset (telling the listeners); the
+ *	  key's state comes from the key cache, which every change to csms.keys
+ *	  empties, so disabling a key takes effect at once.
  *
  * src/keyring.c
  *
@@ -28,21 +29,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "access/xact.h"
-#include "catalog/namespace.h"
-#include "catalog/pg_type.h"
 #include "miscadmin.h"
-#include "port.h"
-#include "storage/fd.h"
 #include "utils/builtins.h"
-#include "utils/hsearch.h"
 #include "utils/inval.h"
-#include "utils/lsyscache.h"
 #include "utils/memutils.h"
-#include "utils/timestamp.h"
+#include "utils/fmgroids.h"
 
-#include "secrets.h"
+#include "util.h"
+#include "validate.h"
+#include "settings.h"
+#include "catalog.h"
+#include "spi.h"
+#include "rowio.h"
 #include "keymem.h"
+#include "keyring.h"
 
 #define ROOT_CHECK_LABEL	"csms/root-key-check/v1"
 #define ROOT_KEY_FILENAME	"csms_root.key"
@@ -102,6 +102,7 @@ csms_key_memory(Size size, const char *what, bool missing_ok)
 	return p;
 }
 
+/* The keyring's pages (root key, CMK cache), mapped on first use */
 static KeyringMemory *
 keyring_memory(void)
 {
@@ -110,16 +111,50 @@ keyring_memory(void)
 	return km;
 }
 
+/* who keeps something opened under cached material (csms_keyring_on_forget) */
+#define MAX_FORGET_LISTENERS 4
+static void (*forget_listeners[MAX_FORGET_LISTENERS]) (void);
+static int	nforget_listeners = 0;
+
+/* Add fn to the forget listeners (once) */
+void
+csms_keyring_on_forget(void (*fn) (void))
+{
+	int			i;
+
+	for (i = 0; i < nforget_listeners; i++)
+		if (forget_listeners[i] == fn)
+			return;
+	if (nforget_listeners == MAX_FORGET_LISTENERS)
+		elog(ERROR, "too many listeners of the keyring of extension \"secrets\"");
+	forget_listeners[nforget_listeners++] = fn;
+}
+
+/*
+ * Cached material goes: the cipher contexts keyed with it (crypto.h) and
+ * whatever the listeners opened under it go too.
+ */
+static void
+forget_material(void)
+{
+	int			i;
+
+	csms_forget_kept_keys(CSMS_KEPT_MASTER);
+	for (i = 0; i < nforget_listeners; i++)
+		forget_listeners[i] ();
+}
+
+/* Forget the root key and all cached material (a setting changed) */
 void
 csms_keyring_reset(void)
 {
 	root_loaded = false;
 	if (km)
 		csms_wipe(km, sizeof(*km));
-	csms_forget_kept_keys(CSMS_KEPT_MASTER);
-	csms_forget_data_keys();
+	forget_material();
 }
 
+/* HMAC-SHA-256(root key, "csms/root-key-check/v1") */
 void
 csms_root_key_check_value(const uint8 *root, uint8 out[CSMS_HMAC_LEN])
 {
@@ -150,6 +185,7 @@ parse_root_key_text(const char *buf, size_t len, uint8 *key)
 static void
 root_key_missing(const char *detail_path) pg_attribute_noreturn();
 
+/* XX001: no root key where the settings point */
 static void
 root_key_missing(const char *detail_path)
 {
@@ -164,6 +200,7 @@ root_key_missing(const char *detail_path)
 static void
 root_key_unreadable(const char *source, const char *why) pg_attribute_noreturn();
 
+/* XX001: the root key source gave no valid key */
 static void
 root_key_unreadable(const char *source, const char *why)
 {
@@ -220,6 +257,7 @@ read_root_key_file(const char *path, bool missing_ok, uint8 *key)
 	return true;
 }
 
+/* The root key from the output of csms.root_key_command */
 static void
 read_root_key_command(const char *cmd, uint8 *key)
 {
@@ -267,6 +305,7 @@ read_root_key_command(const char *cmd, uint8 *key)
 							"The command did not print 64 hexadecimal characters.");
 }
 
+/* A new random root key in a new file (mode 0600), for CREATE EXTENSION */
 static void
 generate_root_key_file(const char *path, uint8 *key)
 {
@@ -367,19 +406,18 @@ csms_root_key_load(const uint8 *expected_check, bool generate_if_missing)
 
 /*
  * What a key reference resolves to -- id, alias, state, current material
- * version -- cached per backend for the write paths, so that a new secret or
- * version does not look its key up with a query.  Keyed by "<region>/<ref>"
- * (a region name holds no "/") for csms_key_resolve and by "#<id>" for
- * csms_key_by_id.  Emptied, as the read path's caches are (fastpath.c), by
- * the relcache invalidation that every write to csms.keys sends
- * (csms.cache_invalidate), in every backend when the write commits and in
- * the writing one at its next command or when it rolls back; filled from
- * the latest committed state only, so that no invalidation can be missed.
- * Keys are never deleted.  Calls that lock the key (enable, disable, rotate)
- * do not use it.
+ * version -- cached per backend, so that a new secret or version, and a
+ * read, does not look its key up with a query: by "<region>/<ref>" (a
+ * region name holds no "/") for csms_key_resolve, and by id for
+ * csms_key_lookup.  Emptied by the catalog's invalidation path, which every
+ * write to csms.keys takes (csms.cache_invalidate), in every backend when
+ * the write commits and in the writing one at its next command or when it
+ * rolls back; filled from the latest committed state only, so that no
+ * invalidation can be missed.  Keys are never deleted.  Calls that lock the
+ * key (enable, disable, rotate) do not use it.
  */
 #define KEY_REF_LEN		(CSMS_NAME_MAXLEN + 1 + 255 + 1)
-#define KEY_REFS_MAX	256
+#define KEY_CACHE_MAX	256
 
 typedef struct KeyRefEntry
 {
@@ -390,58 +428,75 @@ typedef struct KeyRefEntry
 	int			version;
 } KeyRefEntry;
 
-static HTAB *key_refs = NULL;
-static Oid	keys_relid = InvalidOid;
-static uint64 key_refs_generation = 0;
-
-static void
-key_refs_forget(Datum arg, Oid relid)
+typedef struct KeyIdEntry
 {
-	if (relid == InvalidOid || relid == keys_relid)
-	{
-		key_refs_generation++;
-		keys_relid = InvalidOid;	/* looked up again: DDL may have replaced it */
-		if (key_refs)
-		{
-			hash_destroy(key_refs);
-			key_refs = NULL;
-		}
-	}
+	pg_uuid_t	id;				/* hash key */
+	char		id_text[37];
+	char		alias[256];
+	bool		enabled;
+	int			version;
+} KeyIdEntry;
+
+static HTAB *key_refs = NULL;
+static HTAB *key_ids = NULL;
+
+/* Invalidation listener: csms.keys may have changed */
+static void
+key_caches_forget(Oid relid)
+{
+	if (key_refs)
+		hash_destroy(key_refs);
+	if (key_ids)
+		hash_destroy(key_ids);
+	key_refs = NULL;
+	key_ids = NULL;
 }
 
+/* A new cache table (after the previous one, if any, is dropped). */
+static HTAB *
+key_cache_create(HTAB *old, const char *name, Size keysize, Size entrysize, int flags)
+{
+	HASHCTL		ctl;
+
+	csms_catalog_on_invalidate(key_caches_forget);
+	if (old)
+		hash_destroy(old);
+	ctl.keysize = keysize;
+	ctl.entrysize = entrysize;
+	ctl.hcxt = TopMemoryContext;
+	return hash_create(name, 16, &ctl, HASH_ELEM | HASH_CONTEXT | flags);
+}
+
+/* A CsmsKey (material not loaded) from what a cache holds. */
+static CsmsKey *
+key_from(const pg_uuid_t *id, const char *id_text, const char *alias, bool enabled,
+		 int version)
+{
+	CsmsKey    *key = csms_alloc_sensitive(sizeof(CsmsKey));
+
+	key->id = *id;
+	if (id_text)
+		memcpy(key->id_text, id_text, sizeof(key->id_text));
+	else
+		strlcpy(key->id_text, csms_uuid_text(id), sizeof(key->id_text));
+	key->alias = pstrdup(alias);
+	key->enabled = enabled;
+	key->version = version;
+	return key;
+}
+
+/* A key by "<region>/<ref>" from the cache, or NULL */
 static CsmsKey *
 key_ref_get(const char *ref)
 {
-	static bool registered = false;
 	KeyRefEntry *e;
-	CsmsKey    *key;
 
-	if (!registered)
-	{
-		CacheRegisterRelcacheCallback(key_refs_forget, (Datum) 0);
-		registered = true;
-	}
 	/* a key disabled a moment ago in another session */
 	AcceptInvalidationMessages();
-	if (!OidIsValid(keys_relid))
-	{
-		Oid			nsp = get_namespace_oid("csms", true);
-
-		/* known before any fill, so that its invalidations are recognized */
-		keys_relid = OidIsValid(nsp) ? get_relname_relid("keys", nsp) : InvalidOid;
-	}
 	if (key_refs == NULL || strlen(ref) >= KEY_REF_LEN)
 		return NULL;
 	e = hash_search(key_refs, ref, HASH_FIND, NULL);
-	if (e == NULL)
-		return NULL;
-	key = csms_alloc_sensitive(sizeof(CsmsKey));
-	key->id = e->id;
-	strlcpy(key->id_text, csms_uuid_text(&key->id), sizeof(key->id_text));
-	key->alias = pstrdup(e->alias);
-	key->enabled = e->enabled;
-	key->version = e->version;
-	return key;
+	return e ? key_from(&e->id, NULL, e->alias, e->enabled, e->version) : NULL;
 }
 
 /* Remember `key` under `ref` if no invalidation came since `generation`. */
@@ -450,26 +505,72 @@ key_ref_put(const char *ref, const CsmsKey *key, uint64 generation)
 {
 	KeyRefEntry *e;
 
-	if (generation != key_refs_generation || !OidIsValid(keys_relid) ||
+	if (generation != csms_catalog_generation() ||
 		strlen(ref) >= KEY_REF_LEN || strlen(key->alias) >= sizeof(e->alias))
 		return;
-	if (key_refs == NULL || hash_get_num_entries(key_refs) >= KEY_REFS_MAX)
-	{
-		HASHCTL		ctl;
-
-		if (key_refs)
-			hash_destroy(key_refs);
-		ctl.keysize = KEY_REF_LEN;
-		ctl.entrysize = sizeof(KeyRefEntry);
-		ctl.hcxt = TopMemoryContext;
-		key_refs = hash_create("csms key references", 16, &ctl,
-							   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
-	}
+	if (key_refs == NULL || hash_get_num_entries(key_refs) >= KEY_CACHE_MAX)
+		key_refs = key_cache_create(key_refs, "csms key references", KEY_REF_LEN,
+									sizeof(KeyRefEntry), HASH_STRINGS);
 	e = hash_search(key_refs, ref, HASH_ENTER, NULL);
 	e->id = key->id;
 	strlcpy(e->alias, key->alias, sizeof(e->alias));
 	e->enabled = key->enabled;
 	e->version = key->version;
+}
+
+/* A key by id from the cache or the latest committed row (keyring.h) */
+CsmsKey *
+csms_key_lookup(const pg_uuid_t *id)
+{
+	uint64		generation;
+	KeyIdEntry *e;
+	HeapTuple	tup;
+	TupleDesc	desc;
+	bool		isnull;
+	char	   *alias;
+	bool		enabled;
+	int			version;
+
+	AcceptInvalidationMessages();
+	if (key_ids && (e = hash_search(key_ids, id, HASH_FIND, NULL)) != NULL)
+		return key_from(&e->id, e->id_text, e->alias, e->enabled, e->version);
+
+	generation = csms_catalog_generation();
+	csms_catalog_require();
+	tup = csms_row_latest(CSMS_KEYS, CSMS_KEYS_PKEY, F_UUID_EQ, UUIDPGetDatum(id), &desc);
+	if (!HeapTupleIsValid(tup))
+		return NULL;
+	alias = TextDatumGetCString(heap_getattr(tup, csms_attnum(CSMS_KEYS_ALIAS), desc, &isnull));
+	enabled = strcmp(TextDatumGetCString(heap_getattr(tup, csms_attnum(CSMS_KEYS_STATE),
+													  desc, &isnull)), "ENABLED") == 0;
+	version = DatumGetInt32(heap_getattr(tup, csms_attnum(CSMS_KEYS_CURRENT_VERSION),
+										 desc, &isnull));
+	if (generation == csms_catalog_generation() && strlen(alias) < sizeof(e->alias))
+	{
+		if (key_ids == NULL || hash_get_num_entries(key_ids) >= KEY_CACHE_MAX)
+			key_ids = key_cache_create(key_ids, "csms keys by id", sizeof(pg_uuid_t),
+									   sizeof(KeyIdEntry), HASH_BLOBS);
+		e = hash_search(key_ids, id, HASH_ENTER, NULL);
+		strlcpy(e->id_text, csms_uuid_text(id), sizeof(e->id_text));
+		strlcpy(e->alias, alias, sizeof(e->alias));
+		e->enabled = enabled;
+		e->version = version;
+		return key_from(id, e->id_text, alias, enabled, version);
+	}
+	return key_from(id, NULL, alias, enabled, version);
+}
+
+/* csms_key_lookup, an error when the key is missing */
+CsmsKey *
+csms_key_by_id(const pg_uuid_t *id)
+{
+	CsmsKey    *key = csms_key_lookup(id);
+
+	if (key == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("key %s is missing", csms_uuid_text(id))));
+	return key;
 }
 
 /* Master keys ----------------------------------------------------------- */
@@ -514,6 +615,7 @@ static CsmsStmt q_key_material = {
 	2, {UUIDOID, INT4OID}
 };
 
+/* The AAD of a master key's material sealed under the root key */
 static char *
 cmk_aad(const char *key_id, int version)
 {
@@ -558,6 +660,7 @@ csms_key_create(CsmsCall *call, const char *alias, const char *description,
 	return key_create(call, alias, description, id, "secret");
 }
 
+/* A new key with material version 1 (NULL when the alias is taken) */
 static CsmsKey *
 key_create(CsmsCall *call, const char *alias, const char *description,
 		   const pg_uuid_t *id, const char *purpose)
@@ -633,7 +736,7 @@ csms_key_resolve(CsmsCall *call, const char *ref, bool create_default,
 		if (key)
 			return key;
 	}
-	generation = key_refs_generation;
+	generation = csms_catalog_generation();
 
 	args[0] = csms_text_datum(call->region);
 	args[1] = csms_text_datum(ref);
@@ -674,6 +777,7 @@ csms_key_resolve(CsmsCall *call, const char *ref, bool create_default,
 	return key;
 }
 
+/* 55000 for a disabled key */
 void
 csms_key_require_enabled(CsmsKey *key)
 {
@@ -795,10 +899,7 @@ csms_key_material(CsmsCall *call, CsmsKey *key, int version)
 	 * (envelope.c) forget an evicted key with the cache.
 	 */
 	if (km->cmk_cache[victim].used)
-	{
-		csms_forget_kept_keys(CSMS_KEPT_MASTER);
-		csms_forget_data_keys();
-	}
+		forget_material();
 	km->cmk_cache[victim].used = true;
 	km->cmk_cache[victim].key_id = key->id;
 	km->cmk_cache[victim].version = version;
@@ -811,39 +912,6 @@ void
 csms_key_add_version(CsmsCall *call, CsmsKey *key, int version)
 {
 	key_add_material(call, &key->id, version);
-}
-
-static CsmsStmt q_key_by_id = {
-	"SELECT alias, state, current_version FROM csms.keys WHERE id OPERATOR(pg_catalog.=) $1",
-	1, {UUIDOID}
-};
-
-/* The key with this id (any region), at its current material version. */
-CsmsKey *
-csms_key_by_id(CsmsCall *call, const pg_uuid_t *id)
-{
-	CsmsKey    *key;
-	Datum		arg = UUIDPGetDatum(id);
-	bool		isnull;
-	char	   *cache_ref = psprintf("#%s", csms_uuid_text(id));
-	uint64		generation;
-
-	key = key_ref_get(cache_ref);
-	if (key)
-		return key;
-	generation = key_refs_generation;
-	key = csms_alloc_sensitive(sizeof(CsmsKey));
-	key->id = *id;
-	strlcpy(key->id_text, csms_uuid_text(id), sizeof(key->id_text));
-	if (csms_exec_latest(&q_key_by_id, &arg, NULL, 1) != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_CORRUPTED),
-				 errmsg("key %s is missing", key->id_text)));
-	key->alias = csms_col_text(0, 1);
-	key->enabled = strcmp(csms_col_text(0, 2), "ENABLED") == 0;
-	key->version = DatumGetInt32(csms_col(0, 3, &isnull));
-	key_ref_put(cache_ref, key, generation);
-	return key;
 }
 
 static CsmsStmt q_backup_key = {
@@ -870,6 +938,7 @@ backup_key_from_row(void)
 	return key;
 }
 
+/* The backup key of the call's region (keyring.h) */
 CsmsKey *
 csms_backup_key(CsmsCall *call, bool create)
 {

@@ -44,28 +44,22 @@
  */
 #include "postgres.h"
 
-#include "access/htup_details.h"
 #include "access/xact.h"
 #include "catalog/pg_language.h"
 #include "catalog/pg_proc.h"
-#include "catalog/pg_type.h"
 #include "commands/prepare.h"
 #include "commands/proclang.h"
-#include "executor/executor.h"
-#include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/ipc.h"
 #include "tcop/tcopprot.h"
-#include "utils/backend_status.h"
 #include "utils/builtins.h"
 #include "utils/catcache.h"
-#include "utils/hsearch.h"
 #include "utils/inval.h"
-#include "utils/memutils.h"
 #include "utils/syscache.h"
 
-#include "secrets.h"
+#include "util.h"
 #include "sqlmask.h"
+#include "redact.h"
 
 #define MAX_RUNNING			32	/* executors remembered; deeper ones are not */
 #define WRAPPER_DEPTH		3	/* function bodies followed by name */
@@ -112,6 +106,7 @@ typedef struct WrapperEntry
 
 static HTAB *wrappers = NULL;
 
+/* A hash of a text's bytes (for the masked-text cache) */
 static uint64
 text_hash(const char *s, size_t len)
 {
@@ -123,6 +118,7 @@ text_hash(const char *s, size_t len)
 	return h;
 }
 
+/* Invalidation listener: wrapper functions may have changed */
 static void
 wrappers_forget(Datum arg, int cacheid, uint32 hashvalue)
 {
@@ -141,6 +137,7 @@ struct names_ctx
 	bool		found;
 };
 
+/* Does a called function name the extension's or a wrapper's? */
 static void
 check_called_name(void *arg, const char *name)
 {
@@ -296,6 +293,7 @@ csms_redact_note_call(void)
 	statement.called = true;
 }
 
+/* ExecutorStart hook: note statements that call the extension */
 static void
 executor_start(QueryDesc *qd, int eflags)
 {
@@ -380,6 +378,7 @@ executor_start(QueryDesc *qd, int eflags)
 		standard_ExecutorStart(qd, eflags);
 }
 
+/* ExecutorEnd hook: pop what executor_start noted */
 static void
 executor_end(QueryDesc *qd)
 {
@@ -407,6 +406,7 @@ redact_xact_callback(XactEvent event, void *arg)
 		nrunning = 0;
 }
 
+/* An aborted subtransaction drops the statements it noted */
 static void
 redact_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 						SubTransactionId parentSubid, void *arg)
@@ -428,6 +428,7 @@ typedef struct Needles
 	int			size;
 } Needles;
 
+/* Remember a value this statement carries, to mask it where it appears */
 static void
 needle_add(Needles *nd, const char *text, size_t len, const char *rep, size_t replen)
 {
@@ -476,6 +477,7 @@ csv_form(const char *s, size_t len, size_t *outlen)
  */
 #define MIN_BARE 4
 
+/* A needle from a Datum of the statement's parameters */
 static void
 needle_value(Needles *nd, const char *s, size_t len)
 {
@@ -598,6 +600,7 @@ needle_params(Needles *nd, ParamListInfo params)
 	}
 }
 
+/* Mask one field of a log line */
 static char *
 redact_field(char *field, Needles *nd)
 {
@@ -614,6 +617,7 @@ redact_field(char *field, Needles *nd)
 	return out;
 }
 
+/* emit_log_hook: mask the statement and the fields that quote it */
 static void
 redact_emit_log(ErrorData *edata)
 {

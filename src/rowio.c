@@ -1,18 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * rowio.c
- *	  Row inserts of the write paths without the planner and the executor's
- *	  plan tree: the executor's simple-relation routines, as the logical
- *	  replication apply worker uses them (ExecSimpleRelationInsert, and the
- *	  speculative insertion of INSERT ... ON CONFLICT DO NOTHING), with the
- *	  relation's indexes, NOT NULL constraints and triggers, and the trigger
- *	  queue of one query around them so that any row trigger fires as in an
- *	  INSERT statement.
- *
- *	  A row is given by column name and type, checked against the table, so
- *	  that a table that does not look as the code expects is an error, never
- *	  a wrong row.  The tables belong to the extension, and the call frame
- *	  runs as their owner (secrets.c): no privilege check is needed.
+ *	  Row I/O without the planner (see rowio.h).
  *
  * src/rowio.c
  *
@@ -21,70 +10,57 @@
 #include "postgres.h"
 
 #include "access/table.h"
-#include "access/tableam.h"
 #include "access/genam.h"
 #include "catalog/index.h"
-#include "access/xact.h"
-#include "catalog/namespace.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
-#include "nodes/makefuncs.h"
 #include "storage/lmgr.h"
-#include "utils/lsyscache.h"
-#include "utils/rel.h"
 #include "utils/snapmgr.h"
 
-#include "utils/inval.h"
-#include "utils/syscache.h"
 
-#include "secrets.h"
+#include "util.h"
+#include "catalog.h"
+#include "rowio.h"
 
-/* The values of one row of `rel`, by attribute number, from cols. */
+/*
+ * The values of one row of `rel` (csms table `table`) from cols: every column
+ * a default fills must be given, so that what is written is what the code
+ * decided; the others are NULL.
+ */
 static void
-fill_slot(Relation rel, TupleTableSlot *slot, const CsmsCol *cols, int ncols)
+fill_slot(Relation rel, CsmsRel table, TupleTableSlot *slot, const CsmsCol *cols,
+		  int ncols)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
-	int			i,
-				c = 0,
-				k;
-	int			used = 0;
+	bool	   *given = palloc0(sizeof(bool) * desc->natts);
+	int			i;
 
 	ExecClearTuple(slot);
 	for (i = 0; i < desc->natts; i++)
 	{
-		Form_pg_attribute att = TupleDescAttr(desc, i);
-
 		slot->tts_values[i] = (Datum) 0;
 		slot->tts_isnull[i] = true;
-		if (att->attisdropped)
-			continue;
-
-		/*
-		 * Callers mostly list columns in table order: look from the one
-		 * after the last match, so a row costs one comparison per column.
-		 */
-		for (k = 0; k < ncols; k++, c = (c + 1) % ncols)
-			if (strcmp(NameStr(att->attname), cols[c].name) == 0)
-				break;
-		if (k == ncols)
-		{
-			/* every column with a default is given: the code decides */
-			if (att->atthasdef)
-				elog(ERROR, "no value for column \"%s\" of \"%s\"",
-					 NameStr(att->attname), RelationGetRelationName(rel));
-			continue;
-		}
-		if (att->atttypid != cols[c].type)
-			elog(ERROR, "column \"%s\" of \"%s\" is not of the expected type",
-				 cols[c].name, RelationGetRelationName(rel));
-		slot->tts_values[i] = cols[c].value;
-		slot->tts_isnull[i] = cols[c].isnull;
-		used++;
-		c = (c + 1) % ncols;
 	}
-	if (used != ncols)
-		elog(ERROR, "\"%s\" lacks a column the code writes",
-			 RelationGetRelationName(rel));
+	for (i = 0; i < ncols; i++)
+	{
+		AttrNumber	attno = csms_attnum(cols[i].attr);
+
+		if (csms_attr_rel(cols[i].attr) != table)
+			elog(ERROR, "column \"%s\" is not a column of \"%s\"",
+				 csms_attr_name(cols[i].attr), RelationGetRelationName(rel));
+		slot->tts_values[attno - 1] = cols[i].value;
+		slot->tts_isnull[attno - 1] = cols[i].isnull;
+		given[attno - 1] = true;
+	}
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (!given[i] && att->atthasdef && !att->attisdropped)
+			elog(ERROR, "no value for column \"%s\" of \"%s\"",
+				 NameStr(att->attname), RelationGetRelationName(rel));
+	}
+	pfree(given);
 	ExecStoreVirtualTuple(slot);
 }
 
@@ -98,54 +74,8 @@ struct CsmsWriter
 	TupleTableSlot *slot;		/* the row written */
 	TupleTableSlot *oldslot;	/* the row an update replaces or a delete removes */
 	int			cmds;
+	CsmsRel		table;
 };
-
-/*
- * OIDs of the relations of schema csms by name, looked up once per backend
- * and forgotten on any change to pg_class (a few names; a change is rare).
- */
-#define RELID_CACHE_SIZE 16
-
-static struct
-{
-	char		name[NAMEDATALEN];
-	Oid			relid;
-}			relid_cache[RELID_CACHE_SIZE];
-static int	relid_cache_used = 0;
-static bool relid_callback_registered = false;
-
-static void
-relid_cache_reset(Datum arg, int cacheid, uint32 hashvalue)
-{
-	relid_cache_used = 0;
-}
-
-Oid
-csms_relid(const char *name)
-{
-	Oid			relid;
-	int			i;
-
-	for (i = 0; i < relid_cache_used; i++)
-		if (strcmp(relid_cache[i].name, name) == 0)
-			return relid_cache[i].relid;
-
-	relid = get_relname_relid(name, get_namespace_oid("csms", false));
-	if (!OidIsValid(relid))
-		elog(ERROR, "relation \"csms.%s\" does not exist", name);
-	if (!relid_callback_registered)
-	{
-		CacheRegisterSyscacheCallback(RELNAMENSP, relid_cache_reset, (Datum) 0);
-		relid_callback_registered = true;
-	}
-	if (relid_cache_used < RELID_CACHE_SIZE && strlen(name) < NAMEDATALEN)
-	{
-		strlcpy(relid_cache[relid_cache_used].name, name, NAMEDATALEN);
-		relid_cache[relid_cache_used].relid = relid;
-		relid_cache_used++;
-	}
-	return relid;
-}
 
 /*
  * Begin writes to csms.<table>: the statement of cmds (CSMS_WRITE_INSERT,
@@ -157,13 +87,16 @@ csms_relid(const char *name)
  * only).
  */
 static CsmsWriter *
-writer_begin(const char *table, int cmds, Oid arbiter)
+writer_begin(CsmsRel table, int cmds, Oid arbiter)
 {
 	CsmsWriter *w = palloc0(sizeof(CsmsWriter));
-	Oid			relid = csms_relid(table);
+	Oid			relid;
 	RangeTblEntry *rte;
 
+	csms_catalog_require();
+	relid = csms_rel(table);
 	w->cmds = cmds;
+	w->table = table;
 	w->rel = table_open(relid, RowExclusiveLock);
 	w->estate = CreateExecutorState();
 	rte = makeNode(RangeTblEntry);
@@ -212,19 +145,11 @@ writer_begin(const char *table, int cmds, Oid arbiter)
 	return w;
 }
 
+/* A writer for the commands cmds of table */
 CsmsWriter *
-csms_writer_begin(const char *table, int cmds)
+csms_writer_begin(CsmsRel table, int cmds)
 {
 	return writer_begin(table, cmds, InvalidOid);
-}
-
-/* Insert one row (every column with a default given). */
-void
-csms_writer_insert(CsmsWriter *w, const CsmsCol *cols, int ncols)
-{
-	Assert(w->cmds & CSMS_WRITE_INSERT);
-	fill_slot(w->rel, w->slot, cols, ncols);
-	ExecSimpleRelationInsert(w->rri, w->estate, w->slot);
 }
 
 /* The table the writer writes (opened and locked by csms_writer_begin). */
@@ -251,8 +176,9 @@ updated_row(CsmsWriter *w, ItemPointer tid, const CsmsCol *cols, int ncols)
 	memcpy(w->slot->tts_isnull, w->oldslot->tts_isnull, sizeof(bool) * desc->natts);
 	for (c = 0; c < ncols; c++)
 	{
-		int			attno = csms_attnum(desc, cols[c].name, cols[c].type);
+		AttrNumber	attno = csms_attnum(cols[c].attr);
 
+		Assert(csms_attr_rel(cols[c].attr) == w->table);
 		w->slot->tts_values[attno - 1] = cols[c].value;
 		w->slot->tts_isnull[attno - 1] = cols[c].isnull;
 	}
@@ -359,18 +285,24 @@ csms_writer_end(CsmsWriter *w)
  * ExecInsert's is an optimisation for conflicts, which are rare here.
  */
 bool
-csms_row_insert(const char *table, const char *arbiter_index,
-				const CsmsCol *cols, int ncols)
+csms_row_insert(CsmsRel table, int arbiter_index, const CsmsCol *cols, int ncols)
 {
-	Oid			arbiter = arbiter_index ? csms_relid(arbiter_index) : InvalidOid;
-	CsmsWriter *w = writer_begin(table, CSMS_WRITE_INSERT, arbiter);
-	ResultRelInfo *rri = w->rri;
-	EState	   *estate = w->estate;
-	TupleTableSlot *tslot = w->slot;
+	CsmsWriter *w;
+	Oid			arbiter;
+	ResultRelInfo *rri;
+	EState	   *estate;
+	TupleTableSlot *tslot;
 	bool		inserted = true;
 
-	fill_slot(w->rel, tslot, cols, ncols);
-	if (arbiter_index == NULL)
+	csms_catalog_require();
+	arbiter = arbiter_index >= 0 ? csms_index((CsmsIndex) arbiter_index) : InvalidOid;
+	w = writer_begin(table, CSMS_WRITE_INSERT, arbiter);
+	rri = w->rri;
+	estate = w->estate;
+	tslot = w->slot;
+
+	fill_slot(w->rel, table, tslot, cols, ncols);
+	if (!OidIsValid(arbiter))
 		ExecSimpleRelationInsert(rri, estate, tslot);
 	else
 	{
@@ -419,51 +351,6 @@ csms_row_insert(const char *table, const char *arbiter_index,
 
 /* Reads --------------------------------------------------------------------- */
 
-/* The attribute number of column `name` of type `type`; 0 if there is none. */
-int
-csms_attnum_find(TupleDesc desc, const char *name, Oid type)
-{
-	int			i;
-
-	for (i = 0; i < desc->natts; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(desc, i);
-
-		if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
-			return att->atttypid == type ? i + 1 : 0;
-	}
-	return 0;
-}
-
-/* The same; an error if there is none. */
-int
-csms_attnum(TupleDesc desc, const char *name, Oid type)
-{
-	int			attnum = csms_attnum_find(desc, name, type);
-
-	if (attnum == 0)
-		elog(ERROR, "table has no column \"%s\" of the expected type", name);
-	return attnum;
-}
-
-/*
- * Column `name` of the row in slot; guess is where the install script puts
- * it, checked by name and type, and the column is searched for when that is
- * not so.
- */
-Datum
-csms_slot_col(TupleTableSlot *slot, int guess, const char *name, Oid type, bool *isnull)
-{
-	TupleDesc	desc = slot->tts_tupleDescriptor;
-	Form_pg_attribute att;
-
-	if (guess > desc->natts ||
-		(att = TupleDescAttr(desc, guess - 1))->attisdropped ||
-		att->atttypid != type || strcmp(NameStr(att->attname), name) != 0)
-		guess = csms_attnum(desc, name, type);
-	return slot_getattr(slot, guess, isnull);
-}
-
 /*
  * A snapshot as SPI takes one for each statement of a call: what this call
  * wrote so far is visible, and in READ COMMITTED what has committed.  Pop
@@ -477,6 +364,7 @@ csms_snapshot_push(void)
 	UpdateActiveSnapshotCommandId();
 }
 
+/* Scan keys for the equality keys of an index */
 static void
 scan_keys(Relation index, ScanKey keys, int nkeys, const Oid *procs, const Datum *values)
 {
@@ -520,6 +408,7 @@ struct CsmsFinder
 	ScanKeyData keys[INDEX_MAX_KEYS];	/* of the last lookup */
 };
 
+/* Open an index scan for lookups by one key */
 static void
 finder_open(CsmsFinder *f, Relation rel, Oid indexoid, int nkeys, const Oid *procs)
 {
@@ -530,6 +419,7 @@ finder_open(CsmsFinder *f, Relation rel, Oid indexoid, int nkeys, const Oid *pro
 	memcpy(f->procs, procs, sizeof(Oid) * nkeys);
 }
 
+/* End a finder's scan */
 static void
 finder_close(CsmsFinder *f)
 {
@@ -537,6 +427,7 @@ finder_close(CsmsFinder *f)
 	index_close(f->index, NoLock);	/* held to the end of the transaction */
 }
 
+/* Many lookups by one index: one scan, rescanned per key */
 CsmsFinder *
 csms_finder_begin(Relation rel, Oid indexoid, int nkeys, const Oid *procs)
 {
@@ -558,6 +449,7 @@ csms_finder_get(CsmsFinder *f, const Datum *values, TupleTableSlot *slot)
 	return false;
 }
 
+/* End the scan and close the index */
 void
 csms_finder_end(CsmsFinder *f)
 {
@@ -657,27 +549,26 @@ csms_row_find_wait(Relation rel, Oid indexoid, int nkeys, const Oid *procs,
 }
 
 /*
- * Every row of `rel` that btree index `index` finds for the equality keys
- * (a prefix of its columns) under the active snapshot: a list of copies,
- * each with its TID in t_self.
+ * The one row of `table` that `index` finds for one key under the latest
+ * committed state (plus this transaction's own changes), as the system
+ * caches read: a copy, and the table's descriptor, in the current memory
+ * context; NULL when there is none.  For caches that invalidations clear:
+ * one filled from an older snapshot (REPEATABLE READ) would outlive the
+ * invalidation that should have cleared it.
  */
-List *
-csms_row_scan(Relation rel, Oid indexoid, int nkeys, const Oid *procs, const Datum *values)
+HeapTuple
+csms_row_latest(CsmsRel table, CsmsIndex index, Oid proc, Datum value, TupleDesc *desc)
 {
-	Relation	index = index_open(indexoid, AccessShareLock);
-	ScanKeyData keys[INDEX_MAX_KEYS];
-	IndexScanDesc scan;
+	Relation	rel = table_open(csms_rel(table), AccessShareLock);
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
-	List	   *rows = NIL;
+	HeapTuple	tup = NULL;
 
-	Assert(nkeys <= INDEX_MAX_KEYS);
-	scan_keys(index, keys, nkeys, procs, values);
-	scan = index_beginscan(rel, index, GetActiveSnapshot(), nkeys, 0);
-	index_rescan(scan, keys, nkeys, NULL, 0);
-	while (index_getnext_slot(scan, ForwardScanDirection, slot))
-		rows = lappend(rows, ExecCopySlotHeapTuple(slot));
-	index_endscan(scan);
+	PushActiveSnapshot(GetLatestSnapshot());
+	if (csms_row_find(rel, csms_index(index), 1, &proc, &value, NULL, slot))
+		tup = ExecCopySlotHeapTuple(slot);
+	PopActiveSnapshot();
 	ExecDropSingleTupleTableSlot(slot);
-	index_close(index, NoLock);	/* held to the end of the transaction */
-	return rows;
+	*desc = CreateTupleDescCopy(RelationGetDescr(rel));
+	table_close(rel, AccessShareLock);
+	return tup;
 }

@@ -13,30 +13,35 @@
 
 #define MAX_DEPTH 8
 
+/* Can c start an identifier? */
 static bool
 ident_start(unsigned char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c >= 0x80;
 }
 
+/* Can c continue an identifier? */
 static bool
 ident_char(unsigned char c)
 {
 	return ident_start(c) || (c >= '0' && c <= '9') || c == '$';
 }
 
+/* An ASCII digit? */
 static bool
 is_digit(unsigned char c)
 {
 	return c >= '0' && c <= '9';
 }
 
+/* SQL white space? */
 static bool
 is_space(unsigned char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
+/* ASCII lower case */
 static unsigned char
 lower(unsigned char c)
 {
@@ -76,6 +81,7 @@ quoted_end(const char *s, size_t len, size_t i, bool backslash, bool *closed)
 	return len;
 }
 
+/* The end of the string literal at p (quote doubling, E'' escapes) */
 static size_t
 string_end(const char *s, size_t len, size_t i, bool backslash)
 {
@@ -172,6 +178,7 @@ string_start(const char *s, size_t len, size_t i, size_t *quote, bool *backslash
 	return false;
 }
 
+/* Does the text name a csms_ function outside literals and comments? */
 bool
 csms_sql_calls_csms(const char *sql, size_t len)
 {
@@ -201,6 +208,7 @@ csms_sql_calls_csms(const char *sql, size_t len)
 	return false;
 }
 
+/* The length of the masked form of a text, at most */
 size_t
 csms_sql_mask_bound(size_t len)
 {
@@ -208,6 +216,7 @@ csms_sql_mask_bound(size_t len)
 	return len * (CSMS_MASK_LEN + 5) + 1;
 }
 
+/* Append bytes to the masked text */
 static size_t
 emit(char *out, size_t o, const char *p, size_t n)
 {
@@ -216,6 +225,7 @@ emit(char *out, size_t o, const char *p, size_t n)
 	return o + n;
 }
 
+/* The text with every literal replaced by a placeholder */
 size_t
 csms_sql_mask(const char *sql, size_t len, char *out)
 {
@@ -309,6 +319,7 @@ csms_sql_mask(const char *sql, size_t len, char *out)
 	return o;
 }
 
+/* Call fn for each literal of a text */
 static void
 literals(const char *sql, size_t len, csms_sql_literal_fn fn, void *arg, int depth)
 {
@@ -360,12 +371,14 @@ literals(const char *sql, size_t len, csms_sql_literal_fn fn, void *arg, int dep
 	}
 }
 
+/* The literals of a text, decoded, for needles */
 void
 csms_sql_literals(const char *sql, size_t len, csms_sql_literal_fn fn, void *arg)
 {
 	literals(sql, len, fn, arg, 0);
 }
 
+/* The function names a text calls */
 void
 csms_sql_called_names(const char *sql, size_t len, csms_sql_name_fn fn, void *arg)
 {
@@ -500,6 +513,7 @@ audit_parameter_field(const char *in, size_t len)
 	return start;
 }
 
+/* A log text with every needle and $N value masked */
 size_t
 csms_redact(const char *in, size_t len, const csms_needle *needles, int nneedles,
 			char *out)

@@ -51,45 +51,27 @@
 #include <unistd.h>
 
 #include "access/heapam.h"
-#include "access/htup_details.h"
-#include "access/table.h"
-#include "access/tableam.h"
-#include "access/xact.h"
-#include "access/xlog.h"
-#include "catalog/namespace.h"
-#include "catalog/pg_control.h"
 #include "catalog/pg_database.h"
-#include "catalog/pg_namespace.h"
-#include "catalog/pg_type.h"
 #include "common/controldata_utils.h"
 #include "commands/dbcommands.h"
-#include "commands/extension.h"
-#include "executor/spi.h"
-#include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
-#include "storage/fd.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/lmgr.h"
-#include "storage/lwlock.h"
-#include "storage/shmem.h"
-#include "storage/spin.h"
-#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
-#include "utils/guc.h"
-#include "utils/hsearch.h"
-#include "utils/lsyscache.h"
-#include "utils/rel.h"
-#include "utils/relcache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
-#include "utils/syscache.h"
-#include "utils/timestamp.h"
 
-#include "secrets.h"
+#include "util.h"
+#include "settings.h"
+#include "catalog.h"
+#include "spi.h"
+#include "rowio.h"
+#include "frame.h"
+#include "usage.h"
 
 /*
  * Partitions of the table, each with its own lock, as PostgreSQL's buffer
@@ -155,9 +137,6 @@ typedef struct PendingRead
 	PendingState state;
 } PendingRead;
 
-/* GUCs */
-int			csms_usage_slots = 65536;
-int			csms_usage_flush_interval = 60000;	/* ms */
 
 /* set in the postmaster, inherited by every child */
 static UsageShared *usage = NULL;
@@ -171,38 +150,84 @@ static void usage_shmem_startup(void);
 static void usage_shmem_shutdown(int code, Datum arg);
 static void usage_load_file(void);
 
+/* The reader's own write --------------------------------------------------- */
+
+/*
+ * last_used_time of one secret, written by its reader (no preload, or no
+ * room in shared memory): only a time more than a minute old is replaced,
+ * and a row another transaction holds is skipped rather than waited for
+ * (that transaction records the read), as SELECT ... FOR NO KEY UPDATE SKIP
+ * LOCKED would; only the very first read of a secret inserts, and two
+ * concurrent first reads meet on the primary key, as INSERT ... ON CONFLICT
+ * DO NOTHING would.  By index, without the planner: a plan made while
+ * csms.usage was small would scan it whole as it grows.
+ */
+void
+csms_touch_secret(const pg_uuid_t *secret_id)
+{
+	static const Oid procs[1] = {F_UUID_EQ};
+	static const LockTupleMode mode = LockTupleNoKeyExclusive;
+	CsmsCall	call;
+	Datum		key = UUIDPGetDatum(secret_id);
+	TimestampTz now = GetCurrentTransactionStartTimestamp();	/* now() */
+	Relation	rel;
+	TupleTableSlot *slot;
+	bool		found,
+				skipped;
+
+	csms_call_enter(&call, "last_used_time", false);
+	rel = table_open(csms_rel(CSMS_USAGE), RowExclusiveLock);
+	slot = table_slot_create(rel, NULL);
+	csms_snapshot_push();
+	found = csms_row_find_wait(rel, csms_index(CSMS_USAGE_PKEY), 1, procs, &key, &mode,
+							   LockWaitSkip, slot, &skipped);
+	PopActiveSnapshot();
+	if (found)
+	{
+		bool		isnull;
+		Datum		last = csms_slot_attr(slot, CSMS_USAGE_LAST_USED_TIME, &isnull);
+
+		if (isnull || DatumGetTimestampTz(last) < now - USECS_PER_MINUTE)
+		{
+			CsmsWriter *w = csms_writer_begin(CSMS_USAGE, CSMS_WRITE_UPDATE);
+			ItemPointerData tid = slot->tts_tid;
+			CsmsCol		cols[] = {
+				{CSMS_USAGE_LAST_USED_TIME, TimestampTzGetDatum(now), false},
+			};
+
+			csms_writer_update(w, &tid, cols, lengthof(cols));
+			csms_writer_end(w);
+		}
+	}
+	else if (!skipped)
+	{
+		CsmsCol		cols[] = {
+			{CSMS_USAGE_SECRET_ID, key, false},
+			{CSMS_USAGE_LAST_USED_TIME, TimestampTzGetDatum(now), false},
+		};
+
+		(void) csms_row_insert(CSMS_USAGE, CSMS_USAGE_PKEY, cols, lengthof(cols));
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	table_close(rel, NoLock);
+	csms_call_end(&call);
+}
+
+
 /* Set-up ------------------------------------------------------------------ */
 
 /*
- * GUCs, and with shared_preload_libraries the shared memory and the
- * launcher; called by _PG_init.
+ * With shared_preload_libraries: the shared memory and the launcher;
+ * called by _PG_init (which defines the settings first).
  */
 void
 csms_usage_init(void)
 {
 	BackgroundWorker worker;
 
-	DefineCustomIntVariable("csms.usage_flush_interval",
-							"Time between two writes of recorded reads to last_used_time.",
-							"Used when the library is in shared_preload_libraries: reads are recorded in shared memory and a background worker writes them this often.",
-							&csms_usage_flush_interval,
-							60000, 100, 3600000,
-							PGC_SIGHUP,
-							GUC_UNIT_MS,
-							NULL, NULL, NULL);
-
-	/* the rest needs shared memory, which only a preloaded library gets */
+	/* shared memory is only for a preloaded library */
 	if (!process_shared_preload_libraries_in_progress)
 		return;
-
-	DefineCustomIntVariable("csms.usage_slots",
-							"Number of secrets whose recent reads shared memory holds until they are written to last_used_time.",
-							"When the table is full, a read writes last_used_time itself, as without shared_preload_libraries.",
-							&csms_usage_slots,
-							65536, 64, 1 << 24,
-							PGC_POSTMASTER,
-							0,
-							NULL, NULL, NULL);
 
 	prev_shmem_request_hook = shmem_request_hook;
 	shmem_request_hook = usage_shmem_request;
@@ -224,6 +249,7 @@ csms_usage_init(void)
 	RegisterBackgroundWorker(&worker);
 }
 
+/* The shared memory the table of recent reads needs */
 static Size
 usage_shmem_size(void)
 {
@@ -234,6 +260,7 @@ usage_shmem_size(void)
 	return add_size(size, mul_size(USAGE_PARTITIONS, PG_CACHE_LINE_SIZE));
 }
 
+/* shmem_request_hook: ask for that memory and the locks */
 static void
 usage_shmem_request(void)
 {
@@ -243,6 +270,7 @@ usage_shmem_request(void)
 	RequestNamedLWLockTranche(USAGE_TRANCHE, USAGE_PARTITIONS);
 }
 
+/* shmem_startup_hook: attach to (or create) the table */
 static void
 usage_shmem_startup(void)
 {
@@ -283,12 +311,14 @@ usage_shmem_startup(void)
 
 /* The table --------------------------------------------------------------- */
 
+/* The lock of the partition a secret hashes to */
 static inline LWLock *
 partition_lock(uint32 hash)
 {
 	return &usage->locks[hash % USAGE_PARTITIONS].lock;
 }
 
+/* Take every partition lock (a flush reads the whole table) */
 static void
 lock_all(LWLockMode mode)
 {
@@ -298,6 +328,7 @@ lock_all(LWLockMode mode)
 		LWLockAcquire(&usage->locks[i].lock, mode);
 }
 
+/* Release every partition lock */
 static void
 unlock_all(void)
 {
@@ -307,6 +338,7 @@ unlock_all(void)
 		LWLockRelease(&usage->locks[i].lock);
 }
 
+/* Is the table more than half full? */
 static bool
 table_pressed(void)
 {
@@ -328,6 +360,7 @@ usage_wake(void)
 		SetLatch(latch);
 }
 
+/* The table key of a secret in a database */
 static void
 make_key(UsageKey *key, Oid dbid, const pg_uuid_t *secret_id)
 {
@@ -728,6 +761,7 @@ done:
 
 /* The launcher ------------------------------------------------------------ */
 
+/* Forget the launcher's handle on a worker that ended */
 static void
 launcher_detach(int code, Datum arg)
 {
@@ -888,6 +922,7 @@ launcher_round(void)
 	MemoryContextDelete(cxt);
 }
 
+/* The launcher: starts one flusher per database with recorded reads */
 void
 csms_usage_launcher_main(Datum arg)
 {
@@ -942,6 +977,7 @@ csms_usage_launcher_main(Datum arg)
 
 /* The flusher ------------------------------------------------------------- */
 
+/* Order pending reads by secret id */
 static int
 pending_cmp(const void *a, const void *b)
 {
@@ -980,6 +1016,7 @@ collect_pending(Oid dbid, int *n)
 	return p;
 }
 
+/* The pending read of a secret id, by binary search */
 static PendingRead *
 find_pending(PendingRead *p, int n, const pg_uuid_t *id)
 {
@@ -1031,6 +1068,7 @@ mark_batch(Oid dbid, PendingRead *p, int n, TimestampTz cutoff)
 	}
 }
 
+/* A uuid[] of the pending reads in state `state` */
 static ArrayType *
 uuid_array(PendingRead *p, int n, PendingState state)
 {
@@ -1098,18 +1136,16 @@ mark_returned(PendingRead *p, int n, PendingState from, PendingState to)
 static int
 update_existing(PendingRead *p, int n)
 {
-	CsmsWriter *w = csms_writer_begin("usage", CSMS_WRITE_UPDATE);
+	CsmsWriter *w = csms_writer_begin(CSMS_USAGE, CSMS_WRITE_UPDATE);
 	Relation	rel = csms_writer_rel(w);
-	Oid			pkey = RelationGetPrimaryKeyIndex(rel);
-	int			attno = csms_attnum(RelationGetDescr(rel), "last_used_time", TIMESTAMPTZOID);
+	Oid			pkey = csms_index(CSMS_USAGE_PKEY);
+	int			attno = csms_attnum(CSMS_USAGE_LAST_USED_TIME);
 	TupleTableSlot *slot = table_slot_create(rel, NULL);
 	Oid			proc = F_UUID_EQ;
 	CsmsFinder *finder;
 	int			i,
 				found = 0;
 
-	if (!OidIsValid(pkey))
-		elog(ERROR, "table csms.usage has no primary key");
 	finder = csms_finder_begin(rel, pkey, 1, &proc);
 	for (i = 0; i < n; i++)
 	{
@@ -1117,7 +1153,7 @@ update_existing(PendingRead *p, int n)
 		Datum		stored;
 		bool		isnull;
 		ItemPointerData tid;
-		CsmsCol		col = {"last_used_time", TIMESTAMPTZOID,
+		CsmsCol		col = {CSMS_USAGE_LAST_USED_TIME,
 		TimestampTzGetDatum(p[i].last_read), false};
 
 		if (p[i].state != PENDING_TODO || !csms_finder_get(finder, &id, slot))
@@ -1179,7 +1215,7 @@ flush_batch(Oid relid, PendingRead *p, int n)
 		return false;
 	}
 	PushActiveSnapshot(GetTransactionSnapshot());
-	csms_call_enter(&call, "last_used_time writer");
+	csms_call_enter(&call, "last_used_time writer", false);
 	pgstat_report_activity(STATE_RUNNING, "csms: writing last_used_time of secrets");
 
 	found = update_existing(p, n);
@@ -1211,58 +1247,111 @@ flush_batch(Oid relid, PendingRead *p, int n)
 
 /*
  * The owner of schema csms, when extension secrets is installed in this
- * database with the table this file writes (*relid); InvalidOid otherwise.
- * Also the name of the database, for messages.
+ * database as this library expects (the catalog, catalog.h), with the
+ * table this file writes (*relid); InvalidOid otherwise.  Also the name of
+ * the database, for messages.
  */
 static Oid
-csms_state_owner(char *dbname, Oid *relid)
+state_owner(char *dbname, Oid *relid)
 {
 	Oid			owner = InvalidOid;
-	Oid			nsp;
-	Oid			rel;
 	char	   *name;
 
 	StartTransactionCommand();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	name = get_database_name(MyDatabaseId);
 	strlcpy(dbname, name ? name : "?", NAMEDATALEN);
-	nsp = get_namespace_oid("csms", true);
-	rel = OidIsValid(nsp) ? get_relname_relid("usage", nsp) : InvalidOid;
-	if (OidIsValid(get_extension_oid("secrets", true)) && OidIsValid(rel) &&
-		get_attnum(rel, "last_used_time") != InvalidAttrNumber)
+	*relid = InvalidOid;
+	if (csms_catalog_ok())
 	{
-		HeapTuple	tup = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(nsp));
-
-		if (HeapTupleIsValid(tup))
-		{
-			owner = ((Form_pg_namespace) GETSTRUCT(tup))->nspowner;
-			ReleaseSysCache(tup);
-		}
+		owner = csms_schema_owner();
+		*relid = csms_rel(CSMS_USAGE);
 	}
 	PopActiveSnapshot();
 	CommitTransactionCommand();
-	*relid = rel;
 	return owner;
 }
 
+/* Write the pending reads in batches, each marked when it committed */
+static void
+flush_all(Oid dbid, Oid relid, PendingRead *p, int n, TimestampTz cutoff)
+{
+	int			done;
+
+	for (done = 0; done < n; done += USAGE_BATCH)
+	{
+		int			size = Min(USAGE_BATCH, n - done);
+
+		/* a clean shutdown stops between batches: the rest goes to the file */
+		CHECK_FOR_INTERRUPTS();
+		if (ShutdownRequestPending)
+			break;
+		if (!flush_batch(relid, p + done, size))
+		{
+			ereport(DEBUG1,
+					(errmsg("table csms.usage is locked: last_used_time is written next round")));
+			break;
+		}
+		mark_batch(dbid, p + done, size, cutoff);
+	}
+}
+
+/* Say in an error's context which database the flusher writes */
 static void
 flusher_error_context(void *arg)
 {
 	errcontext("writing last_used_time of secrets in database \"%s\"", (const char *) arg);
 }
 
-void
-csms_usage_flusher_main(Datum arg)
+/* One pass of a flusher over the recorded reads of its database */
+static void
+flusher_pass(Oid dbid)
 {
-	Oid			dbid = DatumGetObjectId(arg);
 	PendingRead *p;
-	int			n,
-				done;
+	int			n;
 	Oid			owner;
 	TimestampTz cutoff;
 	char		dbname[NAMEDATALEN];
 	Oid			relid;
 	ErrorContextCallback errcallback;
+
+	p = collect_pending(dbid, &n);
+	if (n == 0)
+		return;
+
+	owner = state_owner(dbname, &relid);
+	if (!OidIsValid(owner))
+	{
+		int			lost = forget_database(dbid);
+
+		if (lost > 0)
+			ereport(LOG,
+					(errmsg("discarded %d unwritten reads of secrets in database \"%s\"",
+							lost, dbname),
+					 errdetail("Extension \"secrets\" is not installed there any more.")));
+		return;
+	}
+
+	/*
+	 * Rows that do not exist are forgotten only when their read is a
+	 * minute old: a secret created and read in a transaction that has not
+	 * committed yet is not visible here.
+	 */
+	cutoff = GetCurrentTimestamp() - USECS_PER_MINUTE;
+
+	errcallback.callback = flusher_error_context;
+	errcallback.arg = dbname;
+	errcallback.previous = error_context_stack;
+	error_context_stack = &errcallback;
+	flush_all(dbid, relid, p, n, cutoff);
+	error_context_stack = errcallback.previous;
+}
+
+/* A flusher: writes the recorded reads of one database, then sleeps */
+void
+csms_usage_flusher_main(Datum arg)
+{
+	Oid			dbid = DatumGetObjectId(arg);
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
@@ -1287,35 +1376,6 @@ csms_usage_flusher_main(Datum arg)
 	SetConfigOption("statement_timeout", "0", PGC_SUSET, PGC_S_OVERRIDE);
 	SetConfigOption("synchronous_commit", "off", PGC_SUSET, PGC_S_OVERRIDE);
 
-	p = collect_pending(dbid, &n);
-	if (n == 0)
-		proc_exit(0);
-
-	owner = csms_state_owner(dbname, &relid);
-	if (!OidIsValid(owner))
-	{
-		int			lost = forget_database(dbid);
-
-		if (lost > 0)
-			ereport(LOG,
-					(errmsg("discarded %d unwritten reads of secrets in database \"%s\"",
-							lost, dbname),
-					 errdetail("Extension \"secrets\" is not installed there any more.")));
-		proc_exit(0);
-	}
-
-	/*
-	 * Rows that do not exist are forgotten only when their read is a
-	 * minute old: a secret created and read in a transaction that has not
-	 * committed yet is not visible here.
-	 */
-	cutoff = GetCurrentTimestamp() - USECS_PER_MINUTE;
-
-	errcallback.callback = flusher_error_context;
-	errcallback.arg = dbname;
-	errcallback.previous = error_context_stack;
-	error_context_stack = &errcallback;
-
 	/*
 	 * An error (a lock timeout behind DDL, say) ends this pass with an
 	 * ERROR in the log rather than a FATAL; what is not written yet stays
@@ -1323,22 +1383,7 @@ csms_usage_flusher_main(Datum arg)
 	 */
 	PG_TRY();
 	{
-		for (done = 0; done < n; done += USAGE_BATCH)
-		{
-			int			size = Min(USAGE_BATCH, n - done);
-
-			/* a clean shutdown stops between batches: the rest goes to the file */
-			CHECK_FOR_INTERRUPTS();
-			if (ShutdownRequestPending)
-				break;
-			if (!flush_batch(relid, p + done, size))
-			{
-				ereport(DEBUG1,
-						(errmsg("table csms.usage is locked: last_used_time is written next round")));
-				break;
-			}
-			mark_batch(dbid, p + done, size, cutoff);
-		}
+		flusher_pass(dbid);
 	}
 	PG_CATCH();
 	{

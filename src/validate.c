@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * validate.c
- *	  Argument checks shared by the entry points.  Each raises one error
+ *	  Argument checks shared by the entry points (see validate.h).  Each raises one error
  *	  with the SQLSTATE of the error model (22023 for malformed arguments,
  *	  54000 for limits) and never echoes more than a short, cleaned prefix of
  *	  what the caller sent.
@@ -15,10 +15,9 @@
 #include "catalog/pg_type.h"
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
-#include "utils/jsonb.h"
-#include "utils/timestamp.h"
 
-#include "secrets.h"
+#include "util.h"
+#include "validate.h"
 
 /*
  * A bounded copy of caller input for messages: at most 64 characters, control
@@ -47,6 +46,7 @@ csms_trunc(const char *s)
 	return buf.data;
 }
 
+/* 1 to maxlen characters from a-z, A-Z, 0-9, "_" and "-" */
 static bool
 name_ok(const char *name, int maxlen)
 {
@@ -70,6 +70,7 @@ csms_check_name(const char *what, const char *name)
 				 errdetail("A %s name is 1 to 64 characters from a-z, A-Z, 0-9, \"_\" and \"-\".", what)));
 }
 
+/* 22023 for a page size outside 1..CSMS_PAGE_MAX */
 void
 csms_check_page_size(int page_size)
 {
@@ -159,6 +160,7 @@ range:
 			 errdetail("A rotation period is between 4 hours and 8760 hours (365 days).")));
 }
 
+/* At most CSMS_DESCRIPTION_MAXLEN characters */
 void
 csms_check_description(const char *description)
 {
@@ -170,6 +172,7 @@ csms_check_description(const char *description)
 						   CSMS_DESCRIPTION_MAXLEN, strlen(description))));
 }
 
+/* 54000 for a value over CSMS_VALUE_MAXLEN bytes */
 void
 csms_check_value_size(Size len)
 {
@@ -280,6 +283,7 @@ tag_chars_ok(const char *s, bool is_value)
 	return true;
 }
 
+/* A JSON object of at most CSMS_MAX_TAGS members, keys and values checked */
 void
 csms_check_tags(Jsonb *tags)
 {
@@ -335,4 +339,114 @@ csms_check_tags(Jsonb *tags)
 		}
 	}
 	(void) count;
+}
+
+/*
+ * The value of a call that takes secret_string (argument string_arg) or
+ * secret_binary (binary_arg): exactly one, at most CSMS_VALUE_MAXLEN bytes.
+ * Returns the kind; *value points into the argument.
+ */
+char
+csms_value_arg(FunctionCallInfo fcinfo, int string_arg, int binary_arg,
+			   const char **value, Size *len)
+{
+	struct varlena *v;
+
+	if (PG_ARGISNULL(string_arg) == PG_ARGISNULL(binary_arg))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("exactly one of secret_string and secret_binary must be given")));
+	v = PG_GETARG_VARLENA_PP(PG_ARGISNULL(string_arg) ? binary_arg : string_arg);
+	*value = VARDATA_ANY(v);
+	*len = VARSIZE_ANY_EXHDR(v);
+	csms_check_value_size(*len);
+	return PG_ARGISNULL(string_arg) ? CSMS_KIND_BINARY : CSMS_KIND_STRING;
+}
+
+/*
+ * rotation_config of a secret of type secret_type: a JSON object of at most
+ * 1024 characters; RDS-FG and GaussDB-FG need InstanceId and SecretSubType.
+ */
+void
+csms_check_rotation_config(Jsonb *config, const char *secret_type)
+{
+	bool		needs = strcmp(secret_type, "RDS-FG") == 0 ||
+		strcmp(secret_type, "GaussDB-FG") == 0;
+
+	if (config == NULL)
+	{
+		if (needs)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("rotation_config is required for secrets of type %s", secret_type),
+					 errhint("Give '{\"InstanceId\": \"...\", \"SecretSubType\": \"SingleUser\"}' or \"MultiUser\".")));
+		return;
+	}
+	if (!JB_ROOT_IS_OBJECT(config) || JB_ROOT_IS_SCALAR(config))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("rotation_config must be a JSON object")));
+	if (strlen(JsonbToCString(NULL, &config->root, VARSIZE(config))) > 1024)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("rotation_config is too long"),
+				 errdetail("The JSON text of rotation_config has at most 1024 characters.")));
+	if (needs)
+	{
+		JsonbValue *iid = getKeyJsonValueFromContainer(&config->root, "InstanceId", 10, NULL);
+		JsonbValue *sub = getKeyJsonValueFromContainer(&config->root, "SecretSubType", 13, NULL);
+
+		if (iid == NULL || iid->type != jbvString || iid->val.string.len == 0 ||
+			sub == NULL || sub->type != jbvString ||
+			!((sub->val.string.len == 10 && strncmp(sub->val.string.val, "SingleUser", 10) == 0) ||
+			  (sub->val.string.len == 9 && strncmp(sub->val.string.val, "MultiUser", 9) == 0)))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid rotation_config for a secret of type %s", secret_type),
+					 errdetail("It needs a string \"InstanceId\" and \"SecretSubType\" \"SingleUser\" or \"MultiUser\".")));
+	}
+}
+
+/* 1 to maxlen printable ASCII characters (what names the argument in the error) */
+void
+csms_check_printable(const char *what, const char *s, int maxlen)
+{
+	const char *p;
+
+	for (p = s; *p; p++)
+		if ((unsigned char) *p < 0x20 || (unsigned char) *p >= 0x7f)
+			break;
+	if (*p != '\0' || p == s || p - s > maxlen)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid %s \"%s\"", what, csms_trunc(s)),
+				 errdetail("A %s is 1 to %d printable ASCII characters.", what, maxlen)));
+}
+
+/* a key alias a caller may give a new key (csms/ aliases are the extension's) */
+void
+csms_check_key_alias(const char *alias)
+{
+	const char *p;
+	pg_uuid_t	u;
+
+	for (p = alias; *p; p++)
+		if (!(isalnum((unsigned char) *p) || *p == ':' || *p == '/' ||
+			  *p == '_' || *p == '-') || (unsigned char) *p >= 0x80)
+			break;
+	if (*p != '\0' || p == alias || p - alias > 255)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid key alias \"%s\"", csms_trunc(alias)),
+				 errdetail("A key alias is 1 to 255 characters from a-z, A-Z, 0-9, \":\", \"/\", \"_\" and \"-\".")));
+	if (csms_parse_uuid(alias, &u))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid key alias \"%s\"", alias),
+				 errdetail("A key alias must not have the form of a key id (a UUID).")));
+	if (strncmp(alias, "csms/", 5) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid key alias \"%s\"", alias),
+				 errdetail("Aliases that start with \"csms/\" are reserved for keys the extension creates.")));
 }

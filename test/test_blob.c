@@ -268,7 +268,7 @@ parse_open(const char *blob, size_t len, const uint8_t key[32],
 		if (want_pt != NULL && (ptlen != want_len ||
 								(want_len > 0 && memcmp(pt, want_pt, want_len) != 0)))
 			st = CSMS_BLOB_ERR_CRYPTO;	/* marks "wrong payload" */
-		csms_blob_free_secret(NULL, pt, ptlen);
+		csms_free_secret(NULL, pt, ptlen);
 	}
 	else if (pt != NULL || ptlen != 0)
 		*payload_returned = 1;
@@ -391,7 +391,7 @@ test_round_trip(void)
 			CHECK(out != NULL, "open %zu: payload pointer is NULL", n);
 			CHECK(outlen == n && (n == 0 || memcmp(out, pt, n) == 0),
 				  "open %zu: payload differs", n);
-			csms_blob_free_secret(NULL, out, outlen);
+			csms_free_secret(NULL, out, outlen);
 
 			/* wrong key */
 			st = csms_blob_open(&p, key2, &out, &outlen);
@@ -478,7 +478,7 @@ test_kid(void)
 		{
 			st = csms_blob_open(&p, key1, &out, &outlen);
 			CHECK(st == CSMS_BLOB_OK && outlen == 1 && out[0] == 'x', "open escaped kid: %s", sname(st));
-			csms_blob_free_secret(NULL, out, outlen);
+			csms_free_secret(NULL, out, outlen);
 		}
 		csms_blob_parsed_free(&p);
 		free(blob);
@@ -505,7 +505,7 @@ test_arguments(void)
 	csms_blob_parsed p;
 	uint8_t    *out = (uint8_t *) 1;
 	size_t		outlen = 99;
-	csms_blob_allocator bad = {NULL, NULL, NULL};
+	csms_allocator bad = {NULL, NULL, NULL};
 	csms_blob_status st;
 
 	CHECK(csms_blob_seal(NULL, key1, NULL, 0, NULL, &blob, &len) == CSMS_BLOB_ERR_ARGUMENT, "seal NULL kid");
@@ -522,7 +522,7 @@ test_arguments(void)
 	CHECK(csms_blob_open(NULL, key1, &out, &outlen) == CSMS_BLOB_ERR_ARGUMENT, "open NULL");
 	csms_blob_parsed_free(NULL);
 	csms_blob_parsed_free(&p);
-	csms_blob_free_secret(NULL, NULL, 10);
+	csms_free_secret(NULL, NULL, 10);
 }
 
 static void
@@ -1150,7 +1150,7 @@ static void
 test_allocator(void)
 {
 	track		t;
-	csms_blob_allocator a = {track_alloc, track_free, &t};
+	csms_allocator a = {track_alloc, track_free, &t};
 	uint8_t		pt[100];
 	char	   *blob = NULL;
 	size_t		len;
@@ -1169,7 +1169,7 @@ test_allocator(void)
 	st = csms_blob_open(&p, key1, &out, &outlen);
 	CHECK(st == CSMS_BLOB_OK && outlen == sizeof(pt) && memcmp(out, pt, outlen) == 0,
 		  "open with allocator: %s", sname(st));
-	csms_blob_free_secret(&a, out, outlen);
+	csms_free_secret(&a, out, outlen);
 	CHECK(t.last_free_zero && t.last_free_size == sizeof(pt), "payload wiped before free");
 
 	/* failures wipe and free the output buffer */
@@ -1299,7 +1299,7 @@ test_kat_rfc7520_5_8(void)
 		CHECK(st == CSMS_BLOB_OK && outlen == ptlen &&
 			  memcmp(out, rfc7520_plaintext, ptlen) == 0,
 			  "RFC 7520 5.8: decrypt figure 159 to figure 72: %s", sname(st));
-		csms_blob_free_secret(NULL, out, outlen);
+		csms_free_secret(NULL, out, outlen);
 		kek[0] ^= 1;
 		st = csms_jwe_open(&p, kek, keklen, &out, &outlen);
 		CHECK(st == CSMS_BLOB_ERR_UNWRAP && out == NULL, "RFC 7520 5.8: wrong KEK: %s", sname(st));

@@ -228,7 +228,7 @@ static csms_json_status
 parse_tracked(const char *s, size_t n, const char *what)
 {
 	track		t;
-	csms_blob_allocator a = {track_alloc, track_free, &t};
+	csms_allocator a = {track_alloc, track_free, &t};
 	csms_json  *v = (csms_json *) 1;
 	csms_json_status st;
 
@@ -916,7 +916,7 @@ test_writer_controls(void)
 	/* bad allocator: failed at once, appends do nothing */
 	{
 		csms_json_buf b;
-		csms_blob_allocator bad = {NULL, NULL, NULL};
+		csms_allocator bad = {NULL, NULL, NULL};
 
 		csms_json_buf_init(&b, &bad);
 		csms_json_buf_raw(&b, "x", 1);
@@ -927,7 +927,7 @@ test_writer_controls(void)
 
 /* write s as a JSON string, parse it back, compare; also as a member name */
 static bool
-round_trip(const char *s, size_t n, const csms_blob_allocator *a)
+round_trip(const char *s, size_t n, const csms_allocator *a)
 {
 	csms_json_buf b;
 	csms_json  *v = NULL;
@@ -961,7 +961,7 @@ test_round_trips(void)
 	int			c;
 	int			iter;
 	track		t;
-	csms_blob_allocator a = {track_alloc, track_free, &t};
+	csms_allocator a = {track_alloc, track_free, &t};
 
 	track_init(&t);
 	for (c = 1; c < 0x80; c++)
@@ -1133,8 +1133,8 @@ static void
 test_arguments(void)
 {
 	csms_json  *v = (csms_json *) 1;
-	csms_blob_allocator bad = {NULL, NULL, NULL};
-	csms_blob_allocator half = {track_alloc, NULL, NULL};
+	csms_allocator bad = {NULL, NULL, NULL};
+	csms_allocator half = {track_alloc, NULL, NULL};
 
 	CHECK(csms_json_parse(NULL, 0, NULL, &v) == CSMS_JSON_ERR_SYNTAX && v == NULL, "NULL text, length 0");
 	v = (csms_json *) 1;
@@ -1159,7 +1159,7 @@ static void
 test_alloc_failures(void)
 {
 	track		t;
-	csms_blob_allocator a = {track_alloc, track_free, &t};
+	csms_allocator a = {track_alloc, track_free, &t};
 	csms_json  *v = NULL;
 	long		total,
 				k;
@@ -1299,6 +1299,52 @@ test_random_inputs(void)
 	CHECK(accepted > 20, "random inputs: some accepted (%ld)", accepted);
 }
 
+/*
+ * csms_json_parse_opts: another depth limit, and \u0000 allowed (the blob
+ * header's rules); NULL options are the default rules.
+ */
+static void
+test_options(void)
+{
+	csms_json_options shallow = {3, false};
+	csms_json_options nul = {CSMS_JSON_MAX_DEPTH, true};
+	csms_json  *v = NULL;
+	csms_json_status st;
+	const csms_json *m;
+
+	st = csms_json_parse_opts("[[[1]]]", 7, NULL, &shallow, &v);
+	CHECK(st == CSMS_JSON_OK, "options: depth 3 at a limit of 3: %s", sname(st));
+	csms_json_free(v, NULL);
+	v = (csms_json *) 1;
+	st = csms_json_parse_opts("[[[[1]]]]", 9, NULL, &shallow, &v);
+	CHECK(st == CSMS_JSON_ERR_DEPTH && v == NULL, "options: depth 4 over a limit of 3: %s", sname(st));
+	st = csms_json_parse_opts("[[[[1]]]]", 9, NULL, NULL, &v);
+	CHECK(st == CSMS_JSON_OK, "options: NULL is the default depth: %s", sname(st));
+	csms_json_free(v, NULL);
+
+	/* \u0000 in a value and in a name: a NUL byte that len counts */
+	v = NULL;
+	st = csms_json_parse_opts("{\"a\\u0000b\":\"x\\u0000\"}", 22, NULL, &nul, &v);
+	CHECK(st == CSMS_JSON_OK, "options: \\u0000 allowed: %s", sname(st));
+	if (st == CSMS_JSON_OK)
+	{
+		CHECK(v->count == 1 && v->key_lens[0] == 3 && memcmp(v->keys[0], "a\0b", 3) == 0,
+			  "options: a name with a NUL byte");
+		m = v->items[0];
+		CHECK(m->type == CSMS_JSON_STRING && m->len == 2 && m->str[0] == 'x' &&
+			  m->str[1] == '\0' && m->str[2] == '\0', "options: a value with a NUL byte");
+		CHECK(csms_json_get(v, "a") == NULL, "options: get compares whole names");
+	}
+	csms_json_free(v, NULL);
+	st = csms_json_parse_opts("{\"a\\u0000\":1,\"a\\u0000\":2}", 25, NULL, &nul, &v);
+	CHECK(st == CSMS_JSON_ERR_DUPLICATE, "options: names with NUL bytes are compared whole: %s", sname(st));
+	st = csms_json_parse_opts("\"\\u0000\"", 8, NULL, NULL, &v);
+	CHECK(st == CSMS_JSON_ERR_NUL, "options: NULL rejects \\u0000: %s", sname(st));
+	/* a raw NUL stays an error */
+	st = csms_json_parse_opts("\"a\0\"", 4, NULL, &nul, &v);
+	CHECK(st == CSMS_JSON_ERR_NUL, "options: a raw NUL is still an error: %s", sname(st));
+}
+
 int
 main(void)
 {
@@ -1306,6 +1352,7 @@ main(void)
 	test_types();
 	test_cases();
 	test_depth();
+	test_options();
 	test_duplicates_big();
 	test_writer_controls();
 	test_round_trips();

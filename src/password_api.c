@@ -1,13 +1,13 @@
 /*-------------------------------------------------------------------------
  *
- * password.c
+ * password_api.c
  *	  csms_generate_random_password: characters drawn uniformly from the
  *	  allowed set with OpenSSL's CSPRNG (rejection sampling, no modulo bias).
  *	  With require_each_included_type, a password missing a type is thrown
  *	  away and drawn again, which keeps every acceptable password equally
  *	  likely.
  *
- * src/password.c
+ * src/password_api.c
  *
  *-------------------------------------------------------------------------
  */
@@ -15,7 +15,7 @@
 
 #include "utils/builtins.h"
 
-#include "secrets.h"
+#include "util.h"
 
 PG_FUNCTION_INFO_V1(csms_generate_random_password);
 
@@ -32,6 +32,10 @@ static const char *const char_classes[] = {
 };
 #define NCLASSES 5
 
+/*
+ * csms_generate_random_password(...): a password from the allowed
+ * character types
+ */
 Datum
 csms_generate_random_password(PG_FUNCTION_ARGS)
 {

@@ -1,0 +1,92 @@
+/*-------------------------------------------------------------------------
+ *
+ * module.c
+ *	  Module init: the settings (their names, defaults, contexts and hooks;
+ *	  the variables are in settings.c), and with shared_preload_libraries
+ *	  the shared memory and background worker of last_used_time (usage.c)
+ *	  and the log hooks of log redaction (redact.c).
+ *
+ * src/module.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "miscadmin.h"
+#include "utils/guc.h"
+
+#include "util.h"
+#include "settings.h"
+#include "redact.h"
+#include "keyring.h"
+#include "usage.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+/* a changed root key source: the cached root key and CMK material go */
+static void
+root_key_source_assign(const char *newval, void *extra)
+{
+	csms_keyring_reset();
+}
+
+/* The settings, then shared memory and hooks when preloaded */
+void
+_PG_init(void)
+{
+	DefineCustomStringVariable("csms.root_key_command",
+							   "Shell command that prints the root key as 64 hexadecimal characters.",
+							   "Takes precedence over csms.root_key_file and the key file in the data directory.",
+							   &csms_root_key_command,
+							   "",
+							   PGC_SUSET,
+							   GUC_SUPERUSER_ONLY,
+							   NULL, root_key_source_assign, NULL);
+	DefineCustomStringVariable("csms.root_key_file",
+							   "File that holds the root key as 64 hexadecimal characters.",
+							   "Used when csms.root_key_command is empty; when both are empty the file csms_root.key in the data directory is used.",
+							   &csms_root_key_file,
+							   "",
+							   PGC_SUSET,
+							   GUC_SUPERUSER_ONLY,
+							   NULL, root_key_source_assign, NULL);
+	DefineCustomStringVariable("csms.region",
+							   "Region the session works in.",
+							   "Empty means the home region of the account.",
+							   &csms_region_guc,
+							   "",
+							   PGC_USERSET,
+							   0,
+							   NULL, NULL, NULL);
+	DefineCustomBoolVariable("csms.track_last_used",
+							 "Records when each secret's value was last read (last_used_time).",
+							 "At most once a minute per secret. With shared_preload_libraries = 'secrets' reads are recorded in shared memory and written by a background worker; otherwise the read writes, except in a read-only transaction.",
+							 &csms_track_last_used,
+							 true,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+	DefineCustomIntVariable("csms.usage_flush_interval",
+							"Time between two writes of recorded reads to last_used_time.",
+							"Used when the library is in shared_preload_libraries: reads are recorded in shared memory and a background worker writes them this often.",
+							&csms_usage_flush_interval,
+							60000, 100, 3600000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	/* shared memory is only for a preloaded library */
+	if (process_shared_preload_libraries_in_progress)
+		DefineCustomIntVariable("csms.usage_slots",
+								"Number of secrets whose recent reads shared memory holds until they are written to last_used_time.",
+								"When the table is full, a read writes last_used_time itself, as without shared_preload_libraries.",
+								&csms_usage_slots,
+								65536, 64, 1 << 24,
+								PGC_POSTMASTER,
+								0,
+								NULL, NULL, NULL);
+	csms_usage_init();
+	csms_redact_init();
+	MarkGUCPrefixReserved("csms");
+}
