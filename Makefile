@@ -5,6 +5,14 @@
 #   make test    every test suite on throwaway clusters (scripts/test.sh)
 #   make bench   the benchmarks (bench/run.sh)
 #
+#   make, make install          build and install with the pg_config in PATH,
+#                               or make PG_CONFIG=/path/to/pg_config
+#   make installcheck           regress and isolation suites against a running
+#                               server (PGHOST, PGPORT, ...); as a user other
+#                               than root also the TAP suites (t/*.pl), which
+#                               start clusters of their own
+#   make prove_installcheck     the TAP suites alone (not as root)
+#
 # Building needs PostgreSQL 15 server headers and OpenSSL 3; `make run` and
 # `make test` install them with apt-get when they are missing.
 
@@ -62,24 +70,37 @@ SHLIB_LINK = -lcrypto
 
 EXTRA_CLEAN = results output_iso regression.diffs regression.out tmp_check
 
-PG_CONFIG ?= /usr/lib/postgresql/15/bin/pg_config
-ifneq ($(wildcard $(PG_CONFIG)),)
-PGXS := $(shell $(PG_CONFIG) --pgxs)
+# TAP suites start clusters, which PostgreSQL refuses to run as root: as
+# root, make test runs them as the user postgres (scripts/tap.sh)
+ifneq ($(shell id -u),0)
+TAP_TESTS = 1
+endif
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+ifneq ($(wildcard $(PGXS)),)
 include $(PGXS)
 else
-all:
-	@echo "pg_config not found at $(PG_CONFIG): run 'make run' or 'make test' (they install the build dependencies), or install postgresql-server-dev-15 and libssl-dev" >&2; exit 1
+all install installcheck:
+	@echo "no PostgreSQL server development files found through $(PG_CONFIG): run 'make run' or 'make test' (they install the build dependencies), install postgresql-server-dev-15 and libssl-dev, or give make PG_CONFIG=/path/to/pg_config" >&2; exit 1
 endif
+
+# t/005 and t/008 read test/interop of the checkout
+installcheck prove_installcheck: export SECRETS_SRC := $(abspath $(srcdir))
+
+.PHONY: prove_installcheck
+prove_installcheck:
+	$(prove_installcheck)
 
 .PHONY: run test bench unittest
 run:
-	bash scripts/run.sh
+	PG_CONFIG=$(PG_CONFIG) bash scripts/run.sh
 
 test:
-	bash scripts/test.sh
+	PG_CONFIG=$(PG_CONFIG) bash scripts/test.sh
 
 bench:
-	bash bench/run.sh
+	PG_CONFIG=$(PG_CONFIG) bash bench/run.sh
 
 unittest:
 	$(MAKE) -C test check

@@ -106,6 +106,7 @@ chmod 755 "$work"
 mkdir -p "$work/scripts" "$work/logs"
 cp "$here"/*.sql "$work/scripts/"
 [ "$(id -u)" -eq 0 ] && chown -R "$runas" "$work"
+cd "$work"	# a directory the cluster's user can enter (the checkout may be 0700)
 port=$(( 20000 + RANDOM % 20000 ))	# the socket is private to $work
 data=$work/data
 started=no

@@ -1,28 +1,39 @@
 #!/usr/bin/env bash
 # make run: install what is missing, build and install the extension, start a
-# PostgreSQL 15 cluster of the project's own (data in .run/ under the
-# checkout, run as the user postgres, restarted if it is already there),
-# create the extension in database "secrets", show the main flows, and leave
-# the server running.
+# PostgreSQL 15 cluster of the project's own, create the extension in
+# database "secrets", show the main flows, and leave the server running.
+#
+# The cluster lives outside the checkout, where the user that runs it can
+# reach it whatever the checkout's permissions (a checkout under /root, or in
+# a 0700 directory): as root in /var/lib/postgresql/secrets-run, run as the
+# user postgres; as another user in ~/.local/share/secrets-run; or in
+# $SECRETS_RUN_DIR.  It is restarted if it is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-top=$(pwd)
-bindir=/usr/lib/postgresql/15/bin
 runas=${RUN_USER:-postgres}
 port=${PGPORT_RUN:-5499}
-run=$top/.run
+if [ -n "${SECRETS_RUN_DIR:-}" ]; then
+	run=$SECRETS_RUN_DIR
+elif [ "$(id -u)" -eq 0 ]; then
+	run=$(getent passwd "$runas" | cut -d: -f6)/secrets-run
+else
+	run=${XDG_DATA_HOME:-$HOME/.local/share}/secrets-run
+fi
 data=$run/data
 
 bash scripts/deps.sh
-make -s WERROR=1
-make -s install >/dev/null
+pg_config=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+bindir=$("$pg_config" --bindir)
+make -s WERROR=1 PG_CONFIG="$pg_config"
+make -s install PG_CONFIG="$pg_config" >/dev/null
 
+# as the user that runs the cluster, from a directory that user can enter
 as_user() {
-	if [ "$(id -u)" -eq 0 ]; then runuser -u "$runas" -- "$@"; else "$@"; fi
+	if [ "$(id -u)" -eq 0 ]; then (cd "$run" && runuser -u "$runas" -- "$@"); else "$@"; fi
 }
 
 mkdir -p "$run"
-[ "$(id -u)" -eq 0 ] && chown "$runas" "$run"
+if [ "$(id -u)" -eq 0 ]; then chown "$runas" "$run"; fi
 chmod 700 "$run"
 if [ ! -f "$data/PG_VERSION" ]; then
 	echo "creating a cluster in $data"
@@ -56,5 +67,9 @@ echo "=== a tour of the SQL API (scripts/tour.sql) ==="
 echo
 echo "The server keeps running.  Connect with:"
 echo "  ${psql[*]} -d secrets"
-echo "Stop it with:"
-echo "  runuser -u $runas -- $bindir/pg_ctl -D $data stop"
+echo "Its data directory, log and socket are in $run.  Stop it with:"
+if [ "$(id -u)" -eq 0 ]; then
+	echo "  runuser -u $runas -- $bindir/pg_ctl -D $data stop"
+else
+	echo "  $bindir/pg_ctl -D $data stop"
+fi

@@ -1,19 +1,25 @@
 #!/usr/bin/env bash
 # TAP tests (t/*.pl): they start their own clusters with PostgreSQL's test
 # modules, which refuse to run as root, so they run as the user postgres in a
-# scratch directory that user owns.  Arguments name the suites to run
-# (t/NNN_name.pl); none runs them all.
+# scratch directory that user owns (/tmp/secrets-tap.*, removed at the end),
+# with a copy of what they read from the checkout (t/, test/interop/): the
+# checkout itself may be one that user cannot read (under /root, or in a
+# 0700 directory).  Arguments name the suites to run (t/NNN_name.pl); none
+# runs them all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
 pg_config=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 bindir=$("$pg_config" --bindir)
+pg_config=$bindir/pg_config	# a path (release 1.0's Makefile wants one), not a wrapper
 perldir=$(dirname "$(dirname "$("$pg_config" --pgxs)")")/test/perl
 runas=${TAP_USER:-postgres}
 
 work=$(mktemp -d /tmp/secrets-tap.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 cp -r t "$work/t"
+mkdir -p "$work/test"
+cp -r test/interop "$work/test/interop"
 chmod 755 "$work"
 if [ "$(id -u)" -eq 0 ]; then
 	chown -R "$runas" "$work"
@@ -47,6 +53,6 @@ if [ "$(id -u)" -eq 0 ]; then chown -R "$runas" "$work"; fi
 
 # the suites named as arguments (t/NNN_name.pl), else all
 cd "$work"
-"${as_user[@]}" env PATH="$bindir:$PATH" SECRETS_SRC="$top" TESTDIR="$work" PG_REGRESS="$(dirname "$(dirname "$perldir")")/test/regress/pg_regress" \
+"${as_user[@]}" env PATH="$bindir:$PATH" SECRETS_SRC="$work" TESTDIR="$work" PG_REGRESS="$(dirname "$(dirname "$perldir")")/test/regress/pg_regress" \
 	PERL5LIB="$perldir" SECRETS_RELEASE_1_0="${SECRETS_RELEASE_1_0:-}" \
 	prove ${PROVE_FLAGS:--v} "${tests[@]}"

@@ -7,8 +7,9 @@
 # the root key, AAD "csms/cmk/v1|<key id>|<version>"), opens a blob with
 # jose.compactDecrypt, and seals new blobs with jose.CompactEncrypt.
 #
-# Needs SECRETS_SRC (the checkout, where test/interop lives: scripts/tap.sh
-# copies only t/) and node; skipped without SECRETS_SRC.  jose comes from
+# Needs SECRETS_SRC (a directory holding test/interop: scripts/tap.sh
+# copies t/ and test/interop/ to one the test user can read) and node;
+# skipped without SECRETS_SRC.  jose comes from
 # test/interop/node_modules when someone ran npm ci there, else from
 # "npm ci" in a scratch copy, with its npm cache in the scratch directory.
 

@@ -6,8 +6,8 @@
 # region and in a replica's region, and the SYSCURRENT copy on the secret's
 # row.  This pins the storage format: AADs, layout, kind byte.
 #
-# Needs SECRETS_SRC (the checkout, where test/interop lives) and node;
-# skipped without them.
+# Needs SECRETS_SRC (a directory holding test/interop, see scripts/tap.sh)
+# and node; skipped without them.
 
 use strict;
 use warnings;
