@@ -4,6 +4,7 @@
 #                extension and show the main flows (scripts/run.sh)
 #   make test    every test suite on throwaway clusters (scripts/test.sh)
 #   make bench   the benchmarks (bench/run.sh)
+#   make readme  rewrite README.md's example outputs from a real run
 #
 #   make, make install          build and install with the pg_config in PATH,
 #                               or make PG_CONFIG=/path/to/pg_config
@@ -92,7 +93,7 @@ installcheck prove_installcheck: export SECRETS_SRC := $(abspath $(srcdir))
 prove_installcheck:
 	$(prove_installcheck)
 
-.PHONY: run test bench unittest
+.PHONY: run test bench unittest readme
 run:
 	PG_CONFIG=$(PG_CONFIG) bash scripts/run.sh
 
@@ -104,6 +105,10 @@ bench:
 
 unittest:
 	$(MAKE) -C test check
+
+# rewrite README.md's example outputs from a real run (scripts/readme.sh)
+readme: install
+	PG_CONFIG=$(PG_CONFIG) bash scripts/readme.sh --write
 
 # PGXS does not track header dependencies: every object depends on src/*.h
 $(OBJS): $(wildcard $(srcdir)/src/*.h)

@@ -47,6 +47,7 @@ suite "layers (includes of src/)" sh -c 'perl scripts/check-layers.pl --self-tes
 suite "sql qualification (operators, functions, casts)" sh -c 'perl scripts/check-sql.pl --self-test && perl scripts/check-sql.pl'
 suite "unit (crypto and blob codec vectors)" make -s -C test check
 suite "regress (pg_regress and isolation)" regress
+suite "readme (every SQL example as pasted, and what it prints)" bash scripts/readme.sh --check
 suite "tap (restarts, root key, data at rest, dump)" bash scripts/tap.sh
 [ -f fuzz/Makefile ] && suite "fuzz (blob parser, bounded)" make -s -C fuzz run FUZZ_SECONDS="${FUZZ_SECONDS:-60}"
 [ -f bench/run.sh ] && suite "bench smoke (tiny sizes)" bash bench/run.sh --smoke

@@ -76,6 +76,7 @@ SELECT rotation_period, next_rotation_time - create_time AS next_in FROM csms_cr
 -- events: at most one, by name
 SELECT try($$SELECT csms_create_secret('e1', 'x', event_subscriptions => '{a,b}')$$);
 SELECT try($$SELECT csms_create_secret('e1', 'x', event_subscriptions => '{"bad name"}')$$);
+SELECT try_detail($$SELECT csms_create_secret('e1', 'x', event_subscriptions => '{"bad name"}')$$);
 SELECT try($$SELECT csms_create_secret('e1', 'x', event_subscriptions => ARRAY[NULL]::text[])$$);
 SELECT event_subscriptions FROM csms_create_secret('e2', 'x', event_subscriptions => '{}');
 

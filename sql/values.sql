@@ -111,6 +111,8 @@ SELECT try($$SELECT * FROM csms_batch_get_secret_value('{s-utf8,missing,also-mis
 SELECT try($$SELECT * FROM csms_batch_get_secret_value('{s-utf8,no-current}')$$);
 SELECT name, state FROM csms_disable_secret('b-zero');
 SELECT try($$SELECT * FROM csms_batch_get_secret_value('{s-utf8,b-zero}')$$);
+-- both kinds of failure at once: the error names the missing, its detail the disabled
+SELECT try_detail($$SELECT * FROM csms_batch_get_secret_value('{b-zero,missing,s-utf8}')$$);
 SELECT try($$SELECT * FROM csms_batch_get_secret_value(ARRAY['s-utf8', NULL])$$);
 SELECT try($$SELECT * FROM csms_batch_get_secret_value('{"bad name"}')$$);
 SELECT try($$SELECT * FROM csms_batch_get_secret_value(NULL)$$);

@@ -67,7 +67,8 @@ csms_check_name(const char *what, const char *name)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid %s name \"%s\"", what, csms_trunc(name)),
-				 errdetail("A %s name is 1 to 64 characters from a-z, A-Z, 0-9, \"_\" and \"-\".", what)));
+				 errdetail("%s %s name is 1 to 64 characters from a-z, A-Z, 0-9, \"_\" and \"-\".",
+						   strchr("aeiou", what[0]) ? "An" : "A", what)));
 }
 
 /* 22023 for a page size outside 1..CSMS_PAGE_MAX */
@@ -160,7 +161,7 @@ range:
 			 errdetail("A rotation period is between 4 hours and 8760 hours (365 days).")));
 }
 
-/* At most CSMS_DESCRIPTION_MAXLEN characters */
+/* At most CSMS_DESCRIPTION_MAXLEN bytes */
 void
 csms_check_description(const char *description)
 {

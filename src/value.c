@@ -370,7 +370,9 @@ csms_value_batch(CsmsCall *call, char **names, int n, ReturnSetInfo *rsinfo)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("secrets do not exist in region \"%s\" or have no SYSCURRENT version: %s",
-						call->region, missing.data)));
+						call->region, missing.data),
+				 unreadable.len ?
+				 errdetail("These secrets exist but are not enabled: %s.", unreadable.data) : 0));
 	if (unreadable.len)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
