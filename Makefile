@@ -34,10 +34,12 @@ OBJS = \
 	src/catalog.o \
 	src/spi.o \
 	src/rowio.o \
+	src/roledep.o \
 	src/redact.o \
 	src/keyring.o \
 	src/envelope.o \
 	src/frame.o \
+	src/acl.o \
 	src/usage.o \
 	src/secret.o \
 	src/version.o \
@@ -51,14 +53,15 @@ OBJS = \
 	src/replicas_api.o \
 	src/backup_api.o \
 	src/password_api.o \
+	src/acl_api.o \
 	src/module.o
 
 DATA = sql/secrets--1.0.sql sql/secrets--1.1.sql sql/secrets--1.0--1.1.sql
 PGFILEDESC = "secrets - a secrets manager inside PostgreSQL"
 
-REGRESS = setup keys secrets versions values stages password tamper backup regions security hostile
+REGRESS = setup keys secrets versions values stages password tamper backup regions security acl hostile
 REGRESS_OPTS = --inputdir=.
-ISOLATION = concurrent_versions version_locking concurrent_create replica_sync read_cache write_cache usage_sync
+ISOLATION = concurrent_versions version_locking concurrent_create replica_sync read_cache write_cache usage_sync acl_revoke
 ISOLATION_OPTS = --inputdir=.
 
 PG_CPPFLAGS = -I$(srcdir)/src

@@ -8,6 +8,9 @@
 #   read_csms     csms_get_secret_value, every read the first of its secret
 #                 (so each one also writes last_used_time)
 #   read_csms_ro  the same in read-only transactions (no last_used_time write)
+#   read_csms_grant, read_csms_pattern: read_csms_ro by a role with a direct
+#                 grant on each secret, by a member of a role with a pattern
+#                 grant (access control)
 #   read_csms_hot the same, over a hot set of 100 secrets read again and again
 #                 (the data keys of the set are remembered: envelope.c)
 #   read_plain    SELECT value FROM plain WHERE name = $1
@@ -72,6 +75,12 @@ psql_ -d postgres -c "CREATE DATABASE bench" || die "create database"
 psql_ -d bench -f "$here/setup.sql" >/dev/null 2>&1 || die "setup"
 psql_ -d bench -c "SELECT count(csms_create_secret('s' || g, secret_string => rpad('value-of-s' || g || '-', 100, 'abcdefghij'))) FROM generate_series(1, $N) g" >/dev/null || die "load"
 psql_ -d bench -c "INSERT INTO plain SELECT 's' || g, rpad('value-of-s' || g || '-', 100, 'abcdefghij') FROM generate_series(1, $N) g" -c "VACUUM ANALYZE" || die "load plain"
+# the readers of access control (run.sh makes the same)
+psql_ -d bench -c "CREATE ROLE bench_direct" -c "CREATE ROLE bench_group" \
+	-c "CREATE ROLE bench_member IN ROLE bench_group" \
+	-c "GRANT EXECUTE ON FUNCTION csms_get_secret_value(text, text) TO bench_direct, bench_member" \
+	-c "SELECT count(csms_grant('s' || g, 'bench_direct', '{read}')) FROM generate_series(1, $N) g" \
+	-c "SELECT csms_grant('s*', 'bench_group', '{read}')" >/dev/null || die "grants"
 "${as_pg[@]}" "$bindir/pg_ctl" -D "$data" -m fast -w stop >/dev/null || die "stop"
 started=no
 
@@ -84,6 +93,12 @@ stmts() {
 	case $kind in
 		read_csms) setup="PREPARE r(text) AS SELECT csms_get_secret_value(\$1);" ;;
 		read_csms_ro) setup="SET default_transaction_read_only = on
+PREPARE r(text) AS SELECT csms_get_secret_value(\$1);" ;;
+		read_csms_grant) setup="SET default_transaction_read_only = on
+SET ROLE bench_direct
+PREPARE r(text) AS SELECT csms_get_secret_value(\$1);" ;;
+		read_csms_pattern) setup="SET default_transaction_read_only = on
+SET ROLE bench_member
 PREPARE r(text) AS SELECT csms_get_secret_value(\$1);" ;;
 		read_csms_hot) setup="SET default_transaction_read_only = on
 PREPARE r(text) AS SELECT csms_get_secret_value(\$1);"; prefix=h ;;
@@ -108,7 +123,7 @@ PREPARE r(text) AS SELECT csms_get_secret_value(\$1);"; prefix=h ;;
 }
 
 declare -A per_stmt
-kinds=${PROFILE_KINDS:-"base read_plain read_csms_ro read_csms_hot read_csms create_plain create_csms version_plain version_csms"}
+kinds=${PROFILE_KINDS:-"base read_plain read_csms_ro read_csms_grant read_csms_pattern read_csms_hot read_csms create_plain create_csms version_plain version_csms"}
 for kind in $kinds; do
 	for k in $K1 $K2; do
 		stmts "$kind" "$k" >"$work/$kind-$k.sql"
@@ -153,7 +168,8 @@ breakdown() {	# KIND ENTRY FUNCTIONS...
 	echo "| statement | instructions | above base | vs plain (above base) |"
 	echo "|---|---:|---:|---:|"
 	b=${per_stmt[base]}
-	for pair in "read_plain read_plain" "read_csms_ro read_plain" "read_csms_hot read_plain" "read_csms read_plain" \
+	for pair in "read_plain read_plain" "read_csms_ro read_plain" "read_csms_grant read_plain" \
+		"read_csms_pattern read_plain" "read_csms_hot read_plain" "read_csms read_plain" \
 		"create_plain create_plain" "create_csms create_plain" "version_plain version_plain" "version_csms version_plain"; do
 		set -- $pair
 		[ -n "${per_stmt[$1]:-}" ] && [ -n "${per_stmt[$2]:-}" ] || continue

@@ -225,7 +225,9 @@ sub check_sql
 			{
 				finding($where, "IS [NOT] DISTINCT FROM looks up = by name", $ctx);
 			}
-			if ($u eq 'IN' && $next && $next->[1] eq '(')
+			# (CREATE EVENT TRIGGER ... WHEN TAG IN (...) is a list of command tags)
+			if ($u eq 'IN' && $next && $next->[1] eq '('
+				&& !($i >= 1 && up($t[ $i - 1 ]) eq 'TAG'))
 			{
 				finding($where, "IN (...) looks up = by name; use OPERATOR(pg_catalog.=) ANY (...)", $ctx);
 			}

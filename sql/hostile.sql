@@ -141,6 +141,8 @@ SELECT extversion FROM pg_catalog.pg_extension WHERE extname OPERATOR(pg_catalog
 
 \c :regress_db
 DROP DATABASE csms_hostile_install;
+-- what the role made goes to the administrator, then its grants (access control)
+SELECT csms_reassign_owned('csms_hostile', current_user) > 0 AS reassigned;
 DROP OWNED BY csms_hostile;
 DROP ROLE csms_hostile;
 DROP SCHEMA harness CASCADE;

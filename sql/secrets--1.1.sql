@@ -46,7 +46,13 @@ CREATE TABLE csms.keys (
 	current_version	integer NOT NULL CHECK (current_version OPERATOR(pg_catalog.>=) 1),
 	create_time		timestamptz NOT NULL,
 	update_time		timestamptz NOT NULL,
-	UNIQUE (region, alias)
+	UNIQUE (region, alias),
+	/*
+	 * The role that owns the key (1.1): its creator; the extension's owner
+	 * for the keys the extension makes (csms/default, csms/backup).  A
+	 * regrole, so that pg_dump writes it by name.
+	 */
+	owner			pg_catalog.regrole NOT NULL
 );
 
 -- Key material versions: nonce(12) || AES-256-GCM(root key, 32 bytes) || tag(16),
@@ -138,6 +144,12 @@ CREATE TABLE csms.secrets (
 	 * oldest version without a stage must go.
 	 */
 	version_count	integer NOT NULL,
+	/*
+	 * The role that owns the secret (1.1): its creator, the restoring role
+	 * of a restored one, the primary's owner for a replica.  A regrole, so
+	 * that pg_dump writes it by name.
+	 */
+	owner			pg_catalog.regrole NOT NULL,
 	/*
 	 * name first: a lookup compares names, and regions only between rows
 	 * of one name (a secret and its replicas), never on the way down
@@ -275,7 +287,8 @@ CREATE TYPE @extschema@.csms_secret AS (
 	domain_id		text,
 	region			text,
 	replica_type	text,
-	replicas		@extschema@.csms_replica[]
+	replicas		@extschema@.csms_replica[],
+	owner			name
 );
 
 CREATE TYPE @extschema@.csms_version_metadata AS (
@@ -313,7 +326,8 @@ CREATE TYPE @extschema@.csms_key AS (
 	description		text,
 	key_version		integer,
 	create_time		timestamptz,
-	update_time		timestamptz
+	update_time		timestamptz,
+	owner			name
 );
 
 -- Internal -----------------------------------------------------------------
@@ -496,6 +510,160 @@ CREATE FUNCTION @extschema@.csms_generate_random_password(
 	require_each_included_type boolean DEFAULT false)
 	RETURNS text
 	AS 'MODULE_PATHNAME', 'csms_generate_random_password' LANGUAGE C VOLATILE;
+
+-- Access control (1.1) -----------------------------------------------------
+
+/*
+ * Grants of privileges on secrets and keys to roles, beyond their owners.
+ * A grant names one secret or key by id (object_id; it goes when the
+ * secret goes), or a pattern: the names (aliases for keys) that start with
+ * prefix, in one region or, with region NULL, in every region.  Roles are
+ * regroles, so that pg_dump writes them by name; a role that owns or holds
+ * anything here cannot be dropped (pg_shdepend, see csms.role_dependencies).
+ */
+CREATE TABLE csms.grants (
+	object_type		text NOT NULL CHECK (object_type OPERATOR(pg_catalog.=) ANY (ARRAY['secret', 'key'])),
+	object_id		uuid,
+	region			text COLLATE pg_catalog."C",
+	prefix			text COLLATE pg_catalog."C",
+	grantee			pg_catalog.regrole NOT NULL,
+	privileges		text[] NOT NULL,
+	grant_time		timestamptz NOT NULL,
+	CHECK ((object_id IS NULL) OPERATOR(pg_catalog.<>) (prefix IS NULL)),
+	CHECK (region IS NULL OR prefix IS NOT NULL)
+);
+CREATE UNIQUE INDEX grants_object_key ON csms.grants (object_type, object_id, grantee)
+	WHERE object_id IS NOT NULL;
+CREATE UNIQUE INDEX grants_pattern_key ON csms.grants
+	(object_type, (COALESCE(region, ''::pg_catalog.text)), prefix, grantee)
+	WHERE prefix IS NOT NULL;
+SELECT pg_catalog.pg_extension_config_dump('csms.grants', '');
+-- the privilege checks cache the grants per backend (acl.c)
+CREATE TRIGGER cache_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
+	ON csms.grants FOR EACH STATEMENT EXECUTE FUNCTION csms.cache_invalidate();
+
+/*
+ * A role that owns a secret or key, or holds a grant, has a shared
+ * dependency (pg_shdepend) on the table that says so, so that DROP ROLE
+ * refuses to drop it, in every database, as for the objects it owns.  The
+ * API records it as it writes; this trigger records it for rows that arrive
+ * otherwise (pg_restore).  DROP OWNED BY removes a role's grants (csms.drop_owned); PostgreSQL
+ * fires no event trigger for REASSIGN OWNED: csms_reassign_owned() is its
+ * counterpart.
+ */
+CREATE FUNCTION csms.role_dependencies() RETURNS trigger
+	AS 'MODULE_PATHNAME', 'csms_role_dependencies' LANGUAGE C;
+REVOKE ALL ON FUNCTION csms.role_dependencies() FROM PUBLIC;
+CREATE TRIGGER role_dependencies AFTER INSERT ON csms.secrets
+	FOR EACH STATEMENT EXECUTE FUNCTION csms.role_dependencies();
+CREATE TRIGGER role_dependencies AFTER INSERT ON csms.keys
+	FOR EACH STATEMENT EXECUTE FUNCTION csms.role_dependencies();
+CREATE TRIGGER role_dependencies AFTER INSERT ON csms.grants
+	FOR EACH STATEMENT EXECUTE FUNCTION csms.role_dependencies();
+
+CREATE FUNCTION csms.drop_owned() RETURNS event_trigger
+	AS 'MODULE_PATHNAME', 'csms_drop_owned' LANGUAGE C;
+REVOKE ALL ON FUNCTION csms.drop_owned() FROM PUBLIC;
+CREATE EVENT TRIGGER csms_drop_owned ON ddl_command_start WHEN TAG IN ('DROP OWNED')
+	EXECUTE FUNCTION csms.drop_owned();
+
+-- what a listing shows: the caller may describe the secret, see the key (acl.c)
+CREATE FUNCTION csms.caller_may_see(object_type text, owner pg_catalog.regrole, id uuid,
+									name text, region text) RETURNS boolean
+	AS 'MODULE_PATHNAME', 'csms_caller_may_see' LANGUAGE C STABLE;
+REVOKE ALL ON FUNCTION csms.caller_may_see(text, pg_catalog.regrole, uuid, text, text) FROM PUBLIC;
+
+-- the administrators of every secret and key: superusers and its members
+DO $$
+BEGIN
+	IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) 'csms_admin') THEN
+		CREATE ROLE csms_admin NOLOGIN;
+	END IF;
+END
+$$;
+
+CREATE TYPE @extschema@.csms_grant AS (
+	object_type		text,
+	object			text,
+	region			text,
+	grantee			name,
+	privileges		text[],
+	grant_time		timestamptz
+);
+
+CREATE FUNCTION @extschema@.csms_grant(secret text, to_role name, privileges text[])
+	RETURNS @extschema@.csms_grant
+	AS 'MODULE_PATHNAME', 'csms_grant' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.csms_revoke(secret text, from_role name, privileges text[] DEFAULT NULL)
+	RETURNS void
+	AS 'MODULE_PATHNAME', 'csms_revoke' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.csms_grant_key(key text, to_role name, privileges text[])
+	RETURNS @extschema@.csms_grant
+	AS 'MODULE_PATHNAME', 'csms_grant_key' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.csms_revoke_key(key text, from_role name, privileges text[] DEFAULT NULL)
+	RETURNS void
+	AS 'MODULE_PATHNAME', 'csms_revoke_key' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.csms_list_grants(secret text DEFAULT NULL)
+	RETURNS SETOF @extschema@.csms_grant
+	AS 'MODULE_PATHNAME', 'csms_list_grants' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.csms_has_privilege(role name, secret text, privilege text)
+	RETURNS boolean
+	AS 'MODULE_PATHNAME', 'csms_has_privilege' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.csms_set_owner(secret text, new_owner name)
+	RETURNS void
+	AS 'MODULE_PATHNAME', 'csms_set_owner' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.csms_reassign_owned(old_role name, new_role name)
+	RETURNS integer
+	AS 'MODULE_PATHNAME', 'csms_reassign_owned' LANGUAGE C VOLATILE;
+
+-- What \df+ and \dT+ show ------------------------------------------------------
+
+COMMENT ON TYPE @extschema@.csms_replica IS 'A replica of a secret in another region, as csms_secret.replicas lists it';
+COMMENT ON TYPE @extschema@.csms_secret IS 'The metadata of a secret (never a value)';
+COMMENT ON TYPE @extschema@.csms_version_metadata IS 'The metadata of a version of a secret (never a value)';
+COMMENT ON TYPE @extschema@.csms_version IS 'A version of a secret with its value (secret_string or secret_binary)';
+COMMENT ON TYPE @extschema@.csms_stage IS 'A stage of a secret and the version it marks';
+COMMENT ON TYPE @extschema@.csms_key IS 'A master key (CMK) of a region, without its material';
+COMMENT ON TYPE @extschema@.csms_grant IS 'A grant of privileges on a secret or key, or on a name pattern, to a role';
+COMMENT ON FUNCTION @extschema@.csms_root_key_fingerprint IS 'Fingerprint of the root key this database was created with (needs no key)';
+COMMENT ON FUNCTION @extschema@.csms_create_key IS 'Create a master key in the session''s region, owned by the caller';
+COMMENT ON FUNCTION @extschema@.csms_list_keys IS 'Master keys of the session''s region that the caller may see';
+COMMENT ON FUNCTION @extschema@.csms_enable_key IS 'Enable a master key (privilege manage on it)';
+COMMENT ON FUNCTION @extschema@.csms_disable_key IS 'Disable a master key: it neither encrypts nor decrypts (privilege manage on it)';
+COMMENT ON FUNCTION @extschema@.csms_rotate_key IS 'Add a material version to a master key for new encryptions (privilege manage on it)';
+COMMENT ON FUNCTION @extschema@.csms_create_secret IS 'Create a secret with version v1 (SYSCURRENT), owned by the caller';
+COMMENT ON FUNCTION @extschema@.csms_show_secret IS 'The metadata of a secret (privilege describe)';
+COMMENT ON FUNCTION @extschema@.csms_list_secrets IS 'Secrets of the session''s region that the caller may describe, by name, a page at a time';
+COMMENT ON FUNCTION @extschema@.csms_update_secret IS 'Change a secret''s key, description, rotation or events (privilege manage)';
+COMMENT ON FUNCTION @extschema@.csms_delete_secret IS 'Delete a secret with every version, at once (privilege manage)';
+COMMENT ON FUNCTION @extschema@.csms_enable_secret IS 'Enable a secret: it serves its values again (privilege manage)';
+COMMENT ON FUNCTION @extschema@.csms_disable_secret IS 'Disable a secret: it keeps its versions but serves no value (privilege manage)';
+COMMENT ON FUNCTION @extschema@.csms_create_secret_version IS 'Add a version to a secret, SYSCURRENT unless stages are given (privilege write)';
+COMMENT ON FUNCTION @extschema@.csms_list_secret_versions IS 'The versions of a secret, without values (privilege describe)';
+COMMENT ON FUNCTION @extschema@.csms_show_secret_version IS 'A version of a secret with its value (privilege read)';
+COMMENT ON FUNCTION @extschema@.csms_get_secret_value IS 'The secret_string of a version of a secret, latest by default (privilege read)';
+COMMENT ON FUNCTION @extschema@.csms_get_secret_binary IS 'The secret_binary of a version of a secret, latest by default (privilege read)';
+COMMENT ON FUNCTION @extschema@.csms_batch_get_secret_value IS 'The SYSCURRENT version of each secret named, with its value (privilege read on each)';
+COMMENT ON FUNCTION @extschema@.csms_update_secret_version IS 'Change the expiry of a version (privilege write)';
+COMMENT ON FUNCTION @extschema@.csms_update_secret_stage IS 'Attach a stage to a version, or move it there (privilege write)';
+COMMENT ON FUNCTION @extschema@.csms_show_secret_stage IS 'The version a stage marks (privilege describe)';
+COMMENT ON FUNCTION @extschema@.csms_delete_secret_stage IS 'Remove a custom stage (privilege write)';
+COMMENT ON FUNCTION @extschema@.csms_backup_secret IS 'An encrypted backup blob of a secret with every version (privilege read)';
+COMMENT ON FUNCTION @extschema@.csms_restore IS 'Recreate a secret from a backup blob of this account and region, owned by the caller';
+COMMENT ON FUNCTION @extschema@.csms_create_region IS 'Create a region of the account; returns its project id';
+COMMENT ON FUNCTION @extschema@.csms_list_regions IS 'The regions where replicas of the session''s secrets may be created';
+COMMENT ON FUNCTION @extschema@.csms_create_replica IS 'Copy a secret into another region as a read-only replica (privilege manage)';
+COMMENT ON FUNCTION @extschema@.csms_delete_replica IS 'Delete the replica of a secret in a region (privilege manage)';
+COMMENT ON FUNCTION @extschema@.csms_promote_replica IS 'Make a replica a writable standalone secret (privilege manage)';
+COMMENT ON FUNCTION @extschema@.csms_generate_random_password IS 'A random password from OpenSSL''s CSPRNG, without modulo bias';
+COMMENT ON FUNCTION @extschema@.csms_grant IS 'Grant privileges on a secret, or on a name pattern (csms_admin), to a role';
+COMMENT ON FUNCTION @extschema@.csms_revoke IS 'Revoke privileges (all by default) on a secret or name pattern from a role';
+COMMENT ON FUNCTION @extschema@.csms_grant_key IS 'Grant privileges (use, manage) on a master key, or on an alias pattern (csms_admin), to a role';
+COMMENT ON FUNCTION @extschema@.csms_revoke_key IS 'Revoke privileges (all by default) on a master key or alias pattern from a role';
+COMMENT ON FUNCTION @extschema@.csms_list_grants IS 'Grants the caller may see, or those that hold for one secret';
+COMMENT ON FUNCTION @extschema@.csms_has_privilege IS 'Whether a role holds a privilege (read, write, describe, manage) on a secret';
+COMMENT ON FUNCTION @extschema@.csms_set_owner IS 'Give a secret (with its replicas) to another role, as ALTER ... OWNER TO';
+COMMENT ON FUNCTION @extschema@.csms_reassign_owned IS 'Give every secret and key a role owns in this database to another role';
 
 -- Secure by default: nobody but superusers may call the API until an
 -- administrator grants EXECUTE on what each role may call.

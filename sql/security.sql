@@ -21,6 +21,11 @@ RESET ROLE;
 -- grant exactly one function: it works for that role, through its own checks
 GRANT EXECUTE ON FUNCTION csms_get_secret_value(text, text) TO csms_app;
 SET ROLE csms_app;
+SELECT try($$SELECT csms_get_secret_value('app-db')$$);
+RESET ROLE;
+-- ... once the role also holds the privilege read on the secret (the second gate)
+SELECT privileges FROM csms_grant('app-db', 'csms_app', '{read}');
+SET ROLE csms_app;
 SELECT csms_get_secret_value('app-db');
 SELECT try($$SELECT csms_get_secret_value('missing')$$);
 SELECT try($$SELECT csms_create_secret('mine', 'x')$$);
@@ -60,4 +65,5 @@ RESET ROLE;
 
 DROP SCHEMA evil CASCADE;
 REVOKE EXECUTE ON FUNCTION csms_get_secret_value(text, text) FROM csms_app;
+DROP OWNED BY csms_app;
 DROP ROLE csms_app;

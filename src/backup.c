@@ -41,6 +41,7 @@
 #include "util.h"
 #include "validate.h"
 #include "spi.h"
+#include "roledep.h"
 #include "keyring.h"
 #include "envelope.h"
 #include "frame.h"
@@ -223,7 +224,7 @@ csms_backup_make(CsmsCall *call, const char *name)
 	text	   *result;
 
 	csms_call_need_root_key(call);
-	s = csms_secret_open(call, name, CSMS_ACT_BACKUP);
+	s = csms_secret_open(call, name, CSMS_ACT_BACKUP, CSMS_PRIV_READ);
 	backup = csms_backup_key(call, true);
 
 	arg = UUIDPGetDatum(&s->id);
@@ -474,13 +475,13 @@ static CsmsStmt q_restore_secret = {
 	" secret_type, auto_rotation, rotation_period, rotation_config, rotation_time,"
 	" next_rotation_time, event_subscriptions, enterprise_project_id,"
 	" rotation_func_urn, create_time, update_time, last_version, stage_names,"
-	" stage_versions, stage_times, version_count)"
+	" stage_versions, stage_times, version_count, owner)"
 	" VALUES ($1, $2, $3, 'ENABLED', $4, $5, $6, $7, $8, $9, $10, $11, $13, $14,"
-	" $15, $16, $17, $18, $19, $20, $21, $22) ON CONFLICT DO NOTHING",	/* $12: last_used_time, below */
-	22, {UUIDOID, TEXTOID, TEXTOID, UUIDOID, TEXTOID, TEXTOID, BOOLOID, TEXTOID,
+	" $15, $16, $17, $18, $19, $20, $21, $22, $23) ON CONFLICT DO NOTHING",	/* $12: last_used_time, below */
+	23, {UUIDOID, TEXTOID, TEXTOID, UUIDOID, TEXTOID, TEXTOID, BOOLOID, TEXTOID,
 		JSONBOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTARRAYOID,
 		TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID, TEXTARRAYOID,
-	INT4ARRAYOID, TIMESTAMPTZARRAYOID, INT4OID}
+	INT4ARRAYOID, TIMESTAMPTZARRAYOID, INT4OID, REGROLEOID}
 };
 
 static CsmsStmt q_restore_usage = {
@@ -582,8 +583,8 @@ csms_backup_restore(CsmsCall *call, csms_blob_parsed *parsed, pg_uuid_t *id_out)
 				last_version,
 				i;
 	size_t		j;
-	Datum		args[22];
-	char		nulls[22];
+	Datum		args[23];
+	char		nulls[23];
 	CsmsStages	stages;
 	Jsonb	   *tags_jsonb = NULL;
 	Jsonb	   *rotation_config = NULL;
@@ -805,10 +806,10 @@ csms_backup_restore(CsmsCall *call, csms_blob_parsed *parsed, pg_uuid_t *id_out)
 	if (csms_exec(&q_restore_key, args, NULL, SPI_OK_SELECT, 1) == 1)
 	{
 		key = csms_key_by_id(&key_id);
-		csms_key_require_enabled(key);
 	}
 	else
 		key = csms_key_resolve(call, NULL, true, false);	/* csms/default */
+	csms_acl_check_key(call, key, call->region, CSMS_PRIV_USE);
 	csms_key_require_enabled(key);
 	csms_key_material(call, key, key->version);
 
@@ -838,6 +839,9 @@ csms_backup_restore(CsmsCall *call, csms_blob_parsed *parsed, pg_uuid_t *id_out)
 	args[3] = UUIDPGetDatum(&key->id);
 	args[17] = Int32GetDatum(last_version);
 	args[21] = Int32GetDatum(nversions);
+	/* a restored secret belongs to the role that restores it */
+	args[22] = ObjectIdGetDatum(call->save_uid);
+	nulls[22] = ' ';
 	for (i = 0; i < stages.n; i++)
 		stages.times[i] = DatumGetTimestampTz(args[16]);
 	csms_stages_datums(&stages, &args[18], &args[19], &args[20]);
@@ -845,6 +849,7 @@ csms_backup_restore(CsmsCall *call, csms_blob_parsed *parsed, pg_uuid_t *id_out)
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
 				 errmsg("secret \"%s\" already exists in region \"%s\"", name, call->region)));
+	csms_role_depend(CSMS_SECRETS, call->save_uid);
 	if (nulls[11] != 'n')
 	{
 		Datum		uargs[2];

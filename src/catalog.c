@@ -32,6 +32,7 @@ static const char *const rel_names[CSMS_NRELS] = {
 	[CSMS_SECRETS] = "secrets",
 	[CSMS_VERSIONS] = "versions",
 	[CSMS_USAGE] = "usage",
+	[CSMS_GRANTS] = "grants",
 };
 
 static const struct
@@ -58,6 +59,7 @@ static const struct
 	[CSMS_KEYS_ALIAS] = {CSMS_KEYS, "alias", TEXTOID},
 	[CSMS_KEYS_STATE] = {CSMS_KEYS, "state", TEXTOID},
 	[CSMS_KEYS_CURRENT_VERSION] = {CSMS_KEYS, "current_version", INT4OID},
+	[CSMS_KEYS_OWNER] = {CSMS_KEYS, "owner", REGROLEOID},
 	[CSMS_SECRETS_CURRENT_VERSION] = {CSMS_SECRETS, "current_version", INT4OID},
 	[CSMS_SECRETS_CURRENT_KEY_VERSION] = {CSMS_SECRETS, "current_key_version", INT4OID},
 	[CSMS_SECRETS_CURRENT_KEY_ID] = {CSMS_SECRETS, "current_key_id", UUIDOID},
@@ -88,6 +90,7 @@ static const struct
 	[CSMS_SECRETS_STAGE_VERSIONS] = {CSMS_SECRETS, "stage_versions", INT4ARRAYOID},
 	[CSMS_SECRETS_STAGE_TIMES] = {CSMS_SECRETS, "stage_times", TIMESTAMPTZARRAYOID},
 	[CSMS_SECRETS_VERSION_COUNT] = {CSMS_SECRETS, "version_count", INT4OID},
+	[CSMS_SECRETS_OWNER] = {CSMS_SECRETS, "owner", REGROLEOID},
 	[CSMS_VERSIONS_SECRET_ID] = {CSMS_VERSIONS, "secret_id", UUIDOID},
 	[CSMS_VERSIONS_VERSION] = {CSMS_VERSIONS, "version", INT4OID},
 	[CSMS_VERSIONS_CREATE_TIME] = {CSMS_VERSIONS, "create_time", TIMESTAMPTZOID},
@@ -98,6 +101,12 @@ static const struct
 	[CSMS_VERSIONS_CIPHERTEXT] = {CSMS_VERSIONS, "ciphertext", BYTEAOID},
 	[CSMS_USAGE_SECRET_ID] = {CSMS_USAGE, "secret_id", UUIDOID},
 	[CSMS_USAGE_LAST_USED_TIME] = {CSMS_USAGE, "last_used_time", TIMESTAMPTZOID},
+	[CSMS_GRANTS_OBJECT_TYPE] = {CSMS_GRANTS, "object_type", TEXTOID},
+	[CSMS_GRANTS_OBJECT_ID] = {CSMS_GRANTS, "object_id", UUIDOID},
+	[CSMS_GRANTS_REGION] = {CSMS_GRANTS, "region", TEXTOID},
+	[CSMS_GRANTS_PREFIX] = {CSMS_GRANTS, "prefix", TEXTOID},
+	[CSMS_GRANTS_GRANTEE] = {CSMS_GRANTS, "grantee", REGROLEOID},
+	[CSMS_GRANTS_PRIVILEGES] = {CSMS_GRANTS, "privileges", TEXTARRAYOID},
 };
 
 static struct

@@ -23,6 +23,7 @@
 #include "redact.h"
 #include "keyring.h"
 #include "frame.h"
+#include "acl.h"
 
 static CsmsStmt q_account = {
 	"SELECT domain_id, root_check, home_region, home_project_id FROM csms.account",
@@ -174,6 +175,8 @@ csms_call_enter(CsmsCall *call, const char *fname, bool install)
 	 * when an error leaves early.
 	 */
 	GetUserIdAndSecContext(&call->save_uid, &call->save_sec);
+	/* listings show what this caller may see (csms.caller_may_see) */
+	csms_acl_set_viewer(call->save_uid);
 	SetUserIdAndSecContext(owner, call->save_sec | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
 }

@@ -41,6 +41,7 @@
 #include "catalog.h"
 #include "spi.h"
 #include "rowio.h"
+#include "roledep.h"
 #include "keymem.h"
 #include "keyring.h"
 
@@ -426,6 +427,7 @@ typedef struct KeyRefEntry
 	char		alias[256];
 	bool		enabled;
 	int			version;
+	Oid			owner;
 } KeyRefEntry;
 
 typedef struct KeyIdEntry
@@ -435,6 +437,7 @@ typedef struct KeyIdEntry
 	char		alias[256];
 	bool		enabled;
 	int			version;
+	Oid			owner;
 } KeyIdEntry;
 
 static HTAB *key_refs = NULL;
@@ -470,7 +473,7 @@ key_cache_create(HTAB *old, const char *name, Size keysize, Size entrysize, int 
 /* A CsmsKey (material not loaded) from what a cache holds. */
 static CsmsKey *
 key_from(const pg_uuid_t *id, const char *id_text, const char *alias, bool enabled,
-		 int version)
+		 int version, Oid owner)
 {
 	CsmsKey    *key = csms_alloc_sensitive(sizeof(CsmsKey));
 
@@ -482,6 +485,7 @@ key_from(const pg_uuid_t *id, const char *id_text, const char *alias, bool enabl
 	key->alias = pstrdup(alias);
 	key->enabled = enabled;
 	key->version = version;
+	key->owner = owner;
 	return key;
 }
 
@@ -496,7 +500,7 @@ key_ref_get(const char *ref)
 	if (key_refs == NULL || strlen(ref) >= KEY_REF_LEN)
 		return NULL;
 	e = hash_search(key_refs, ref, HASH_FIND, NULL);
-	return e ? key_from(&e->id, NULL, e->alias, e->enabled, e->version) : NULL;
+	return e ? key_from(&e->id, NULL, e->alias, e->enabled, e->version, e->owner) : NULL;
 }
 
 /* Remember `key` under `ref` if no invalidation came since `generation`. */
@@ -516,6 +520,7 @@ key_ref_put(const char *ref, const CsmsKey *key, uint64 generation)
 	strlcpy(e->alias, key->alias, sizeof(e->alias));
 	e->enabled = key->enabled;
 	e->version = key->version;
+	e->owner = key->owner;
 }
 
 /* A key by id from the cache or the latest committed row (keyring.h) */
@@ -530,10 +535,11 @@ csms_key_lookup(const pg_uuid_t *id)
 	char	   *alias;
 	bool		enabled;
 	int			version;
+	Oid			owner;
 
 	AcceptInvalidationMessages();
 	if (key_ids && (e = hash_search(key_ids, id, HASH_FIND, NULL)) != NULL)
-		return key_from(&e->id, e->id_text, e->alias, e->enabled, e->version);
+		return key_from(&e->id, e->id_text, e->alias, e->enabled, e->version, e->owner);
 
 	generation = csms_catalog_generation();
 	csms_catalog_require();
@@ -545,6 +551,7 @@ csms_key_lookup(const pg_uuid_t *id)
 													  desc, &isnull)), "ENABLED") == 0;
 	version = DatumGetInt32(heap_getattr(tup, csms_attnum(CSMS_KEYS_CURRENT_VERSION),
 										 desc, &isnull));
+	owner = DatumGetObjectId(heap_getattr(tup, csms_attnum(CSMS_KEYS_OWNER), desc, &isnull));
 	if (generation == csms_catalog_generation() && strlen(alias) < sizeof(e->alias))
 	{
 		if (key_ids == NULL || hash_get_num_entries(key_ids) >= KEY_CACHE_MAX)
@@ -555,9 +562,10 @@ csms_key_lookup(const pg_uuid_t *id)
 		strlcpy(e->alias, alias, sizeof(e->alias));
 		e->enabled = enabled;
 		e->version = version;
-		return key_from(id, e->id_text, alias, enabled, version);
+		e->owner = owner;
+		return key_from(id, e->id_text, alias, enabled, version, owner);
 	}
-	return key_from(id, NULL, alias, enabled, version);
+	return key_from(id, NULL, alias, enabled, version, owner);
 }
 
 /* csms_key_lookup, an error when the key is missing */
@@ -580,7 +588,7 @@ static CsmsKey *key_create(CsmsCall *call, const char *alias,
 						   const char *purpose);
 
 static CsmsStmt q_key_by_ref = {
-	"SELECT id, alias, state, current_version FROM csms.keys"
+	"SELECT id, alias, state, current_version, owner FROM csms.keys"
 	" WHERE region OPERATOR(pg_catalog.=) $1 AND purpose OPERATOR(pg_catalog.=) 'secret'"
 	"   AND (alias OPERATOR(pg_catalog.=) $2 OR id OPERATOR(pg_catalog.=) $3)"
 	" ORDER BY (id OPERATOR(pg_catalog.=) $3) DESC NULLS LAST LIMIT 1",
@@ -588,7 +596,7 @@ static CsmsStmt q_key_by_ref = {
 };
 
 static CsmsStmt q_key_by_ref_lock = {
-	"SELECT id, alias, state, current_version FROM csms.keys"
+	"SELECT id, alias, state, current_version, owner FROM csms.keys"
 	" WHERE region OPERATOR(pg_catalog.=) $1 AND purpose OPERATOR(pg_catalog.=) 'secret'"
 	"   AND (alias OPERATOR(pg_catalog.=) $2 OR id OPERATOR(pg_catalog.=) $3)"
 	" ORDER BY (id OPERATOR(pg_catalog.=) $3) DESC NULLS LAST LIMIT 1 FOR NO KEY UPDATE",
@@ -597,10 +605,10 @@ static CsmsStmt q_key_by_ref_lock = {
 
 static CsmsStmt q_key_insert = {
 	"INSERT INTO csms.keys (id, region, alias, purpose, state, description,"
-	" current_version, create_time, update_time)"
-	" VALUES ($1, $2, $3, $5, 'ENABLED', $4, 1, pg_catalog.now(), pg_catalog.now())"
+	" current_version, create_time, update_time, owner)"
+	" VALUES ($1, $2, $3, $5, 'ENABLED', $4, 1, pg_catalog.now(), pg_catalog.now(), $6)"
 	" ON CONFLICT DO NOTHING",
-	5, {UUIDOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID}
+	6, {UUIDOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, REGROLEOID}
 };
 
 static CsmsStmt q_key_version_insert = {
@@ -666,8 +674,8 @@ key_create(CsmsCall *call, const char *alias, const char *description,
 		   const pg_uuid_t *id, const char *purpose)
 {
 	CsmsKey    *key = csms_alloc_sensitive(sizeof(CsmsKey));
-	Datum		args[5];
-	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+	Datum		args[6];
+	char		nulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
 
 	if (id)
 		key->id = *id;
@@ -686,8 +694,19 @@ key_create(CsmsCall *call, const char *alias, const char *description,
 	else
 		nulls[3] = 'n';
 	args[4] = csms_text_datum(purpose);
+
+	/*
+	 * The keys the extension makes for everyone belong to its owner, so
+	 * that whoever used csms/default first cannot disable it for the others.
+	 */
+	if (strcmp(purpose, "secret") == 0 && strcmp(alias, CSMS_DEFAULT_KEY_ALIAS) != 0)
+		key->owner = call->save_uid;
+	else
+		key->owner = csms_schema_owner();
+	args[5] = ObjectIdGetDatum(key->owner);
 	if (csms_exec(&q_key_insert, args, nulls, SPI_OK_INSERT, 0) != 1)
 		return NULL;
+	csms_role_depend(CSMS_KEYS, key->owner);
 	key_add_material(call, &key->id, 1);
 	return key;
 }
@@ -772,6 +791,7 @@ csms_key_resolve(CsmsCall *call, const char *ref, bool create_default,
 	key->alias = csms_col_text(0, 2);
 	key->enabled = strcmp(csms_col_text(0, 3), "ENABLED") == 0;
 	key->version = DatumGetInt32(csms_col(0, 4, &isnull));
+	key->owner = DatumGetObjectId(csms_col(0, 5, &isnull));
 	if (cache_ref)
 		key_ref_put(cache_ref, key, generation);
 	return key;

@@ -32,6 +32,7 @@ typedef struct CsmsKey
 	char	   *alias;
 	bool		enabled;
 	int			version;		/* the material version used */
+	Oid			owner;			/* the role that owns it */
 	uint8		material[CSMS_KEY_LEN];
 } CsmsKey;
 

@@ -19,8 +19,8 @@
 /* the columns of csms_key, in order */
 #define KEY_COLUMNS \
 	"id::pg_catalog.text, alias, region, state, description, current_version," \
-	" create_time, update_time"
-#define KEY_NCOLS 8
+	" create_time, update_time, pg_catalog.pg_get_userbyid(owner)"
+#define KEY_NCOLS 9
 
 static CsmsStmt q_key_row = {
 	"SELECT " KEY_COLUMNS " FROM csms.keys WHERE id OPERATOR(pg_catalog.=) $1",
@@ -30,6 +30,7 @@ static CsmsStmt q_key_row = {
 static CsmsStmt q_key_list = {
 	"SELECT " KEY_COLUMNS " FROM csms.keys"
 	" WHERE region OPERATOR(pg_catalog.=) $1 AND purpose OPERATOR(pg_catalog.=) 'secret'"
+	"   AND csms.caller_may_see('key', owner, id, alias, region)"
 	" ORDER BY alias",
 	1, {TEXTOID}
 };

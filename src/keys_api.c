@@ -18,6 +18,7 @@
 #include "validate.h"
 #include "keyring.h"
 #include "frame.h"
+#include "acl.h"
 #include "keys.h"
 
 PG_FUNCTION_INFO_V1(csms_init_account);
@@ -109,6 +110,7 @@ key_set_state(FunctionCallInfo fcinfo, const char *fname, const char *state)
 
 	csms_call_begin(&call, fname, 0);
 	key = csms_key_resolve(&call, ref, false, true);
+	csms_acl_check_key(&call, key, call.region, CSMS_PRIV_KEY_MANAGE);
 	csms_key_set_state(key, state);
 	tup = csms_key_tuple(&call, csms_result_tupdesc(fcinfo), &key->id);
 	csms_call_end(&call);
@@ -140,6 +142,7 @@ csms_rotate_key(PG_FUNCTION_ARGS)
 
 	csms_call_begin(&call, "csms_rotate_key", CSMS_NEED_ROOT_KEY);
 	key = csms_key_resolve(&call, ref, false, true);
+	csms_acl_check_key(&call, key, call.region, CSMS_PRIV_KEY_MANAGE);
 	csms_key_rotate(&call, key);
 	tup = csms_key_tuple(&call, csms_result_tupdesc(fcinfo), &key->id);
 	csms_call_end(&call);

@@ -288,11 +288,11 @@ static CsmsStmt q_replica_insert = {
 	"INSERT INTO csms.secrets (id, region, name, state, kms_key_id, description,"
 	" secret_type, auto_rotation, event_subscriptions, enterprise_project_id,"
 	" create_time, update_time, replica_type, primary_id, last_version,"
-	" stage_names, stage_versions, stage_times, version_count)"
+	" stage_names, stage_versions, stage_times, version_count, owner)"
 	" SELECT $1, $2, p.name, p.state, $3, p.description, p.secret_type,"
 	" p.auto_rotation, p.event_subscriptions, p.enterprise_project_id,"
 	" pg_catalog.now(), pg_catalog.now(), 'REPLICA', p.id, p.last_version,"
-	" p.stage_names, p.stage_versions, p.stage_times, p.version_count"
+	" p.stage_names, p.stage_versions, p.stage_times, p.version_count, p.owner"
 	" FROM csms.secrets p WHERE p.id OPERATOR(pg_catalog.=) $4"
 	" ON CONFLICT DO NOTHING",
 	4, {UUIDOID, TEXTOID, UUIDOID, UUIDOID}
@@ -401,7 +401,7 @@ csms_replica_create(CsmsCall *call, const char *name, const char *region,
 
 	csms_check_name("region", region);
 	csms_call_need_root_key(call);
-	s = csms_secret_open(call, name, CSMS_ACT_READ_META);
+	s = csms_secret_open(call, name, CSMS_ACT_READ_META, CSMS_PRIV_MANAGE);
 	if (strcmp(s->replica_type, "REPLICA") == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -420,7 +420,7 @@ csms_replica_create(CsmsCall *call, const char *name, const char *region,
 	require_region(region, target.project_id);
 
 	/* lock the primary: replicas of one secret are created one at a time */
-	s = csms_secret_open(call, name, CSMS_ACT_WRITE_META);
+	s = csms_secret_open(call, name, CSMS_ACT_WRITE_META, CSMS_PRIV_MANAGE);
 
 	args[0] = csms_text_datum(region);
 	args[1] = csms_text_datum(name);
@@ -438,6 +438,7 @@ csms_replica_create(CsmsCall *call, const char *name, const char *region,
 	}
 
 	key = replica_key(&target, key_ref);
+	csms_acl_check_key(call, key, region, CSMS_PRIV_USE);
 	csms_key_require_enabled(key);
 
 	csms_random_uuid(replica_id);
@@ -464,7 +465,7 @@ csms_replica_delete(CsmsCall *call, const char *name, const char *region)
 	pg_uuid_t	replica_id;
 
 	require_region(region, NULL);
-	s = csms_secret_open(call, name, CSMS_ACT_WRITE_META);
+	s = csms_secret_open(call, name, CSMS_ACT_WRITE_META, CSMS_PRIV_MANAGE);
 	args[0] = UUIDPGetDatum(&s->id);
 	args[1] = csms_text_datum(region);
 	args[2] = csms_text_datum(s->name);
@@ -493,7 +494,7 @@ csms_replica_promote(CsmsCall *call, const char *name, pg_uuid_t *id)
 		1, {UUIDOID}
 	};
 
-	s = csms_secret_open(call, name, CSMS_ACT_READ_META);
+	s = csms_secret_open(call, name, CSMS_ACT_READ_META, CSMS_PRIV_MANAGE);
 	if (strcmp(s->replica_type, "REPLICA") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -504,6 +505,20 @@ csms_replica_promote(CsmsCall *call, const char *name, pg_uuid_t *id)
 	args[0] = UUIDPGetDatum(&s->id);
 	args[1] = csms_text_datum("STANDALONE");
 	csms_exec(&q_set_replica_type, args, NULL, SPI_OK_UPDATE, 0);
+	/* the grants of its primary, which held for it, are now its own */
+	{
+		static CsmsStmt q_grants_copy = {
+			"INSERT INTO csms.grants (object_type, object_id, grantee, privileges, grant_time)"
+			" SELECT g.object_type, $2, g.grantee, g.privileges, g.grant_time"
+			" FROM csms.grants g WHERE g.object_type OPERATOR(pg_catalog.=) 'secret'"
+			"  AND g.object_id OPERATOR(pg_catalog.=) $1",
+			2, {UUIDOID, UUIDOID}
+		};
+
+		args[0] = UUIDPGetDatum(&s->primary_id);
+		args[1] = UUIDPGetDatum(&s->id);
+		csms_exec(&q_grants_copy, args, NULL, SPI_OK_INSERT, 0);
+	}
 	args[0] = UUIDPGetDatum(&s->primary_id);
 	args[1] = csms_text_datum(s->name);	/* a replica has its primary's name */
 	csms_exec(&q_standalone_if_alone, args, NULL, SPI_OK_UPDATE, 0);

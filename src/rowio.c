@@ -261,6 +261,8 @@ csms_writer_end(CsmsWriter *w)
 	if (w->cmds & CSMS_WRITE_DELETE)
 		ExecASDeleteTriggers(w->estate, w->rri, NULL);
 	AfterTriggerEndQuery(w->estate);
+	/* the relations the trigger queue opened to fire them */
+	ExecCloseResultRelations(w->estate);
 	if (w->cmds & (CSMS_WRITE_UPDATE | CSMS_WRITE_DELETE))
 		EvalPlanQualEnd(&w->epq);
 	ExecCloseIndices(w->rri);

@@ -42,7 +42,7 @@
 	"   WHERE u.secret_id OPERATOR(pg_catalog.=) s.id)," \
 	" s.event_subscriptions," \
 	" s.enterprise_project_id, s.rotation_func_urn, a.domain_id, s.region," \
-	" s.replica_type"
+	" s.replica_type, pg_catalog.pg_get_userbyid(s.owner)"
 
 static CsmsStmt q_secret_row = {
 	"SELECT " SECRET_COLUMNS " FROM csms.secrets s CROSS JOIN csms.account a"
@@ -55,6 +55,7 @@ static CsmsStmt q_secret_list = {
 	" WHERE s.region OPERATOR(pg_catalog.=) $1"
 	"   AND ($2 IS NULL OR s.name OPERATOR(pg_catalog.>) $2)"
 	"   AND ($3 IS NULL OR $3 OPERATOR(pg_catalog.=) ANY (s.event_subscriptions))"
+	"   AND csms.caller_may_see('secret', s.owner, COALESCE(s.primary_id, s.id), s.name, s.region)"
 	" ORDER BY s.name LIMIT $4",
 	4, {TEXTOID, TEXTOID, TEXTOID, INT4OID}
 };
@@ -63,7 +64,9 @@ static CsmsStmt q_secret_list = {
 static CsmsStmt q_secret_delete = {
 	"WITH v AS (DELETE FROM csms.versions WHERE secret_id OPERATOR(pg_catalog.=) $1),"
 	" t AS (DELETE FROM csms.tags WHERE secret_id OPERATOR(pg_catalog.=) $1),"
-	" u AS (DELETE FROM csms.usage WHERE secret_id OPERATOR(pg_catalog.=) $1)"
+	" u AS (DELETE FROM csms.usage WHERE secret_id OPERATOR(pg_catalog.=) $1),"
+	" g AS (DELETE FROM csms.grants WHERE object_type OPERATOR(pg_catalog.=) 'secret'"
+	"       AND object_id OPERATOR(pg_catalog.=) $1)"
 	" DELETE FROM csms.secrets WHERE id OPERATOR(pg_catalog.=) $1",
 	1, {UUIDOID}
 };
@@ -145,15 +148,27 @@ state_error(const CsmsSecret *s, const char *what)
 			 errdetail("A frozen secret does not allow %s.", what)));
 }
 
+/* The object of a privilege check on s (secret.h) */
+void
+csms_secret_acl_object(const CsmsSecret *s, const char *region, CsmsAclObject *o)
+{
+	o->is_key = false;
+	o->owner = s->owner;
+	o->id = s->has_primary ? s->primary_id : s->id;
+	o->name = s->name;
+	o->region = region;
+}
+
 /*
- * Find the secret `name` in the call's region and check that `action` is
- * allowed on it: the one place for state checks.  Writes lock the secret's
+ * Find the secret `name` in the call's region, check the caller's privilege
+ * `priv` on it, then that `action` is allowed on it: the one place for
+ * privilege and state checks.  Writes lock the secret's
  * row, so concurrent changes of one secret run one after the other.  A
  * write to a PRIMARY reaches its replicas when the write path calls
  * csms_replicas_follow (replica.h).
  */
 CsmsSecret *
-csms_secret_open(CsmsCall *call, const char *name, CsmsAction action)
+csms_secret_open(CsmsCall *call, const char *name, CsmsAction action, int priv)
 {
 	Relation	rel;
 	TupleTableSlot *slot;
@@ -224,9 +239,19 @@ csms_secret_open(CsmsCall *call, const char *name, CsmsAction action)
 		/* NOT NULL columns */
 		stages_read(s->name, names, versions, times, &s->stages);
 	}
+	s->owner = DatumGetObjectId(csms_slot_attr(slot, CSMS_SECRETS_OWNER, &isnull));
 	s->locked = lock;
 	s->tid = slot->tts_tid;
 	ExecDropSingleTupleTableSlot(slot);
+
+	/* the caller's privilege, before anything else is said of the secret */
+	if (priv != 0)
+	{
+		CsmsAclObject o;
+
+		csms_secret_acl_object(s, call->region, &o);
+		csms_acl_check(call->save_uid, &o, priv);
+	}
 	/* the table lock stays until the transaction ends, as a query's does */
 	table_close(rel, NoLock);
 
@@ -323,6 +348,7 @@ secret_values(CsmsCall *call, HeapTuple row, TupleDesc desc, Oid replicas_type,
 													TextDatumGetCString(values[CSMS_OUT_NAME]),
 													TextDatumGetCString(values[CSMS_OUT_REPLICA_TYPE]));
 	nulls[CSMS_OUT_REPLICAS] = false;
+	values[CSMS_OUT_OWNER] = SPI_getbinval(row, desc, CSMS_OUT_REPLICAS + 1, &nulls[CSMS_OUT_OWNER]);
 }
 
 /* The csms_secret row of secret `id`, formed in the caller's context. */

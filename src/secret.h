@@ -26,6 +26,7 @@
 
 #include "context.h"
 #include "rowio.h"
+#include "acl.h"
 
 /* what an operation does to a secret, which decides the states it allows */
 typedef enum CsmsAction
@@ -62,6 +63,7 @@ typedef struct CsmsSecret
 	int			version_count;	/* its rows in csms.versions */
 	bool		auto_rotation;
 	char	   *rotation_period;
+	Oid			owner;			/* the role that owns it */
 	bool		has_primary;	/* a REPLICA: the id of its primary */
 	pg_uuid_t	primary_id;
 	bool		locked;			/* a write: this transaction holds its row's lock */
@@ -94,18 +96,26 @@ typedef enum CsmsSecretOut
 	CSMS_OUT_REGION,
 	CSMS_OUT_REPLICA_TYPE,
 	CSMS_OUT_REPLICAS,
+	CSMS_OUT_OWNER,
 	CSMS_OUT_NCOLS
 } CsmsSecretOut;
 
 /*
- * Find secret `name` in the call's region and check that `action` is
- * allowed on it: the one place for state checks.  A write locks the row
- * (FOR NO KEY UPDATE; FOR UPDATE to delete), so that changes of one secret
- * run one after the other.  A replica takes no write; a primary with
- * replicas is not deleted.
+ * Find secret `name` in the call's region, check that the caller holds
+ * privilege `priv` on it (acl.h), then that `action` is allowed on it: the
+ * one place for privilege and state checks, in that order, so that a role
+ * without the privilege learns nothing of the secret's state.  A write
+ * locks the row (FOR NO KEY UPDATE; FOR UPDATE to delete), so that changes
+ * of one secret run one after the other.  A replica takes no write; a
+ * primary with replicas is not deleted.  priv 0: the caller checks
+ * (csms_has_privilege, which asks about another role).
  */
 extern CsmsSecret *csms_secret_open(CsmsCall *call, const char *name,
-									CsmsAction action);
+									CsmsAction action, int priv);
+
+/* What a privilege check on secret s is about: a replica's grants are its primary's */
+extern void csms_secret_acl_object(const CsmsSecret *s, const char *region,
+								   CsmsAclObject *o);
 
 /* Delete secret id with its versions, tags and usage row: the one place. */
 extern void csms_secret_delete(const pg_uuid_t *id);

@@ -100,7 +100,7 @@ csms_show_secret(PG_FUNCTION_ARGS)
 	HeapTuple	tup;
 
 	csms_call_begin(&call, "csms_show_secret", 0);
-	s = csms_secret_open(&call, name, CSMS_ACT_READ_META);
+	s = csms_secret_open(&call, name, CSMS_ACT_READ_META, CSMS_PRIV_DESCRIBE);
 	tup = csms_secret_tuple(&call, csms_result_tupdesc(fcinfo), &s->id);
 	csms_call_end(&call);
 	PG_RETURN_DATUM(HeapTupleGetDatum(tup));
@@ -159,7 +159,7 @@ csms_update_secret(PG_FUNCTION_ARGS)
 		csms_check_printable("rotation function URN", c.rotation_func_urn, 1024);
 
 	csms_call_begin(&call, "csms_update_secret", CSMS_NEED_ROOT_KEY);
-	s = csms_secret_open(&call, name, CSMS_ACT_WRITE_META);
+	s = csms_secret_open(&call, name, CSMS_ACT_WRITE_META, CSMS_PRIV_MANAGE);
 	csms_secret_update(&call, s, &c);
 	tup = csms_secret_tuple(&call, csms_result_tupdesc(fcinfo), &s->id);
 	csms_replicas_follow(&call, s);
@@ -176,7 +176,7 @@ csms_delete_secret(PG_FUNCTION_ARGS)
 	CsmsSecret *s;
 
 	csms_call_begin(&call, "csms_delete_secret", 0);
-	s = csms_secret_open(&call, name, CSMS_ACT_DELETE);
+	s = csms_secret_open(&call, name, CSMS_ACT_DELETE, CSMS_PRIV_MANAGE);
 	csms_secret_delete(&s->id);
 	csms_call_end(&call);
 	PG_RETURN_VOID();
@@ -192,7 +192,7 @@ secret_set_state(FunctionCallInfo fcinfo, const char *fname, const char *state)
 	HeapTuple	tup;
 
 	csms_call_begin(&call, fname, 0);
-	s = csms_secret_open(&call, name, CSMS_ACT_SET_STATE);
+	s = csms_secret_open(&call, name, CSMS_ACT_SET_STATE, CSMS_PRIV_MANAGE);
 	csms_secret_set_state(s, state);
 	tup = csms_secret_tuple(&call, csms_result_tupdesc(fcinfo), &s->id);
 	csms_replicas_follow(&call, s);

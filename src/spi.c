@@ -81,6 +81,13 @@ csms_sql_scope_enter(void)
 	return nscopes++;
 }
 
+/* How many scopes are open: 0 outside the extension's calls (spi.h) */
+int
+csms_sql_scope_depth(void)
+{
+	return nscopes;
+}
+
 /* Leave a scope, popping its search_path pin */
 void
 csms_sql_scope_leave(int scope)

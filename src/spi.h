@@ -54,4 +54,7 @@ extern bytea *csms_col_bytea(uint64 row, int col);
 extern int	csms_sql_scope_enter(void);
 extern void csms_sql_scope_leave(int scope);
 
+/* the number of open scopes: 0 when no call of the extension runs */
+extern int	csms_sql_scope_depth(void);
+
 #endif							/* CSMS_SPI_H */

@@ -19,6 +19,7 @@
 
 #include "access/detoast.h"
 #include "access/table.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/inval.h"
@@ -34,6 +35,7 @@
 #include "keyring.h"
 #include "envelope.h"
 #include "frame.h"
+#include "acl.h"
 #include "usage.h"
 #include "secret.h"
 #include "version.h"
@@ -49,7 +51,8 @@
  */
 static CsmsStmt q_value = {
 	"SELECT s.id, s.name, s.state, s.replica_type, v.version, v.key_id,"
-	" v.key_version, v.wrapped_dek, v.ciphertext, k.alias, k.state"
+	" v.key_version, v.wrapped_dek, v.ciphertext, k.alias, k.state, s.owner,"
+	" COALESCE(s.primary_id, s.id)"
 	" FROM csms.secrets s"
 	" JOIN csms.versions v ON v.secret_id OPERATOR(pg_catalog.=) s.id"
 	"  AND v.version OPERATOR(pg_catalog.=) COALESCE($3, " SYSCURRENT_VERSION ")"
@@ -144,6 +147,27 @@ csms_value_read_fast(const char *name, int version, char *kind, int *version_out
 	if (isnull || !text_is(d, "ENABLED"))
 		goto done;
 	secret_id = *DatumGetUUIDP(csms_slot_attr(slot, CSMS_SECRETS_ID, &isnull));
+
+	/*
+	 * The caller's privilege: the owner reads without more; anyone else is
+	 * looked up in the grants (cached per backend); a refusal is the SQL
+	 * path's to report.
+	 */
+	{
+		CsmsAclObject o;
+
+		o.owner = DatumGetObjectId(csms_slot_attr(slot, CSMS_SECRETS_OWNER, &isnull));
+		if (o.owner != GetUserId())
+		{
+			o.is_key = false;
+			d = csms_slot_attr(slot, CSMS_SECRETS_PRIMARY_ID, &isnull);
+			o.id = isnull ? secret_id : *DatumGetUUIDP(d);
+			o.name = name;
+			o.region = call.region;
+			if (!csms_acl_allowed(GetUserId(), &o, CSMS_PRIV_READ))
+				goto done;
+		}
+	}
 	key = csms_alloc_sensitive(sizeof(CsmsKey));
 
 	d = csms_slot_attr(slot, CSMS_SECRETS_CURRENT_VERSION, &isnull);
@@ -236,6 +260,8 @@ typedef struct ValueRow
 	bool		found;
 	bool		readable;		/* the secret is ENABLED */
 	pg_uuid_t	secret_id;
+	Oid			owner;
+	pg_uuid_t	acl_id;			/* whose grants by id hold: its primary's for a replica */
 	char	   *name;
 	int			version;
 	CsmsKey    *key;
@@ -287,6 +313,22 @@ value_lookup(CsmsCall *call, const char *name, int version, ValueRow *row)
 				 errmsg("key %s of version \"v%d\" of secret \"%s\" is missing",
 						row->key->id_text, row->version, name)));
 	row->key->enabled = strcmp(csms_col_text(0, 11), "ENABLED") == 0;
+	row->owner = DatumGetObjectId(csms_col(0, 12, &isnull));
+	row->acl_id = *DatumGetUUIDP(csms_col(0, 13, &isnull));
+}
+
+/* Does the caller hold privilege priv on the secret of a found row? */
+static bool
+row_allowed(CsmsCall *call, const ValueRow *row, int priv)
+{
+	CsmsAclObject o;
+
+	o.is_key = false;
+	o.owner = row->owner;
+	o.id = row->acl_id;
+	o.name = row->name;
+	o.region = call->region;
+	return csms_acl_allowed(call->save_uid, &o, priv);
 }
 
 /*
@@ -299,7 +341,7 @@ static void lookup_failed(CsmsCall *call, const char *name, int version) pg_attr
 static void
 lookup_failed(CsmsCall *call, const char *name, int version)
 {
-	CsmsSecret *s = csms_secret_open(call, name, CSMS_ACT_READ_VALUE);
+	CsmsSecret *s = csms_secret_open(call, name, CSMS_ACT_READ_VALUE, CSMS_PRIV_READ);
 
 	csms_version_resolve(s, version);
 	elog(ERROR, "secret \"%s\" could not be read", name);
@@ -330,7 +372,7 @@ csms_value_read(CsmsCall *call, const char *name, int version, CsmsValue *out)
 	csms_check_name("secret", name);
 	csms_call_need_root_key(call);
 	value_lookup(call, name, version, &row);
-	if (!row.found || !row.readable)
+	if (!row.found || !row.readable || !row_allowed(call, &row, CSMS_PRIV_READ))
 		lookup_failed(call, name, version);
 	open_row(call, &row, out);
 }
@@ -352,17 +394,28 @@ csms_value_batch(CsmsCall *call, char **names, int n, ReturnSetInfo *rsinfo)
 {
 	ValueRow   *rows = palloc0(sizeof(ValueRow) * Max(n, 1));
 	StringInfoData missing,
+				denied,
 				unreadable;
+	int			hidden = 0;
 	int			i;
 
 	csms_call_need_root_key(call);
 	initStringInfo(&missing);
+	initStringInfo(&denied);
 	initStringInfo(&unreadable);
 	for (i = 0; i < n; i++)
 	{
 		value_lookup(call, names[i], 0, &rows[i]);
 		if (!rows[i].found)
 			appendStringInfo(&missing, "%s%s", missing.len ? ", " : "", names[i]);
+		else if (!row_allowed(call, &rows[i], CSMS_PRIV_READ))
+		{
+			/* named only to a caller who may describe it */
+			if (row_allowed(call, &rows[i], CSMS_PRIV_DESCRIBE))
+				appendStringInfo(&denied, "%s%s", denied.len ? ", " : "", names[i]);
+			else
+				hidden++;
+		}
 		else if (!rows[i].readable)
 			appendStringInfo(&unreadable, "%s%s", unreadable.len ? ", " : "", names[i]);
 	}
@@ -373,6 +426,18 @@ csms_value_batch(CsmsCall *call, char **names, int n, ReturnSetInfo *rsinfo)
 						call->region, missing.data),
 				 unreadable.len ?
 				 errdetail("These secrets exist but are not enabled: %s.", unreadable.data) : 0));
+	if (denied.len)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for secrets: %s", denied.data),
+				 hidden ?
+				 errdetail("The caller may not read %d more of the secrets named.", hidden) :
+				 errdetail("Reading them needs the privilege \"read\" on each.")));
+	if (hidden)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for %d of the secrets named", hidden),
+				 errdetail("Reading them needs the privilege \"read\" on each.")));
 	if (unreadable.len)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

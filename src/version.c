@@ -18,6 +18,7 @@
 #include "access/genam.h"
 #include "access/table.h"
 #include "catalog/pg_collation.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
@@ -30,6 +31,7 @@
 #include "catalog.h"
 #include "spi.h"
 #include "rowio.h"
+#include "roledep.h"
 #include "keyring.h"
 #include "envelope.h"
 #include "frame.h"
@@ -161,6 +163,7 @@ csms_secret_create(CsmsCall *call, const CsmsNewSecret *ns, CsmsMade *made)
 				stage_times;
 
 	key = csms_key_resolve(call, ns->key_ref, true, false);
+	csms_acl_check_key(call, key, call->region, CSMS_PRIV_USE);
 	csms_key_require_enabled(key);
 	csms_key_material(call, key, key->version);
 
@@ -220,6 +223,7 @@ csms_secret_create(CsmsCall *call, const CsmsNewSecret *ns, CsmsMade *made)
 			{CSMS_SECRETS_STAGE_VERSIONS, stage_versions, false},
 			{CSMS_SECRETS_STAGE_TIMES, stage_times, false},
 			{CSMS_SECRETS_VERSION_COUNT, Int32GetDatum(1), false},
+			{CSMS_SECRETS_OWNER, ObjectIdGetDatum(call->save_uid), false},
 		};
 
 		if (!csms_row_insert(CSMS_SECRETS, CSMS_SECRETS_BY_NAME, cols, lengthof(cols)))
@@ -228,6 +232,8 @@ csms_secret_create(CsmsCall *call, const CsmsNewSecret *ns, CsmsMade *made)
 					 errmsg("secret \"%s\" already exists in region \"%s\"", ns->name,
 							call->region)));
 	}
+	/* its owner, the caller, cannot be dropped while it owns it */
+	csms_role_depend(CSMS_SECRETS, call->save_uid);
 
 	if (ns->tags)
 	{
@@ -422,6 +428,7 @@ csms_version_add(CsmsCall *call, CsmsSecret *s, char kind, const char *value, Si
 	version = s->last_version + 1;
 
 	key = csms_key_by_id(&s->kms_key_id);
+	csms_acl_check_key(call, key, call->region, CSMS_PRIV_USE);
 	csms_key_require_enabled(key);
 	csms_key_material(call, key, key->version);
 
@@ -579,6 +586,7 @@ csms_secret_update(CsmsCall *call, CsmsSecret *s, const CsmsSecretChange *c)
 	{
 		CsmsKey    *to = csms_key_resolve(call, c->key_ref, true, false);
 
+		csms_acl_check_key(call, to, call->region, CSMS_PRIV_USE);
 		csms_key_require_enabled(to);
 		if (memcmp(to->id.data, s->kms_key_id.data, UUID_LEN) != 0)
 		{
@@ -659,6 +667,8 @@ csms_secret_created_tuple(CsmsCall *call, TupleDesc tupdesc, const CsmsNewSecret
 	SET(CSMS_OUT_REPLICA_TYPE, CStringGetTextDatum("STANDALONE"));
 	SET(CSMS_OUT_REPLICAS,
 		PointerGetDatum(construct_empty_array(get_element_type(TupleDescAttr(tupdesc, CSMS_OUT_REPLICAS)->atttypid))));
+	SET(CSMS_OUT_OWNER, DirectFunctionCall1(namein,
+											CStringGetDatum(GetUserNameFromId(call->save_uid, false))));
 #undef SET
 	tup = heap_form_tuple(tupdesc, values, isnull);
 	MemoryContextSwitchTo(old);

@@ -105,7 +105,7 @@ csms_create_secret_version(PG_FUNCTION_ARGS)
 	expire = expire_arg(fcinfo, 4);
 
 	csms_call_begin(&call, "csms_create_secret_version", CSMS_NEED_ROOT_KEY | CSMS_CACHED_ACCOUNT);
-	s = csms_secret_open(&call, name, CSMS_ACT_WRITE_VERSION);
+	s = csms_secret_open(&call, name, CSMS_ACT_WRITE_VERSION, CSMS_PRIV_WRITE);
 	csms_version_add(&call, s, kind, value, len, stages, nstages, expire, &made);
 
 	/* the result: every value is known, no query */
@@ -135,7 +135,7 @@ csms_list_secret_versions(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 	csms_call_begin(&call, "csms_list_secret_versions", 0);
-	s = csms_secret_open(&call, name, CSMS_ACT_READ_META);
+	s = csms_secret_open(&call, name, CSMS_ACT_READ_META, CSMS_PRIV_DESCRIBE);
 	if (marker && after == 0)
 		after = csms_version_resolve(s, 0);
 	csms_version_list((ReturnSetInfo *) fcinfo->resultinfo, s, after, page_size);
@@ -279,7 +279,7 @@ csms_update_secret_version(PG_FUNCTION_ARGS)
 	Datum		result;
 
 	csms_call_begin(&call, "csms_update_secret_version", 0);
-	s = csms_secret_open(&call, name, CSMS_ACT_WRITE_VERSION);
+	s = csms_secret_open(&call, name, CSMS_ACT_WRITE_VERSION, CSMS_PRIV_WRITE);
 	version = csms_version_resolve(s, version);
 	csms_version_set_expiry(s, version, expire);
 	result = metadata_result(&call, fcinfo, &s->id, version);
@@ -301,7 +301,7 @@ csms_update_secret_stage(PG_FUNCTION_ARGS)
 
 	csms_check_name("stage", stage);
 	csms_call_begin(&call, "csms_update_secret_stage", 0);
-	s = csms_secret_open(&call, name, CSMS_ACT_WRITE_META);
+	s = csms_secret_open(&call, name, CSMS_ACT_WRITE_META, CSMS_PRIV_WRITE);
 	version = csms_version_resolve(s, version);
 	csms_stage_move(s, stage, version);
 	tup = csms_stage_tuple(&call, csms_result_tupdesc(fcinfo), s, stage);
@@ -322,7 +322,7 @@ csms_show_secret_stage(PG_FUNCTION_ARGS)
 
 	csms_check_name("stage", stage);
 	csms_call_begin(&call, "csms_show_secret_stage", 0);
-	s = csms_secret_open(&call, name, CSMS_ACT_READ_META);
+	s = csms_secret_open(&call, name, CSMS_ACT_READ_META, CSMS_PRIV_DESCRIBE);
 	tup = csms_stage_tuple(&call, csms_result_tupdesc(fcinfo), s, stage);
 	csms_call_end(&call);
 	PG_RETURN_DATUM(HeapTupleGetDatum(tup));
@@ -345,7 +345,7 @@ csms_delete_secret_stage(PG_FUNCTION_ARGS)
 				 errdetail("SYSCURRENT and SYSPREVIOUS are managed by the extension."),
 				 errhint("Move it to another version with csms_update_secret_stage().")));
 	csms_call_begin(&call, "csms_delete_secret_stage", 0);
-	s = csms_secret_open(&call, name, CSMS_ACT_WRITE_META);
+	s = csms_secret_open(&call, name, CSMS_ACT_WRITE_META, CSMS_PRIV_WRITE);
 	csms_stage_delete(s, stage);
 	csms_replicas_follow(&call, s);
 	csms_call_end(&call);

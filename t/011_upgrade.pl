@@ -137,6 +137,17 @@ is($q->("SELECT csms_get_secret_binary('bin')"), '\x00ff10', 'the binary secret 
 is($q->($meta_sql), $meta_before, 'metadata, states, stages and replicas are as they were');
 is($q->("SELECT key_id, alias, state, key_version FROM csms_list_keys() ORDER BY alias"), $keys_before,
 	'the keys are as they were');
+# access control (1.1): what 1.0 made belongs to the extension's owner, who
+# may hand it on; roles other than it hold nothing until then
+my $extowner = $q->("SELECT extowner::regrole FROM pg_extension WHERE extname = 'secrets'");
+is($q->("SELECT string_agg(DISTINCT owner, ',') FROM (SELECT owner FROM csms_list_secrets()"
+		. " UNION ALL SELECT owner FROM csms_list_keys()) o"),
+	$extowner, 'every secret and key of 1.0 belongs to the extension owner');
+is($q->("SET csms.region = 'eu'; SELECT string_agg(DISTINCT owner, ',') FROM csms_list_secrets()"),
+	$extowner, 'also in another region');
+is($q->("SELECT count(*) FROM csms.grants"), '0', 'and nobody holds a grant');
+$q->("CREATE ROLE upgraded_app; SELECT csms_set_owner('s1', 'upgraded_app')");
+is($q->("SELECT owner FROM csms_show_secret('s1')"), 'upgraded_app', 'a 1.0 secret handed to an application');
 my ($rc, $out, $err) = $node->psql('postgres', "SELECT csms_get_secret_value('off')");
 like($err, qr/secret "off" is disabled/, 'the disabled secret is still disabled');
 
