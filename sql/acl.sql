@@ -110,14 +110,14 @@ INSERT INTO acl_matrix (fn, on_what, privilege, region, call) VALUES
 	('csms_create_replica', 'secret', 'manage', '', $$SELECT csms_create_replica('mb', 'eu')$$),
 	('csms_delete_replica', 'secret', 'manage', '', $$SELECT csms_delete_replica('mx', 'eu')$$),
 	('csms_promote_replica', 'secret', 'manage', 'eu', $$SELECT * FROM csms_promote_replica('mx')$$),
-	('csms_grant', 'secret', 'manage', '', $$SELECT * FROM csms_grant('mx', 'acl_other', '{read}')$$),
+	('csms_grant', 'secret', 'manage', '', $$SELECT * FROM csms_grant('mx', 'acl_other', '{manage}')$$),
 	('csms_revoke', 'secret', 'manage', '', $$SELECT csms_revoke('mx', 'acl_other')$$),
 	('csms_create_secret (kms_key_id)', 'key', 'use', '', $$SELECT * FROM csms_create_secret('new', 'x', kms_key_id => 'mk')$$),
 	('csms_restore', 'key', 'use', '', $$SELECT * FROM csms_restore((SELECT blob FROM acl_blob))$$),
 	('csms_rotate_key', 'key', 'manage', '', $$SELECT * FROM csms_rotate_key('mk')$$),
 	('csms_disable_key', 'key', 'manage', '', $$SELECT * FROM csms_disable_key('mk')$$),
 	('csms_enable_key', 'key', 'manage', '', $$SELECT * FROM csms_enable_key('mk')$$),
-	('csms_grant_key', 'key', 'manage', '', $$SELECT * FROM csms_grant_key('mk', 'acl_other', '{use}')$$),
+	('csms_grant_key', 'key', 'manage', '', $$SELECT * FROM csms_grant_key('mk', 'acl_other', '{manage}')$$),
 	('csms_revoke_key', 'key', 'manage', '', $$SELECT csms_revoke_key('mk', 'acl_other')$$);
 -- calls that need a privilege on a key as well as one on a secret
 INSERT INTO acl_matrix (fn, on_what, privilege, region, call, extra) VALUES
@@ -214,6 +214,31 @@ SELECT object_type, object, region, grantee, privileges FROM csms_grant_key('mk'
 SELECT csms_revoke_key('mk', 'acl_other', '{manage}');
 SELECT object_type, object, region, grantee, privileges FROM csms_list_grants() WHERE object_type = 'key';
 SELECT csms_revoke_key('mk', 'acl_other');
+
+-- manage through a grant gives only what its holder holds: it is not read
+SELECT privileges FROM csms_grant('mx', 'acl_exact', '{manage}');
+SELECT acl_try('acl_exact', '', $$SELECT csms_grant('mx', 'acl_exact', '{read}')$$);
+SELECT acl_try('acl_exact', '', $$SELECT csms_grant('mx', 'acl_other', '{describe,manage}')$$);
+SELECT acl_try('acl_exact', '', $$SELECT csms_grant('mx', 'acl_other', '{manage}')$$);
+SELECT grantee, privileges FROM csms_list_grants('mx') ORDER BY grantee;
+SELECT csms_revoke('mx', r) FROM unnest('{acl_exact,acl_other}'::name[]) r;
+-- grants and revokes in any state
+SELECT state FROM csms_disable_secret('mx');
+SELECT privileges FROM csms_grant('mx', 'acl_other', '{describe}');
+SELECT csms_revoke('mx', 'acl_other');
+SELECT state FROM csms_enable_secret('mx');
+-- the dependencies again, as after pg_upgrade (which does not carry them)
+SELECT privileges FROM csms_grant('mx', 'acl_other', '{read}');
+SELECT count(*) AS dependencies FROM pg_shdepend
+ WHERE refobjid = 'acl_other'::regrole AND objid = 'csms.grants'::regclass;
+DELETE FROM pg_shdepend WHERE refobjid = 'acl_other'::regrole AND objid = 'csms.grants'::regclass;
+SELECT count(*) AS dependencies FROM pg_shdepend
+ WHERE refobjid = 'acl_other'::regrole AND objid = 'csms.grants'::regclass;
+SELECT csms.record_role_dependencies();
+SELECT count(*) AS dependencies FROM pg_shdepend
+ WHERE refobjid = 'acl_other'::regrole AND objid = 'csms.grants'::regclass;
+SELECT acl_try('acl_other', '', $$SELECT csms.record_role_dependencies()$$);
+SELECT csms_revoke('mx', 'acl_other');
 
 -- Ownership -----------------------------------------------------------------
 CREATE ROLE app_a;

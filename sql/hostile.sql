@@ -20,6 +20,8 @@ SELECT pg_catalog.cardinality(:'types'::regtype[]) AS types_shadowed, :'types' A
 SELECT :'funcs' AS functions_shadowed;
 
 CREATE ROLE csms_hostile;
+CREATE ROLE csms_hostile_heir;	-- whom it gives its secrets to (csms_reassign_owned)
+GRANT csms_hostile_heir TO csms_hostile;
 CREATE SCHEMA hostile AUTHORIZATION csms_hostile;
 GRANT CREATE ON SCHEMA public TO csms_hostile;
 -- the first gate is open: the role may call every function of the extension
@@ -144,5 +146,5 @@ DROP DATABASE csms_hostile_install;
 -- what the role made goes to the administrator, then its grants (access control)
 SELECT csms_reassign_owned('csms_hostile', current_user) > 0 AS reassigned;
 DROP OWNED BY csms_hostile;
-DROP ROLE csms_hostile;
+DROP ROLE csms_hostile, csms_hostile_heir;
 DROP SCHEMA harness CASCADE;

@@ -530,7 +530,9 @@ CREATE TABLE csms.grants (
 	privileges		text[] NOT NULL,
 	grant_time		timestamptz NOT NULL,
 	CHECK ((object_id IS NULL) OPERATOR(pg_catalog.<>) (prefix IS NULL)),
-	CHECK (region IS NULL OR prefix IS NOT NULL)
+	CHECK (region IS NULL OR prefix IS NOT NULL),
+	CHECK (pg_catalog.cardinality(privileges) OPERATOR(pg_catalog.>) 0 AND privileges
+		   OPERATOR(pg_catalog.<@) ARRAY['read', 'write', 'describe', 'manage', 'use']::pg_catalog.text[])
 );
 CREATE UNIQUE INDEX grants_object_key ON csms.grants (object_type, object_id, grantee)
 	WHERE object_id IS NOT NULL;
@@ -566,6 +568,12 @@ CREATE FUNCTION csms.drop_owned() RETURNS event_trigger
 REVOKE ALL ON FUNCTION csms.drop_owned() FROM PUBLIC;
 CREATE EVENT TRIGGER csms_drop_owned ON ddl_command_start WHEN TAG IN ('DROP OWNED')
 	EXECUTE FUNCTION csms.drop_owned();
+
+-- the dependencies again, for every role (after pg_upgrade, which drops them)
+CREATE FUNCTION csms.record_role_dependencies() RETURNS void
+	AS 'MODULE_PATHNAME', 'csms_record_role_dependencies' LANGUAGE C VOLATILE;
+REVOKE ALL ON FUNCTION csms.record_role_dependencies() FROM PUBLIC;
+COMMENT ON FUNCTION csms.record_role_dependencies() IS 'Record the roles of every secret, key and grant as dependencies, as after pg_upgrade';
 
 -- what a listing shows: the caller may describe the secret, see the key (acl.c)
 CREATE FUNCTION csms.caller_may_see(object_type text, owner pg_catalog.regrole, id uuid,

@@ -12,11 +12,13 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "catalog/pg_type.h"
+#include "common/hashfn.h"
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
+#include "utils/syscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
@@ -49,19 +51,51 @@ typedef struct Grant
 	char	   *prefix;			/* a pattern's */
 } Grant;
 
-/* the grants on one object id */
+/* a grant by id, as the table of them holds it */
+typedef struct IdGrant
+{
+	Oid			grantee;
+	int16		privs;
+	bool		is_key;
+} IdGrant;
+
+/*
+ * The grants on one object id: an open-addressing table (simplehash) with
+ * the first grant inline, so that a read finds its grant in one cache line
+ * (a dynahash entry and a separate array were three dependent loads, which
+ * cost a reader with thousands of grants a few percent of its throughput).
+ */
 typedef struct IdGrants
 {
-	pg_uuid_t	id;				/* hash key */
-	int			n;
-	Grant	   *grants;
+	pg_uuid_t	id;				/* key */
+	char		status;			/* simplehash's */
+	int			nmore;
+	IdGrant		first;
+	IdGrant    *more;			/* the others, if any */
 } IdGrants;
+
+static inline uint32
+id_hash(const pg_uuid_t *id)
+{
+	return hash_bytes(id->data, UUID_LEN);
+}
+
+#define SH_PREFIX idgrants
+#define SH_ELEMENT_TYPE IdGrants
+#define SH_KEY_TYPE pg_uuid_t
+#define SH_KEY id
+#define SH_HASH_KEY(tb, key) id_hash(&(key))
+#define SH_EQUAL(tb, a, b) (memcmp((a).data, (b).data, UUID_LEN) == 0)
+#define SH_SCOPE static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
 
 static struct
 {
 	bool		valid;
 	MemoryContext cxt;
-	HTAB	   *by_id;			/* IdGrants */
+	idgrants_hash *by_id;
 	int			npatterns;
 	Grant	   *patterns;
 }			grants;
@@ -73,8 +107,8 @@ static Oid	viewer = InvalidOid;
 static void
 grants_forget(Oid relid)
 {
-	if (relid == InvalidOid || !csms_catalog_ok() || relid == csms_rel(CSMS_GRANTS))
-		grants.valid = false;
+	/* any csms relation: no catalog lookup here, which may run in an aborted transaction */
+	grants.valid = false;
 }
 
 /* Fill the cache from the latest committed rows of csms.grants */
@@ -87,7 +121,6 @@ grants_load(void)
 	TableScanDesc scan;
 	TupleTableSlot *slot;
 	Snapshot	snap;
-	HASHCTL		ctl;
 	MemoryContext old;
 	int			cap = 8;
 
@@ -111,10 +144,7 @@ grants_load(void)
 	grants.patterns = NULL;
 
 	old = MemoryContextSwitchTo(grants.cxt);
-	ctl.keysize = sizeof(pg_uuid_t);
-	ctl.entrysize = sizeof(IdGrants);
-	ctl.hcxt = grants.cxt;
-	grants.by_id = hash_create("csms grants by id", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	grants.by_id = idgrants_create(grants.cxt, 64, NULL);
 	grants.patterns = palloc(sizeof(Grant) * cap);
 
 	rel = table_open(csms_rel(CSMS_GRANTS), AccessShareLock);
@@ -137,16 +167,22 @@ grants_load(void)
 		if (!isnull)
 		{
 			bool		found;
-			IdGrants   *e = hash_search(grants.by_id, DatumGetUUIDP(d), HASH_ENTER, &found);
+			IdGrants   *e = idgrants_insert(grants.by_id, *DatumGetUUIDP(d), &found);
+			IdGrant		ig;
 
+			ig.grantee = g.grantee;
+			ig.privs = (int16) g.privs;
+			ig.is_key = g.is_key;
 			if (!found)
 			{
-				e->n = 0;
-				e->grants = NULL;
+				e->first = ig;
+				e->nmore = 0;
+				e->more = NULL;
+				continue;
 			}
-			e->grants = e->grants ? repalloc(e->grants, sizeof(Grant) * (e->n + 1)) :
-				palloc(sizeof(Grant));
-			e->grants[e->n++] = g;
+			e->more = e->more ? repalloc(e->more, sizeof(IdGrant) * (e->nmore + 1)) :
+				palloc(sizeof(IdGrant));
+			e->more[e->nmore++] = ig;
 			continue;
 		}
 		d = csms_slot_attr(slot, CSMS_GRANTS_REGION, &isnull);
@@ -170,6 +206,8 @@ grants_load(void)
 	grants.valid = generation == csms_catalog_generation();
 }
 
+static bool role_holds(Oid role, Oid other);
+
 /* Superuser or csms_admin (acl.h) */
 bool
 csms_acl_is_admin(Oid role)
@@ -179,15 +217,78 @@ csms_acl_is_admin(Oid role)
 	if (superuser_arg(role))
 		return true;
 	admin = get_role_oid("csms_admin", true);
-	return OidIsValid(admin) && has_privs_of_role(role, admin);
+	return OidIsValid(admin) && role_holds(role, admin);
+}
+
+/*
+ * Memberships: whether one role (the last one asked about, the reader of a
+ * session as a rule) has the privileges of each role an owner or a grant
+ * names, remembered until pg_authid or pg_auth_members changes (a syscache
+ * callback), so that a read asks PostgreSQL once per owner or grantee, not
+ * once per read.
+ */
+#define MEMBERSHIPS_MAX 64
+
+static struct
+{
+	Oid			role;			/* whom the answers are for; InvalidOid: none */
+	int			n;
+	Oid			of[MEMBERSHIPS_MAX];
+	bool		holds[MEMBERSHIPS_MAX];
+}			memberships;
+
+static void
+memberships_forget(Datum arg, int cacheid, uint32 hashvalue)
+{
+	memberships.role = InvalidOid;
+}
+
+/* has_privs_of_role(role, other), remembered */
+static bool
+role_holds(Oid role, Oid other)
+{
+	static bool registered = false;
+	int			i;
+	bool		holds;
+
+	if (role == other)
+		return true;
+	if (!registered)
+	{
+		CacheRegisterSyscacheCallback(AUTHOID, memberships_forget, (Datum) 0);
+		CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, memberships_forget, (Datum) 0);
+		registered = true;
+	}
+	if (memberships.role != role)
+	{
+		memberships.role = role;
+		memberships.n = 0;
+	}
+	for (i = 0; i < memberships.n; i++)
+		if (memberships.of[i] == other)
+			return memberships.holds[i];
+	holds = has_privs_of_role(role, other);
+	/* an invalidation while asking leaves role unset: ask again next time */
+	if (memberships.role == role && memberships.n < MEMBERSHIPS_MAX)
+	{
+		memberships.of[memberships.n] = other;
+		memberships.holds[memberships.n++] = holds;
+	}
+	return holds;
 }
 
 /* Does grant g give priv to role? */
 static inline bool
 grant_gives(const Grant *g, Oid role, const CsmsAclObject *o, int priv)
 {
-	return g->is_key == o->is_key && (g->privs & priv) != 0 &&
-		(g->grantee == role || has_privs_of_role(role, g->grantee));
+	return g->is_key == o->is_key && (g->privs & priv) != 0 && role_holds(role, g->grantee);
+}
+
+/* The same for a grant by id */
+static inline bool
+id_grant_gives(const IdGrant *g, Oid role, const CsmsAclObject *o, int priv)
+{
+	return g->is_key == o->is_key && (g->privs & priv) != 0 && role_holds(role, g->grantee);
 }
 
 /* The check (acl.h) */
@@ -198,16 +299,20 @@ csms_acl_allowed(Oid role, const CsmsAclObject *o, int priv)
 	int			i;
 
 	/* the owner, and whoever has its privileges (superusers among them) */
-	if (role == o->owner || has_privs_of_role(role, o->owner))
+	if (role_holds(role, o->owner))
 		return true;
 	if (o->is_key && priv == CSMS_PRIV_USE && strcmp(o->name, CSMS_DEFAULT_KEY_ALIAS) == 0)
 		return true;
 	grants_load();
-	e = hash_search(grants.by_id, &o->id, HASH_FIND, NULL);
+	e = idgrants_lookup(grants.by_id, o->id);
 	if (e)
-		for (i = 0; i < e->n; i++)
-			if (grant_gives(&e->grants[i], role, o, priv))
+	{
+		if (id_grant_gives(&e->first, role, o, priv))
+			return true;
+		for (i = 0; i < e->nmore; i++)
+			if (id_grant_gives(&e->more[i], role, o, priv))
 				return true;
+	}
 	for (i = 0; i < grants.npatterns; i++)
 	{
 		const Grant *g = &grants.patterns[i];

@@ -5,8 +5,9 @@
  *	  csms_grant_key, csms_revoke_key, csms_list_grants,
  *	  csms_has_privilege, csms_set_owner, csms_reassign_owned; and the
  *	  extension's internal ones: csms.caller_may_see (the filter of the
- *	  listings), csms.role_dependencies (a trigger) and csms.drop_owned
- *	  (the event trigger of DROP OWNED).
+ *	  listings), csms.role_dependencies (a trigger), csms.drop_owned
+ *	  (the event trigger of DROP OWNED) and csms.record_role_dependencies
+ *	  (after pg_upgrade).
  *
  *	  A target names a secret (a key) or a pattern: "name", "name*" (the
  *	  names that start with "name"; "*" is every name), each optionally
@@ -53,6 +54,7 @@ PG_FUNCTION_INFO_V1(csms_reassign_owned);
 PG_FUNCTION_INFO_V1(csms_caller_may_see);
 PG_FUNCTION_INFO_V1(csms_role_dependencies);
 PG_FUNCTION_INFO_V1(csms_drop_owned);
+PG_FUNCTION_INFO_V1(csms_record_role_dependencies);
 
 /* the columns of csms_grant */
 #define GRANT_NCOLS 6
@@ -68,6 +70,7 @@ typedef struct Target
 	/* once resolved (not for patterns) */
 	pg_uuid_t	id;				/* for a replica, its primary's */
 	char	   *display;		/* the name or alias */
+	CsmsAclObject obj;			/* what privilege checks on it are about */
 } Target;
 
 /* Arguments ------------------------------------------------------------- */
@@ -199,18 +202,46 @@ target_resolve(CsmsCall *call, Target *t, int priv)
 			csms_acl_check_key(call, key, t->region, priv);
 		t->id = key->id;
 		t->display = pstrdup(key->alias);
+		t->obj.is_key = true;
+		t->obj.owner = key->owner;
+		t->obj.id = key->id;
+		t->obj.name = t->display;
+		t->obj.region = t->region;
 	}
 	else
 	{
 		CsmsSecret *s = csms_secret_open(call, t->name,
-										 priv ? CSMS_ACT_WRITE_META : CSMS_ACT_READ_META, priv);
+										 priv ? CSMS_ACT_ACL : CSMS_ACT_READ_META, priv);
 
 		t->id = s->has_primary ? s->primary_id : s->id;
 		t->display = s->name;
+		csms_secret_acl_object(s, t->region, &t->obj);
 	}
 }
 
 /* Grants and revokes ------------------------------------------------------- */
+
+/*
+ * The owner (and whoever has its privileges) and csms_admin grant any
+ * privilege; a role that holds manage through a grant grants only the
+ * privileges it holds itself, as a grant option would: manage does not make
+ * its holder a reader.
+ */
+static void
+require_grantable(CsmsCall *call, const Target *t, int privs)
+{
+	int			bit;
+
+	if (has_privs_of_role(call->save_uid, t->obj.owner) || csms_acl_is_admin(call->save_uid))
+		return;
+	for (bit = 1; bit <= CSMS_PRIV_KEY_MANAGE; bit <<= 1)
+		if ((privs & bit) && !csms_acl_allowed(call->save_uid, &t->obj, bit))
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("permission denied to grant privilege \"%s\" on %s \"%s\"",
+							csms_priv_name(bit), t->is_key ? "key" : "secret", t->display),
+					 errdetail("A role that is not the owner grants only the privileges it holds itself.")));
+}
 
 /*
  * The union of two privilege lists in the canonical order (acl.h); the
@@ -318,7 +349,10 @@ grant_common(FunctionCallInfo fcinfo, const char *fname, bool is_key)
 	if (t.pattern)
 		require_admin_for_pattern(&call, &t);
 	else
+	{
 		target_resolve(&call, &t, is_key ? CSMS_PRIV_KEY_MANAGE : CSMS_PRIV_MANAGE);
+		require_grantable(&call, &t, privs);
+	}
 
 	args[0] = csms_text_datum(is_key ? "key" : "secret");
 	if (t.pattern)
@@ -669,6 +703,36 @@ static CsmsStmt q_reassign_keys = {
 	2, {REGROLEOID, REGROLEOID}
 };
 
+/* does a role own a secret or key (not the extension's own keys)? */
+static CsmsStmt q_role_owns = {
+	"SELECT EXISTS (SELECT FROM csms.secrets s WHERE s.owner OPERATOR(pg_catalog.=) $1)"
+	" OR EXISTS (SELECT FROM csms.keys k WHERE k.owner OPERATOR(pg_catalog.=) $1"
+	"   AND k.purpose OPERATOR(pg_catalog.=) 'secret' AND k.alias OPERATOR(pg_catalog.<>) 'csms/default')",
+	1, {REGROLEOID}
+};
+
+/*
+ * Under the role's lock, in the latest committed state: the role owns no
+ * secret or key here.  A REPEATABLE READ transaction whose snapshot missed
+ * one that another transaction committed meanwhile is refused (it would
+ * leave that row naming a role without its dependency).
+ */
+static void
+still_owns_nothing(Oid role, const char *what)
+{
+	Datum		arg = ObjectIdGetDatum(role);
+	bool		isnull;
+
+	csms_exec_latest(&q_role_owns, &arg, NULL, 1);
+	if (DatumGetBool(csms_col(0, 1, &isnull)))
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not %s the secrets and keys of role \"%s\"", what,
+						GetUserNameFromId(role, false)),
+				 errdetail("Another transaction gave the role a secret or key after this transaction's snapshot was taken."),
+				 errhint("Run it again in a new transaction.")));
+}
+
 /*
  * Give every secret and key of old_role to new_role (in a call frame);
  * the number given.  Locks old_role as DROP ROLE does, so that nothing
@@ -681,6 +745,8 @@ reassign(Oid old_role, Oid new_role)
 	uint64		nsecrets;
 	uint64		nkeys;
 
+	if (old_role == new_role)
+		return 0;				/* nothing changes hands (and nothing is undone) */
 	LockSharedObject(AuthIdRelationId, old_role, 0, AccessExclusiveLock);
 	args[0] = ObjectIdGetDatum(old_role);
 	args[1] = ObjectIdGetDatum(new_role);
@@ -690,6 +756,7 @@ reassign(Oid old_role, Oid new_role)
 		csms_role_depend(CSMS_SECRETS, new_role);
 	if (nkeys > 0)
 		csms_role_depend(CSMS_KEYS, new_role);
+	still_owns_nothing(old_role, "reassign");
 	csms_role_undepend(CSMS_SECRETS, old_role);
 	csms_role_undepend(CSMS_KEYS, old_role);
 	return (int) (nsecrets + nkeys);
@@ -792,10 +859,9 @@ csms_role_dependencies(PG_FUNCTION_ARGS)
 	return PointerGetDatum(NULL);
 }
 
-static CsmsStmt q_role_owns = {
-	"SELECT EXISTS (SELECT FROM csms.secrets s WHERE s.owner OPERATOR(pg_catalog.=) $1)"
-	" OR EXISTS (SELECT FROM csms.keys k WHERE k.owner OPERATOR(pg_catalog.=) $1"
-	"   AND k.purpose OPERATOR(pg_catalog.=) 'secret' AND k.alias OPERATOR(pg_catalog.<>) 'csms/default')",
+
+static CsmsStmt q_role_grants_left = {
+	"SELECT FROM csms.grants WHERE grantee OPERATOR(pg_catalog.=) $1 LIMIT 1",
 	1, {REGROLEOID}
 };
 
@@ -812,7 +878,7 @@ drop_owned(Oid role)
 	bool		isnull;
 
 	LockSharedObject(AuthIdRelationId, role, 0, AccessExclusiveLock);
-	csms_exec(&q_role_owns, &arg, NULL, SPI_OK_SELECT, 1);
+	csms_exec_latest(&q_role_owns, &arg, NULL, 1);
 	if (DatumGetBool(csms_col(0, 1, &isnull)))
 		ereport(ERROR,
 				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
@@ -821,6 +887,12 @@ drop_owned(Oid role)
 				 errdetail("DROP OWNED does not delete secrets."),
 				 errhint("Give them to another role first with csms_reassign_owned(), or delete them.")));
 	csms_exec(&q_role_grants_delete, &arg, NULL, SPI_OK_DELETE, 0);
+	if (csms_exec_latest(&q_role_grants_left, &arg, NULL, 1) > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not drop the grants of role \"%s\"", GetUserNameFromId(role, false)),
+				 errdetail("Another transaction granted the role a privilege after this transaction's snapshot was taken."),
+				 errhint("Run it again in a new transaction.")));
 	csms_role_undepend(CSMS_SECRETS, role);
 	csms_role_undepend(CSMS_KEYS, role);
 	csms_role_undepend(CSMS_GRANTS, role);
@@ -858,6 +930,29 @@ csms_drop_owned(PG_FUNCTION_ARGS)
 				drop_owned(role);
 		}
 	}
+	csms_call_end(&call);
+	PG_RETURN_VOID();
+}
+
+/*
+ * csms.record_role_dependencies(): record the dependency of every role
+ * that owns or holds something (for csms_admin).  pg_upgrade rebuilds
+ * pg_shdepend from the schema it restores, so it does not carry these.
+ */
+Datum
+csms_record_role_dependencies(PG_FUNCTION_ARGS)
+{
+	CsmsCall	call;
+
+	csms_call_begin(&call, "csms.record_role_dependencies", 0);
+	if (!csms_acl_is_admin(call.save_uid))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to record role dependencies"),
+				 errdetail("Only superusers and members of csms_admin may record them.")));
+	csms_role_depend_all(CSMS_SECRETS);
+	csms_role_depend_all(CSMS_KEYS);
+	csms_role_depend_all(CSMS_GRANTS);
 	csms_call_end(&call);
 	PG_RETURN_VOID();
 }

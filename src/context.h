@@ -24,6 +24,7 @@ typedef struct CsmsCall
 	Oid			save_uid;		/* the caller's user id and security context */
 	int			save_sec;
 	int			scope;			/* the SQL scope (spi.h) */
+	Oid			prev_viewer;	/* the listings' viewer before this call (acl.h) */
 	bool		connected;		/* SPI is connected */
 	/* the account */
 	char		domain_id[33];

@@ -176,6 +176,7 @@ csms_call_enter(CsmsCall *call, const char *fname, bool install)
 	 */
 	GetUserIdAndSecContext(&call->save_uid, &call->save_sec);
 	/* listings show what this caller may see (csms.caller_may_see) */
+	call->prev_viewer = csms_acl_viewer();
 	csms_acl_set_viewer(call->save_uid);
 	SetUserIdAndSecContext(owner, call->save_sec | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
@@ -254,6 +255,7 @@ void
 csms_call_end(CsmsCall *call)
 {
 	csms_sql_scope_leave(call->scope);
+	csms_acl_set_viewer(call->prev_viewer);
 	SetUserIdAndSecContext(call->save_uid, call->save_sec);
 	if (call->connected)
 	{

@@ -37,7 +37,8 @@ typedef enum CsmsAction
 	CSMS_ACT_WRITE_VERSION,		/* new versions, expiry: ENABLED only */
 	CSMS_ACT_SET_STATE,			/* enable, disable: ENABLED or DISABLED */
 	CSMS_ACT_DELETE,			/* delete: any state but FROZEN */
-	CSMS_ACT_BACKUP				/* backup: any state but FROZEN */
+	CSMS_ACT_BACKUP,			/* backup: any state but FROZEN */
+	CSMS_ACT_ACL				/* grants, owner: any state, locked */
 } CsmsAction;
 
 /*

@@ -431,12 +431,15 @@ csms_value_batch(CsmsCall *call, char **names, int n, ReturnSetInfo *rsinfo)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied for secrets: %s", denied.data),
 				 hidden ?
-				 errdetail("The caller may not read %d more of the secrets named.", hidden) :
+				 errdetail_plural("The caller may not read %d more secret named.",
+								  "The caller may not read %d more of the secrets named.",
+								  hidden, hidden) :
 				 errdetail("Reading them needs the privilege \"read\" on each.")));
 	if (hidden)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied for %d of the secrets named", hidden),
+				 errmsg_plural("permission denied for %d secret named",
+							   "permission denied for %d of the secrets named", hidden, hidden),
 				 errdetail("Reading them needs the privilege \"read\" on each.")));
 	if (unreadable.len)
 		ereport(ERROR,
