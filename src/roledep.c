@@ -13,6 +13,7 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/xact.h"
 #include "catalog/dependency.h"
 #include "catalog/indexing.h"
 #include "catalog/pg_authid.h"
@@ -21,6 +22,7 @@
 #include "miscadmin.h"
 #include "storage/lmgr.h"
 #include "utils/fmgroids.h"
+#include "utils/inval.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
@@ -97,6 +99,74 @@ role_array(Oid role)
 	return a;
 }
 
+/*
+ * The (table, role) pairs this backend saw recorded, so that the creates of
+ * one role do not search pg_shdepend every time.  A removal
+ * (csms_role_undepend) sends an invalidation of the table, which every
+ * backend applies when it next locks a role (LockSharedObject accepts
+ * invalidations) and which forgets them all; so does an abort here (an
+ * entry this transaction added is gone then).
+ */
+#define RECORDED_MAX 32
+
+static struct
+{
+	int			n;
+	Oid			relid[RECORDED_MAX];
+	Oid			role[RECORDED_MAX];
+}			recorded;
+
+static void
+recorded_forget(Oid relid)
+{
+	recorded.n = 0;
+}
+
+static void
+recorded_xact(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+		recorded.n = 0;
+}
+
+static void
+recorded_subxact(SubXactEvent event, SubTransactionId mySubid,
+				 SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		recorded.n = 0;
+}
+
+static bool
+recorded_has(Oid relid, Oid role)
+{
+	int			i;
+
+	for (i = 0; i < recorded.n; i++)
+		if (recorded.relid[i] == relid && recorded.role[i] == role)
+			return true;
+	return false;
+}
+
+static void
+recorded_add(Oid relid, Oid role)
+{
+	static bool registered = false;
+
+	if (!registered)
+	{
+		csms_catalog_on_invalidate(recorded_forget);
+		RegisterXactCallback(recorded_xact, NULL);
+		RegisterSubXactCallback(recorded_subxact, NULL);
+		registered = true;
+	}
+	if (recorded.n < RECORDED_MAX)
+	{
+		recorded.relid[recorded.n] = relid;
+		recorded.role[recorded.n++] = role;
+	}
+}
+
 /* Lock, check, record (roledep.h) */
 void
 csms_role_depend(CsmsRel rel, Oid role)
@@ -113,8 +183,13 @@ csms_role_depend(CsmsRel rel, Oid role)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("role with OID %u does not exist", role)));
-	if (has_dependency(relid, role))
+	if (recorded_has(relid, role))
 		return;
+	if (has_dependency(relid, role))
+	{
+		recorded_add(relid, role);
+		return;
+	}
 	/*
 	 * adds it unless role owns the table (or is the bootstrap superuser);
 	 * it frees the member arrays it is given
@@ -122,6 +197,8 @@ csms_role_depend(CsmsRel rel, Oid role)
 	updateAclDependencies(RelationRelationId, relid, 0, rel_owner(relid), 0, NULL,
 						  1, role_array(role));
 	CommandCounterIncrement();
+	/* recorded now (or never needed: the table's owner, a pinned role) */
+	recorded_add(relid, role);
 }
 
 /* Every role of rel's rows (roledep.h) */
@@ -174,5 +251,8 @@ csms_role_undepend(CsmsRel rel, Oid role)
 		updateAclDependencies(RelationRelationId, relid, 0, rel_owner(relid),
 							  1, role_array(role), 0, NULL);
 		CommandCounterIncrement();
+		/* every backend forgets what it saw recorded */
+		CacheInvalidateRelcacheByRelid(relid);
+		recorded.n = 0;
 	}
 }
