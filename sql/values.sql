@@ -126,3 +126,16 @@ SELECT s.name, length(v.ciphertext) AS ct_len, length(v.wrapped_dek) AS dek_len
 SELECT count(DISTINCT v.wrapped_dek) = count(*) AS deks_distinct,
        count(DISTINCT substr(v.ciphertext, 1, 12)) = count(*) AS nonces_distinct
   FROM csms.versions v;
+
+-- Without preload, the first read of a secret in a session writes its
+-- last_used_time only when the stored one is more than a minute old: a read
+-- that finds one another session wrote just before stays a read (no
+-- transaction id, no row lock).  With preload no read writes at all.
+SELECT name FROM csms_create_secret('fresh-use', 'fresh');
+SELECT csms_get_secret_value('fresh-use');
+\c
+BEGIN;
+SELECT csms_get_secret_value('fresh-use');
+SELECT pg_current_xact_id_if_assigned() IS NULL AS read_only;
+COMMIT;
+SELECT csms_delete_secret('fresh-use');

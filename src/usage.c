@@ -154,7 +154,9 @@ static void usage_load_file(void);
 
 /*
  * last_used_time of one secret, written by its reader (no preload, or no
- * room in shared memory): only a time more than a minute old is replaced,
+ * room in shared memory): only a time more than a minute old is replaced
+ * (looked at first without a lock, so that a read finding a fresh one
+ * writes nothing),
  * and a row another transaction holds is skipped rather than waited for
  * (that transaction records the read), as SELECT ... FOR NO KEY UPDATE SKIP
  * LOCKED would; only the very first read of a secret inserts, and two
@@ -179,6 +181,27 @@ csms_touch_secret(const pg_uuid_t *secret_id)
 	rel = table_open(csms_rel(CSMS_USAGE), RowExclusiveLock);
 	slot = table_slot_create(rel, NULL);
 	csms_snapshot_push();
+
+	/*
+	 * First without a lock: when another backend wrote a time less than a
+	 * minute old, there is nothing to do, and the read stays a read (a row
+	 * lock would take a transaction id and write WAL for every first read
+	 * of a secret in a backend).
+	 */
+	if (csms_row_find(rel, csms_index(CSMS_USAGE_PKEY), 1, procs, &key, NULL, slot))
+	{
+		bool		isnull;
+		Datum		last = csms_slot_attr(slot, CSMS_USAGE_LAST_USED_TIME, &isnull);
+
+		if (!isnull && DatumGetTimestampTz(last) >= now - USECS_PER_MINUTE)
+		{
+			PopActiveSnapshot();
+			ExecDropSingleTupleTableSlot(slot);
+			table_close(rel, NoLock);
+			csms_call_end(&call);
+			return;
+		}
+	}
 	found = csms_row_find_wait(rel, csms_index(CSMS_USAGE_PKEY), 1, procs, &key, &mode,
 							   LockWaitSkip, slot, &skipped);
 	PopActiveSnapshot();
