@@ -41,23 +41,21 @@ static const struct
 	{CSMS_PRIV_KEY_MANAGE, "manage"},
 };
 
-/* One grant, as cached: on an object by id, or on a pattern */
-typedef struct Grant
-{
-	bool		is_key;
-	Oid			grantee;
-	int			privs;
-	char		region[CSMS_NAME_MAXLEN + 1];	/* a pattern's; "" for every region */
-	char	   *prefix;			/* a pattern's */
-} Grant;
-
-/* a grant by id, as the table of them holds it */
+/* One grant, as cached: to whom, what, on secrets or keys */
 typedef struct IdGrant
 {
 	Oid			grantee;
 	int16		privs;
 	bool		is_key;
 } IdGrant;
+
+/* a grant on a pattern */
+typedef struct Grant
+{
+	IdGrant		g;
+	char		region[CSMS_NAME_MAXLEN + 1];	/* "" for every region */
+	char	   *prefix;
+} Grant;
 
 /*
  * The grants on one object id: an open-addressing table (simplehash) with
@@ -153,49 +151,49 @@ grants_load(void)
 	scan = table_beginscan(rel, snap, 0, NULL);
 	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
 	{
-		Grant		g;
+		Grant		pg;
+		IdGrant		g;
 		bool		isnull;
 		Datum		d;
 		char	   *type = TextDatumGetCString(csms_slot_attr(slot, CSMS_GRANTS_OBJECT_TYPE, &isnull));
 
-		memset(&g, 0, sizeof(g));
 		g.is_key = strcmp(type, "key") == 0;
 		g.grantee = DatumGetObjectId(csms_slot_attr(slot, CSMS_GRANTS_GRANTEE, &isnull));
-		g.privs = csms_privs_from_array(DatumGetArrayTypeP(csms_slot_attr(slot, CSMS_GRANTS_PRIVILEGES,
-																		  &isnull)), g.is_key);
+		g.privs = (int16) csms_privs_from_array(DatumGetArrayTypeP(csms_slot_attr(slot,
+																				  CSMS_GRANTS_PRIVILEGES,
+																				  &isnull)),
+												g.is_key);
 		d = csms_slot_attr(slot, CSMS_GRANTS_OBJECT_ID, &isnull);
 		if (!isnull)
 		{
 			bool		found;
 			IdGrants   *e = idgrants_insert(grants.by_id, *DatumGetUUIDP(d), &found);
-			IdGrant		ig;
 
-			ig.grantee = g.grantee;
-			ig.privs = (int16) g.privs;
-			ig.is_key = g.is_key;
 			if (!found)
 			{
-				e->first = ig;
+				e->first = g;
 				e->nmore = 0;
 				e->more = NULL;
 				continue;
 			}
 			e->more = e->more ? repalloc(e->more, sizeof(IdGrant) * (e->nmore + 1)) :
 				palloc(sizeof(IdGrant));
-			e->more[e->nmore++] = ig;
+			e->more[e->nmore++] = g;
 			continue;
 		}
+		memset(&pg, 0, sizeof(pg));
+		pg.g = g;
 		d = csms_slot_attr(slot, CSMS_GRANTS_REGION, &isnull);
 		if (!isnull)
-			strlcpy(g.region, TextDatumGetCString(d), sizeof(g.region));
+			strlcpy(pg.region, TextDatumGetCString(d), sizeof(pg.region));
 		d = csms_slot_attr(slot, CSMS_GRANTS_PREFIX, &isnull);
-		g.prefix = isnull ? pstrdup("") : TextDatumGetCString(d);
+		pg.prefix = isnull ? pstrdup("") : TextDatumGetCString(d);
 		if (grants.npatterns == cap)
 		{
 			cap *= 2;
 			grants.patterns = repalloc(grants.patterns, sizeof(Grant) * cap);
 		}
-		grants.patterns[grants.npatterns++] = g;
+		grants.patterns[grants.npatterns++] = pg;
 	}
 	table_endscan(scan);
 	UnregisterSnapshot(snap);
@@ -279,14 +277,7 @@ role_holds(Oid role, Oid other)
 
 /* Does grant g give priv to role? */
 static inline bool
-grant_gives(const Grant *g, Oid role, const CsmsAclObject *o, int priv)
-{
-	return g->is_key == o->is_key && (g->privs & priv) != 0 && role_holds(role, g->grantee);
-}
-
-/* The same for a grant by id */
-static inline bool
-id_grant_gives(const IdGrant *g, Oid role, const CsmsAclObject *o, int priv)
+grant_gives(const IdGrant *g, Oid role, const CsmsAclObject *o, int priv)
 {
 	return g->is_key == o->is_key && (g->privs & priv) != 0 && role_holds(role, g->grantee);
 }
@@ -307,10 +298,10 @@ csms_acl_allowed(Oid role, const CsmsAclObject *o, int priv)
 	e = idgrants_lookup(grants.by_id, o->id);
 	if (e)
 	{
-		if (id_grant_gives(&e->first, role, o, priv))
+		if (grant_gives(&e->first, role, o, priv))
 			return true;
 		for (i = 0; i < e->nmore; i++)
-			if (id_grant_gives(&e->more[i], role, o, priv))
+			if (grant_gives(&e->more[i], role, o, priv))
 				return true;
 	}
 	for (i = 0; i < grants.npatterns; i++)
@@ -319,7 +310,7 @@ csms_acl_allowed(Oid role, const CsmsAclObject *o, int priv)
 
 		if ((g->region[0] == '\0' || strcmp(g->region, o->region) == 0) &&
 			strncmp(o->name, g->prefix, strlen(g->prefix)) == 0 &&
-			grant_gives(g, role, o, priv))
+			grant_gives(&g->g, role, o, priv))
 			return true;
 	}
 	/* last: an application's reads hold grants, and this check costs a lookup */
