@@ -60,6 +60,21 @@ ALTER TABLE csms.secrets ADD COLUMN owner pg_catalog.regrole;
 UPDATE csms.secrets SET owner = (SELECT e.extowner FROM pg_catalog.pg_extension e
 								 WHERE e.extname OPERATOR(pg_catalog.=) 'secrets');
 ALTER TABLE csms.secrets ALTER COLUMN owner SET NOT NULL;
+
+/*
+ * 1.1: last_used_time moves from csms.usage onto the secret's row, where
+ * the read already is; reads write it in place (see the install script).
+ * The UPDATE writes the column into every row: only a value stored in the
+ * row itself can be overwritten in place.
+ */
+ALTER TABLE csms.secrets ADD COLUMN last_used_time timestamptz NOT NULL DEFAULT '-infinity';
+UPDATE csms.secrets s
+   SET last_used_time = COALESCE((SELECT u.last_used_time FROM csms.usage u
+								   WHERE u.secret_id OPERATOR(pg_catalog.=) s.id),
+								 '-infinity');
+ALTER EXTENSION secrets DROP TABLE csms.usage;
+DROP TABLE csms.usage;
+
 ALTER TYPE @extschema@.csms_key ADD ATTRIBUTE owner name;
 ALTER TYPE @extschema@.csms_secret ADD ATTRIBUTE owner name;
 

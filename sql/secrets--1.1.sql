@@ -77,7 +77,7 @@ CREATE TABLE csms.key_versions (
  *     stage_versions[i]) names a version of it that exists; a version's
  *     (key_id, key_version) exists in key_versions (keys are never
  *     deleted), and so does a secret's kms_key_id;
- *   - deleting a secret deletes its versions, tags and usage row
+ *   - deleting a secret deletes its versions and tags
  *     (csms_secret_delete, the one place), a pruned version holds no stage;
  *   - state and replica_type take the values listed at their columns.
  * A raw edit that breaks them makes the API refuse, never return a wrong
@@ -151,6 +151,16 @@ CREATE TABLE csms.secrets (
 	 */
 	owner			pg_catalog.regrole NOT NULL,
 	/*
+	 * When the value was last read (the API's last_used_time; 1.1, before
+	 * in a table of its own): '-infinity' for never.  A read replaces it
+	 * only when it is csms.last_used_grain old, and then in place, as
+	 * VACUUM writes pg_class's statistics: no row version, no transaction
+	 * id, no row lock a change of the secret would wait for (the reader's
+	 * own write, or with shared_preload_libraries the usage worker's).
+	 * Never NULL, so that the row's length never changes.
+	 */
+	last_used_time	timestamptz NOT NULL DEFAULT '-infinity',
+	/*
 	 * name first: a lookup compares names, and regions only between rows
 	 * of one name (a secret and its replicas), never on the way down
 	 */
@@ -190,19 +200,6 @@ CREATE TABLE csms.tags (
 	value			text NOT NULL,
 	PRIMARY KEY (secret_id, key)
 );
-
-/*
- * When each secret's value was last read (the API's last_used_time), apart
- * from csms.secrets: reads of many secrets write these rows (at most once a
- * minute each, by the usage worker or the reader), and a row version left
- * behind on a secret's page would make every later read of that page prune
- * it.  No row means never read.  secret_id is a row of csms.secrets (kept
- * by the code).
- */
-CREATE TABLE csms.usage (
-	secret_id		uuid PRIMARY KEY,
-	last_used_time	timestamptz NOT NULL
-) WITH (fillfactor = 50);
 
 /*
  * pg_dump carries the state (ciphertext and wrapped keys only).  Restoring a
@@ -250,7 +247,6 @@ SELECT pg_catalog.pg_extension_config_dump('csms.key_versions', '');
 SELECT pg_catalog.pg_extension_config_dump('csms.secrets', '');
 SELECT pg_catalog.pg_extension_config_dump('csms.versions', '');
 SELECT pg_catalog.pg_extension_config_dump('csms.tags', '');
-SELECT pg_catalog.pg_extension_config_dump('csms.usage', '');
 
 -- Result types ------------------------------------------------------------
 

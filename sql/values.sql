@@ -64,38 +64,57 @@ SELECT csms_get_secret_value('s-empty', 'v1') = '' AS v1_still_empty;
 SELECT last_used_time IS NOT NULL AS used FROM csms_show_secret('s-utf8');
 SELECT last_used_time IS NULL AS never_read FROM csms_create_secret('unread', 'x');
 SELECT last_used_time IS NULL AS never_read FROM csms_show_secret('unread');
--- not in a read-only transaction, and not when tracking is off
-BEGIN READ ONLY;
-SELECT csms_get_secret_value('unread');
-COMMIT;
+-- not when tracking is off
 SET csms.track_last_used = off;
 SELECT csms_get_secret_value('unread'), csms_get_secret_binary('unread');
 SELECT csms_get_secret_value('unread', 'v1');
 RESET csms.track_last_used;
 SELECT last_used_time IS NULL AS never_read FROM csms_show_secret('unread');
+-- stored on the secret's row ('-infinity' until the first read), overwritten
+-- in place: the row keeps its version (ctid, xmin), the read takes no
+-- transaction id, and a read-only transaction records it too
+SELECT ctid AS ctid_before, xmin AS xmin_before, last_used_time AS stored_before
+  FROM csms.secrets WHERE name = 'unread' \gset
+SELECT :'stored_before' AS stored_before;
+BEGIN READ ONLY;
 SELECT csms_get_secret_value('unread');
+SELECT pg_current_xact_id_if_assigned() IS NULL AS no_xid;
+COMMIT;
+SELECT ctid = :'ctid_before' AS same_ctid, xmin = :'xmin_before' AS same_xmin,
+       last_used_time > '-infinity' AS stored
+  FROM csms.secrets WHERE name = 'unread';
 SELECT last_used_time IS NOT NULL AS now_read FROM csms_show_secret('unread');
--- a reader's own write of last_used_time (no preload, as here) finds the row by
--- its index whatever the planner believes of csms.usage: in a new session, the
--- table analyzed while small, then 300 first reads of secrets, one statement each
-\c
+SELECT last_used_time AS first_read FROM csms_show_secret('unread') \gset
+-- within csms.last_used_grain (an hour by default) a read writes nothing ...
+SELECT csms_get_secret_value('unread'), csms_get_secret_value('unread', 'v1');
+SELECT last_used_time = :'first_read' AS kept FROM csms_show_secret('unread');
+-- ... a grain later the next read replaces it, by either path (the SQL path
+-- reads a version by number in a transaction that changed the secret first)
+SET csms.last_used_grain = '1s';
+SELECT pg_sleep(1.1);
+SELECT csms_get_secret_value('unread');
+SELECT last_used_time > :'first_read' AS replaced FROM csms_show_secret('unread');
+SELECT last_used_time AS second_read FROM csms_show_secret('unread') \gset
+SELECT pg_sleep(1.1);
+BEGIN;
+SELECT name FROM csms_update_secret('unread', description => 'read by the SQL path');
+SELECT csms_get_secret_value('unread', 'v1');
+COMMIT;
+SELECT last_used_time > :'second_read' AS replaced_again FROM csms_show_secret('unread');
+RESET csms.last_used_grain;
+-- a secret read for the first time by a batch, one statement for many
 SELECT count(csms_create_secret('touch-' || g, 'x')) FROM generate_series(1, 300) g;
-ANALYZE csms.usage;
-SELECT pg_stat_force_next_flush();
-SELECT seq_scan AS usage_seq_before FROM pg_stat_user_tables WHERE relid = 'csms.usage'::regclass \gset
-\set ECHO none
-\o /dev/null
-SELECT format('SELECT csms_get_secret_value(%L)', 'touch-' || g) FROM generate_series(1, 300) g \gexec
-\o
-\set ECHO all
-SELECT pg_stat_force_next_flush();
-SELECT pg_stat_clear_snapshot();
-SELECT seq_scan - :usage_seq_before AS usage_seq_scans, n_tup_ins >= 300 AS rows_written
-  FROM pg_stat_user_tables WHERE relid = 'csms.usage'::regclass;
-SELECT count(*) AS read_secrets FROM csms.usage u JOIN csms.secrets s ON s.id = u.secret_id WHERE s.name LIKE 'touch-%';
--- the usage settings: the flush interval is a server setting with a range,
--- the slots exist only with the library preloaded (t/007_usage.pl)
+SELECT count(*) FROM csms_batch_get_secret_value((SELECT array_agg('touch-' || g) FROM generate_series(1, 300) g));
+SELECT count(*) AS read_secrets FROM csms.secrets
+ WHERE name LIKE 'touch-%' AND last_used_time > '-infinity';
+-- the usage settings: the grain is a superuser's setting from a second to a
+-- day, the flush interval a server setting with a range, the slots exist only
+-- with the library preloaded (t/007_usage.pl)
 \set VERBOSITY sqlstate
+SET csms.last_used_grain = 0;
+SET csms.last_used_grain = '2d';
+SET csms.last_used_grain = 'soon';
+SHOW csms.last_used_grain;
 SET csms.usage_flush_interval = '5min';
 ALTER SYSTEM SET csms.usage_flush_interval = '10ms';
 ALTER SYSTEM SET csms.usage_flush_interval = '2h';
@@ -127,10 +146,9 @@ SELECT count(DISTINCT v.wrapped_dek) = count(*) AS deks_distinct,
        count(DISTINCT substr(v.ciphertext, 1, 12)) = count(*) AS nonces_distinct
   FROM csms.versions v;
 
--- Without preload, the first read of a secret in a session writes its
--- last_used_time only when the stored one is more than a minute old: a read
--- that finds one another session wrote just before stays a read (no
--- transaction id, no row lock).  With preload no read writes at all.
+-- A read that finds a time less than a grain old stays a read (no
+-- transaction id, no row lock), in a new session too.  With preload no read
+-- writes at all (t/007_usage.pl).
 SELECT name FROM csms_create_secret('fresh-use', 'fresh');
 SELECT csms_get_secret_value('fresh-use');
 \c

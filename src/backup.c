@@ -165,9 +165,9 @@ payload_error(const char *fmt,...)
 /* Backup -------------------------------------------------------------------- */
 
 /*
- * last_used_time is the stored value: a read that the usage worker has not
- * written yet (usage.c, at most one csms.usage_flush_interval old) is not
- * in the blob.  A blob records metadata, not an audit trail.
+ * last_used_time is the stored value (to csms.last_used_grain): a read that
+ * the usage worker has not written yet (usage.c, at most one
+ * csms.usage_flush_interval old) is not in the blob.  A blob records metadata, not an audit trail.
  */
 static CsmsStmt q_backup_meta = {
 	"SELECT pg_catalog.jsonb_build_object("
@@ -176,7 +176,7 @@ static CsmsStmt q_backup_meta = {
 	" 'auto_rotation', s.auto_rotation, 'rotation_period', s.rotation_period,"
 	" 'rotation_config', s.rotation_config, 'rotation_time', s.rotation_time,"
 	" 'next_rotation_time', s.next_rotation_time, 'last_used_time',"
-	"  (SELECT u.last_used_time FROM csms.usage u WHERE u.secret_id OPERATOR(pg_catalog.=) s.id),"
+	"  CASE WHEN s.last_used_time OPERATOR(pg_catalog.<>) '-infinity' THEN s.last_used_time END,"
 	" 'event_subscriptions', s.event_subscriptions,"
 	" 'enterprise_project_id', s.enterprise_project_id,"
 	" 'rotation_func_urn', s.rotation_func_urn, 'create_time', s.create_time,"
@@ -475,18 +475,14 @@ static CsmsStmt q_restore_secret = {
 	" secret_type, auto_rotation, rotation_period, rotation_config, rotation_time,"
 	" next_rotation_time, event_subscriptions, enterprise_project_id,"
 	" rotation_func_urn, create_time, update_time, last_version, stage_names,"
-	" stage_versions, stage_times, version_count, owner)"
+	" stage_versions, stage_times, version_count, owner, last_used_time)"
 	" VALUES ($1, $2, $3, 'ENABLED', $4, $5, $6, $7, $8, $9, $10, $11, $13, $14,"
-	" $15, $16, $17, $18, $19, $20, $21, $22, $23) ON CONFLICT DO NOTHING",	/* $12: last_used_time, below */
+	" $15, $16, $17, $18, $19, $20, $21, $22, $23,"
+	" COALESCE($12, '-infinity'::pg_catalog.timestamptz)) ON CONFLICT DO NOTHING",
 	23, {UUIDOID, TEXTOID, TEXTOID, UUIDOID, TEXTOID, TEXTOID, BOOLOID, TEXTOID,
 		JSONBOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TEXTARRAYOID,
 		TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT4OID, TEXTARRAYOID,
 	INT4ARRAYOID, TIMESTAMPTZARRAYOID, INT4OID, REGROLEOID}
-};
-
-static CsmsStmt q_restore_usage = {
-	"INSERT INTO csms.usage (secret_id, last_used_time) VALUES ($1, $2)",
-	2, {UUIDOID, TIMESTAMPTZOID}
 };
 
 static CsmsStmt q_restore_tags = {
@@ -850,14 +846,6 @@ csms_backup_restore(CsmsCall *call, csms_blob_parsed *parsed, pg_uuid_t *id_out)
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
 				 errmsg("secret \"%s\" already exists in region \"%s\"", name, call->region)));
 	csms_role_depend(CSMS_SECRETS, call->save_uid);
-	if (nulls[11] != 'n')
-	{
-		Datum		uargs[2];
-
-		uargs[0] = args[0];
-		uargs[1] = args[11];
-		csms_exec(&q_restore_usage, uargs, NULL, SPI_OK_INSERT, 0);
-	}
 
 	for (i = 0; i < nversions; i++)
 	{

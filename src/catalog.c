@@ -31,7 +31,6 @@ static const char *const rel_names[CSMS_NRELS] = {
 	[CSMS_KEYS] = "keys",
 	[CSMS_SECRETS] = "secrets",
 	[CSMS_VERSIONS] = "versions",
-	[CSMS_USAGE] = "usage",
 	[CSMS_GRANTS] = "grants",
 };
 
@@ -44,7 +43,7 @@ static const struct
 	[CSMS_KEYS_PKEY] = {CSMS_KEYS, "keys_pkey"},
 	[CSMS_SECRETS_BY_NAME] = {CSMS_SECRETS, "secrets_name_region_key"},
 	[CSMS_VERSIONS_PKEY] = {CSMS_VERSIONS, "versions_pkey"},
-	[CSMS_USAGE_PKEY] = {CSMS_USAGE, "usage_pkey"},
+	[CSMS_SECRETS_PKEY] = {CSMS_SECRETS, "secrets_pkey"},
 };
 
 static const struct
@@ -91,6 +90,7 @@ static const struct
 	[CSMS_SECRETS_STAGE_TIMES] = {CSMS_SECRETS, "stage_times", TIMESTAMPTZARRAYOID},
 	[CSMS_SECRETS_VERSION_COUNT] = {CSMS_SECRETS, "version_count", INT4OID},
 	[CSMS_SECRETS_OWNER] = {CSMS_SECRETS, "owner", REGROLEOID},
+	[CSMS_SECRETS_LAST_USED_TIME] = {CSMS_SECRETS, "last_used_time", TIMESTAMPTZOID},
 	[CSMS_VERSIONS_SECRET_ID] = {CSMS_VERSIONS, "secret_id", UUIDOID},
 	[CSMS_VERSIONS_VERSION] = {CSMS_VERSIONS, "version", INT4OID},
 	[CSMS_VERSIONS_CREATE_TIME] = {CSMS_VERSIONS, "create_time", TIMESTAMPTZOID},
@@ -99,8 +99,6 @@ static const struct
 	[CSMS_VERSIONS_KEY_VERSION] = {CSMS_VERSIONS, "key_version", INT4OID},
 	[CSMS_VERSIONS_WRAPPED_DEK] = {CSMS_VERSIONS, "wrapped_dek", BYTEAOID},
 	[CSMS_VERSIONS_CIPHERTEXT] = {CSMS_VERSIONS, "ciphertext", BYTEAOID},
-	[CSMS_USAGE_SECRET_ID] = {CSMS_USAGE, "secret_id", UUIDOID},
-	[CSMS_USAGE_LAST_USED_TIME] = {CSMS_USAGE, "last_used_time", TIMESTAMPTZOID},
 	[CSMS_GRANTS_OBJECT_TYPE] = {CSMS_GRANTS, "object_type", TEXTOID},
 	[CSMS_GRANTS_OBJECT_ID] = {CSMS_GRANTS, "object_id", UUIDOID},
 	[CSMS_GRANTS_REGION] = {CSMS_GRANTS, "region", TEXTOID},

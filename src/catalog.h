@@ -37,7 +37,6 @@ typedef enum CsmsRel
 	CSMS_KEYS,
 	CSMS_SECRETS,
 	CSMS_VERSIONS,
-	CSMS_USAGE,
 	CSMS_GRANTS,
 	CSMS_NRELS
 } CsmsRel;
@@ -48,7 +47,7 @@ typedef enum CsmsIndex
 	CSMS_KEYS_PKEY,
 	CSMS_SECRETS_BY_NAME,		/* (name, region) */
 	CSMS_VERSIONS_PKEY,			/* (secret_id, version) */
-	CSMS_USAGE_PKEY,			/* (secret_id) */
+	CSMS_SECRETS_PKEY,			/* (id) */
 	CSMS_NINDEXES
 } CsmsIndex;
 
@@ -96,6 +95,7 @@ typedef enum CsmsAttr
 	CSMS_SECRETS_STAGE_TIMES,
 	CSMS_SECRETS_VERSION_COUNT,
 	CSMS_SECRETS_OWNER,
+	CSMS_SECRETS_LAST_USED_TIME,
 	/* csms.versions */
 	CSMS_VERSIONS_SECRET_ID,
 	CSMS_VERSIONS_VERSION,
@@ -105,9 +105,6 @@ typedef enum CsmsAttr
 	CSMS_VERSIONS_KEY_VERSION,
 	CSMS_VERSIONS_WRAPPED_DEK,
 	CSMS_VERSIONS_CIPHERTEXT,
-	/* csms.usage */
-	CSMS_USAGE_SECRET_ID,
-	CSMS_USAGE_LAST_USED_TIME,
 	/* csms.grants */
 	CSMS_GRANTS_OBJECT_TYPE,
 	CSMS_GRANTS_OBJECT_ID,

@@ -62,12 +62,20 @@ _PG_init(void)
 							   NULL, NULL, NULL);
 	DefineCustomBoolVariable("csms.track_last_used",
 							 "Records when each secret's value was last read (last_used_time).",
-							 "At most once a minute per secret. With shared_preload_libraries = 'secrets' reads are recorded in shared memory and written by a background worker; otherwise the read writes, except in a read-only transaction.",
+							 "To csms.last_used_grain. With shared_preload_libraries = 'secrets' a background worker writes the time; otherwise the read does, in place.",
 							 &csms_track_last_used,
 							 true,
 							 PGC_SUSET,
 							 0,
 							 NULL, NULL, NULL);
+	DefineCustomIntVariable("csms.last_used_grain",
+							"How old last_used_time must be before a read replaces it.",
+							"last_used_time is never more than this before the latest read; a secret's time is written at most once per grain.",
+							&csms_last_used_grain,
+							3600, 1, 86400,
+							PGC_SUSET,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
 	DefineCustomIntVariable("csms.usage_flush_interval",
 							"Time between two writes of recorded reads to last_used_time.",
 							"Used when the library is in shared_preload_libraries: reads are recorded in shared memory and a background worker writes them this often.",

@@ -11,6 +11,11 @@
 
 #include "access/table.h"
 #include "access/genam.h"
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "storage/bufmgr.h"
 #include "catalog/index.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
@@ -352,6 +357,108 @@ csms_row_insert(CsmsRel table, int arbiter_index, const CsmsCol *cols, int ncols
 }
 
 /* Reads --------------------------------------------------------------------- */
+
+/*
+ * May the row whose header is `tup` be overwritten in place now?  Only the
+ * latest version, changed by nobody else: TM_Ok, or held by key-share
+ * locks only (a foreign key check's) or by this transaction's own lock.
+ * The buffer is locked exclusively.
+ */
+static bool
+overwritable(HeapTuple tup, Buffer buf)
+{
+	TM_Result	r = HeapTupleSatisfiesUpdate(tup, GetCurrentCommandId(false), buf);
+	uint16		infomask = tup->t_data->t_infomask;
+
+	if (r == TM_Ok)
+		return true;
+	if (r != TM_BeingModified || !HEAP_XMAX_IS_LOCKED_ONLY(infomask) ||
+		(infomask & HEAP_XMAX_IS_MULTI))
+		return false;
+	return HEAP_XMAX_IS_KEYSHR_LOCKED(infomask) ||
+		TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetRawXmax(tup->t_data));
+}
+
+/* In-place overwrite of a timestamptz (rowio.h) */
+bool
+csms_row_overwrite_time(Relation rel, ItemPointer tid, CsmsAttr attr, TimestampTz t)
+{
+	AttrNumber	attno = csms_attnum(attr);
+	TupleDesc	desc = RelationGetDescr(rel);
+	HeapTupleData tup;
+	HeapTuple	newtup;
+	Buffer		buf;
+	Page		page;
+	ItemId		lp;
+	OffsetNumber off = ItemPointerGetOffsetNumber(tid);
+	Datum		stored;
+	Datum		value = TimestampTzGetDatum(t);
+	bool		isnull;
+	bool		replace = false;
+	int			cols[1];
+
+	if (RecoveryInProgress() || IsInParallelMode())
+		return false;
+
+	/*
+	 * The tuple lock an in-place update takes (as heap_inplace_lock does),
+	 * but never waited for; then the page.
+	 */
+	if (!ConditionalLockTuple(rel, tid, InplaceUpdateTupleLock))
+		return false;
+	buf = ReadBuffer(rel, ItemPointerGetBlockNumber(tid));
+	if (!ConditionalLockBuffer(buf))
+	{
+		ReleaseBuffer(buf);
+		UnlockTuple(rel, tid, InplaceUpdateTupleLock);
+		return false;
+	}
+	page = BufferGetPage(buf);
+	if (off < FirstOffsetNumber || off > PageGetMaxOffsetNumber(page) ||
+		!ItemIdIsNormal(lp = PageGetItemId(page, off)))
+		goto refuse;
+	tup.t_data = (HeapTupleHeader) PageGetItem(page, lp);
+	tup.t_len = ItemIdGetLength(lp);
+	tup.t_self = *tid;
+	tup.t_tableOid = RelationGetRelid(rel);
+
+	/*
+	 * Only a value stored in the tuple itself can change in place: not one
+	 * the tuple is too old to have (a column added later), not a NULL.
+	 */
+	if (HeapTupleHeaderGetNatts(tup.t_data) < attno || !overwritable(&tup, buf))
+		goto refuse;
+	stored = heap_getattr(&tup, attno, desc, &isnull);
+	if (isnull)
+		goto refuse;
+	if (DatumGetTimestampTz(stored) >= t)
+	{
+		LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+		ReleaseBuffer(buf);
+		UnlockTuple(rel, tid, InplaceUpdateTupleLock);
+		return true;			/* nothing newer to write */
+	}
+	cols[0] = attno;
+	isnull = false;
+	newtup = heap_modify_tuple_by_cols(&tup, desc, 1, cols, &value, &isnull);
+	replace = newtup->t_len == tup.t_len && newtup->t_data->t_hoff == tup.t_data->t_hoff;
+	if (!replace)
+	{
+		heap_freetuple(newtup);
+		goto refuse;
+	}
+	/* writes the data portion and its WAL record, unlocks buffer and tuple */
+	heap_inplace_update_and_unlock(rel, &tup, newtup, buf);
+	ReleaseBuffer(buf);
+	heap_freetuple(newtup);
+	return true;
+
+refuse:
+	LockBuffer(buf, BUFFER_LOCK_UNLOCK);
+	ReleaseBuffer(buf);
+	UnlockTuple(rel, tid, InplaceUpdateTupleLock);
+	return false;
+}
 
 /*
  * A snapshot as SPI takes one for each statement of a call: what this call

@@ -26,6 +26,7 @@
 
 #include "access/htup.h"
 #include "access/tupdesc.h"
+#include "datatype/timestamp.h"
 #include "executor/tuptable.h"
 #include "nodes/lockoptions.h"
 #include "storage/itemptr.h"
@@ -65,6 +66,19 @@ extern bool csms_writer_update_nowait(CsmsWriter *w, ItemPointer tid,
 extern void csms_writer_delete(CsmsWriter *w, ItemPointer tid);
 extern Relation csms_writer_rel(CsmsWriter *w);
 extern void csms_writer_end(CsmsWriter *w);
+
+/*
+ * Overwrite timestamptz column `attr` of the row of `rel` at `tid` with `t`
+ * in place -- no new row version, no transaction id, no row lock kept: as
+ * VACUUM writes pg_class's statistics, for bookkeeping that a change of the
+ * row must not wait for and that survives a rollback -- when the stored
+ * value is older.  Never waits: false, having written nothing, when the
+ * table, the row or its page is held (another transaction changing or
+ * locking the row, or DDL), when the row is not the latest version, or
+ * during recovery.  The caller holds a lock on rel.
+ */
+extern bool csms_row_overwrite_time(Relation rel, ItemPointer tid, CsmsAttr attr,
+									TimestampTz t);
 
 /* a snapshot as SPI takes one for each statement; pop it with PopActiveSnapshot */
 extern void csms_snapshot_push(void);

@@ -38,8 +38,8 @@
 	" s.create_time, s.update_time, s.scheduled_delete_time, s.secret_type," \
 	" s.auto_rotation, s.rotation_period, s.rotation_config, s.rotation_time," \
 	" s.next_rotation_time," \
-	" (SELECT u.last_used_time FROM csms.usage u" \
-	"   WHERE u.secret_id OPERATOR(pg_catalog.=) s.id)," \
+	" CASE WHEN s.last_used_time OPERATOR(pg_catalog.<>) '-infinity'" \
+	"  THEN s.last_used_time END," \
 	" s.event_subscriptions," \
 	" s.enterprise_project_id, s.rotation_func_urn, a.domain_id, s.region," \
 	" s.replica_type, pg_catalog.pg_get_userbyid(s.owner)"
@@ -64,7 +64,6 @@ static CsmsStmt q_secret_list = {
 static CsmsStmt q_secret_delete = {
 	"WITH v AS (DELETE FROM csms.versions WHERE secret_id OPERATOR(pg_catalog.=) $1),"
 	" t AS (DELETE FROM csms.tags WHERE secret_id OPERATOR(pg_catalog.=) $1),"
-	" u AS (DELETE FROM csms.usage WHERE secret_id OPERATOR(pg_catalog.=) $1),"
 	" g AS (DELETE FROM csms.grants WHERE object_type OPERATOR(pg_catalog.=) 'secret'"
 	"       AND object_id OPERATOR(pg_catalog.=) $1)"
 	" DELETE FROM csms.secrets WHERE id OPERATOR(pg_catalog.=) $1",

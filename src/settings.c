@@ -16,5 +16,6 @@ char	   *csms_root_key_command = NULL;
 char	   *csms_root_key_file = NULL;
 char	   *csms_region_guc = NULL;
 bool		csms_track_last_used = true;
+int			csms_last_used_grain = 3600;
 int			csms_usage_slots = 65536;
 int			csms_usage_flush_interval = 60000;

@@ -18,6 +18,7 @@ extern char *csms_root_key_command;	/* csms.root_key_command */
 extern char *csms_root_key_file;	/* csms.root_key_file */
 extern char *csms_region_guc;	/* csms.region */
 extern bool csms_track_last_used;	/* csms.track_last_used */
+extern int	csms_last_used_grain;	/* csms.last_used_grain, s */
 extern int	csms_usage_slots;	/* csms.usage_slots (with preload) */
 extern int	csms_usage_flush_interval;	/* csms.usage_flush_interval, ms */
 

@@ -3,17 +3,20 @@
  * usage.c
  *	  last_used_time without writes on the read path.
  *
- *	  Without help, the first read of a secret in a minute writes its row
- *	  of csms.usage inside the reader's transaction.  With many secrets
- *	  read at random nearly every read is such a first read, so reads turn
- *	  into writes: a row version, WAL, a transaction id, a commit record.
+ *	  last_used_time is kept on the secret's row of csms.secrets to a grain,
+ *	  csms.last_used_grain (an hour by default): a read replaces the stored
+ *	  time only when it is a grain old, so the stored time is never more
+ *	  than a grain before the latest read.  The read already has the row:
+ *	  telling that there is nothing to do costs nothing.  When there is, the
+ *	  time is overwritten in place (csms_row_overwrite_time: no row version,
+ *	  no transaction id, no row lock kept, never waiting), once a grain per
+ *	  secret.
  *
- *	  When the library is in shared_preload_libraries, reads are noted in
- *	  a fixed-size table in shared memory instead -- (database, secret) ->
- *	  time of the read (the reading transaction's start, as now() in the
- *	  synchronous write) -- and a background worker writes them to
- *	  csms.usage every csms.usage_flush_interval, in batches, in its own
- *	  transactions:
+ *	  Who overwrites it: without shared_preload_libraries, the reader.
+ *	  With it, reads are noted in a fixed-size table in shared memory
+ *	  instead -- (database, secret) -> time of the read (the reading
+ *	  transaction's start, as now()) -- and a background worker writes them
+ *	  every csms.usage_flush_interval, in batches, in its own transactions:
  *
  *	  - the launcher (one static worker, connected to no database) wakes
  *		every interval, or early when the table is half full, finds the
@@ -27,14 +30,15 @@
  *		round), then exits.
  *
  *	  The read path calls csms_usage_record() only; when shared memory is
- *	  not there (not preloaded) or the table is full, it answers false and
- *	  the reader writes synchronously as before.  Functions that return
- *	  last_used_time merge the unwritten read (csms_usage_merge), so callers
- *	  see what synchronous writes would have shown.
+ *	  not there (not preloaded) or the table is full, the reader writes.
+ *	  Functions that return last_used_time merge the unwritten read
+ *	  (csms_usage_merge), so callers see it before the worker writes it.
  *
- *	  Durability: a read is noted at once, also in a read-only transaction
- *	  and also when the reader's transaction rolls back (the value was
- *	  handed out all the same).  A clean shutdown saves unwritten reads to
+ *	  Durability: a read is noted or written at once, also in a read-only
+ *	  transaction and also when the reader's transaction rolls back (the
+ *	  value was handed out all the same); an overwrite in place is WAL-logged
+ *	  without waiting for its flush, as a commit with synchronous_commit =
+ *	  off is.  A clean shutdown saves unwritten reads to
  *	  a file, written by the postmaster after every process has exited, and
  *	  the next start writes them: a final flush into the tables of every
  *	  database is not possible then, since the postmaster starts no new
@@ -54,6 +58,7 @@
 #include "catalog/pg_database.h"
 #include "common/controldata_utils.h"
 #include "commands/dbcommands.h"
+#include "commands/extension.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
@@ -99,10 +104,10 @@ typedef struct UsageEntry
 {
 	UsageKey	key;			/* hash key: must be first */
 	TimestampTz last_read;		/* newest read noted */
-	TimestampTz flushed;		/* newest read written to csms.usage, or 0 */
+	TimestampTz flushed;		/* newest read written to csms.secrets, or 0 */
 } UsageEntry;
 
-/* an entry holds a read that is not in csms.usage yet */
+/* an entry holds a read that is not in csms.secrets yet */
 #define ENTRY_PENDING(e)	((e)->last_read > (e)->flushed)
 
 typedef struct UsageShared
@@ -154,86 +159,25 @@ static void usage_load_file(void);
 
 /*
  * last_used_time of one secret, written by its reader (no preload, or no
- * room in shared memory): only a time more than a minute old is replaced
- * (looked at first without a lock, so that a read finding a fresh one
- * writes nothing),
- * and a row another transaction holds is skipped rather than waited for
- * (that transaction records the read), as SELECT ... FOR NO KEY UPDATE SKIP
- * LOCKED would; only the very first read of a secret inserts, and two
- * concurrent first reads meet on the primary key, as INSERT ... ON CONFLICT
- * DO NOTHING would.  By index, without the planner: a plan made while
- * csms.usage was small would scan it whole as it grows.
+ * room in shared memory): in place on the secret's row at `tid`, never
+ * waiting (a row or table another transaction holds is skipped: the next
+ * read a grain later tries again).  No row version, no transaction id, no
+ * row lock kept: the read stays a read for everything but the WAL record
+ * of the overwrite, and it is recorded also in a read-only transaction.
  */
-void
-csms_touch_secret(const pg_uuid_t *secret_id)
+static void
+write_in_place(Relation secrets, ItemPointer tid, TimestampTz now)
 {
-	static const Oid procs[1] = {F_UUID_EQ};
-	static const LockTupleMode mode = LockTupleNoKeyExclusive;
-	CsmsCall	call;
-	Datum		key = UUIDPGetDatum(secret_id);
-	TimestampTz now = GetCurrentTransactionStartTimestamp();	/* now() */
-	Relation	rel;
-	TupleTableSlot *slot;
-	bool		found,
-				skipped;
+	Oid			relid = csms_rel(CSMS_SECRETS);
+	Relation	rel = secrets;
 
-	csms_call_enter(&call, "last_used_time", false);
-	rel = table_open(csms_rel(CSMS_USAGE), RowExclusiveLock);
-	slot = table_slot_create(rel, NULL);
-	csms_snapshot_push();
-
-	/*
-	 * First without a lock: when another backend wrote a time less than a
-	 * minute old, there is nothing to do, and the read stays a read (a row
-	 * lock would take a transaction id and write WAL for every first read
-	 * of a secret in a backend).
-	 */
-	if (csms_row_find(rel, csms_index(CSMS_USAGE_PKEY), 1, procs, &key, NULL, slot))
-	{
-		bool		isnull;
-		Datum		last = csms_slot_attr(slot, CSMS_USAGE_LAST_USED_TIME, &isnull);
-
-		if (!isnull && DatumGetTimestampTz(last) >= now - USECS_PER_MINUTE)
-		{
-			PopActiveSnapshot();
-			ExecDropSingleTupleTableSlot(slot);
-			table_close(rel, NoLock);
-			csms_call_end(&call);
-			return;
-		}
-	}
-	found = csms_row_find_wait(rel, csms_index(CSMS_USAGE_PKEY), 1, procs, &key, &mode,
-							   LockWaitSkip, slot, &skipped);
-	PopActiveSnapshot();
-	if (found)
-	{
-		bool		isnull;
-		Datum		last = csms_slot_attr(slot, CSMS_USAGE_LAST_USED_TIME, &isnull);
-
-		if (isnull || DatumGetTimestampTz(last) < now - USECS_PER_MINUTE)
-		{
-			CsmsWriter *w = csms_writer_begin(CSMS_USAGE, CSMS_WRITE_UPDATE);
-			ItemPointerData tid = slot->tts_tid;
-			CsmsCol		cols[] = {
-				{CSMS_USAGE_LAST_USED_TIME, TimestampTzGetDatum(now), false},
-			};
-
-			csms_writer_update(w, &tid, cols, lengthof(cols));
-			csms_writer_end(w);
-		}
-	}
-	else if (!skipped)
-	{
-		CsmsCol		cols[] = {
-			{CSMS_USAGE_SECRET_ID, key, false},
-			{CSMS_USAGE_LAST_USED_TIME, TimestampTzGetDatum(now), false},
-		};
-
-		(void) csms_row_insert(CSMS_USAGE, CSMS_USAGE_PKEY, cols, lengthof(cols));
-	}
-	ExecDropSingleTupleTableSlot(slot);
-	table_close(rel, NoLock);
-	csms_call_end(&call);
+	if (!ConditionalLockRelationOid(relid, RowExclusiveLock))
+		return;
+	if (rel == NULL)
+		rel = table_open(relid, NoLock);
+	(void) csms_row_overwrite_time(rel, tid, CSMS_SECRETS_LAST_USED_TIME, now);
+	if (secrets == NULL)
+		table_close(rel, NoLock);
 }
 
 
@@ -437,18 +381,20 @@ usage_note(const pg_uuid_t *secret_id, TimestampTz when)
 }
 
 /*
- * Secrets whose read this backend took care of, and when: noted in shared
- * memory, or written (or tried: a row another transaction held) by the
- * reader itself without it.  Within a minute of that, a read of the same
- * secret does nothing, not even take a shared lock: what csms.usage says
- * (or will say once the worker writes the note) is at most a minute old.
+ * Secrets whose stale last_used_time this backend took care of, and when:
+ * noted in shared memory, or written in place (or tried: a row another
+ * transaction held) by the reader itself.  Until the worker has written a
+ * note, the row still shows the old time; within a minute of the note (or
+ * the grain, when shorter), a read of the same secret does not try again.
  * A table of this process (so that the backends' reads do not bounce
  * shared partition locks between CPUs), 4-way set-associative by the id's
- * random bits, the oldest way of a set giving way; a miss only costs a note
- * or a write.  4096 sets of 4 entries of 24 bytes (384 kB, touched as used)
- * keep a working set of ten thousand secrets per backend (a direct-mapped
- * table of the same size missed a quarter of them).
+ * random bits, the oldest way of a set giving way; a miss only costs a
+ * note or a write.  4096 sets of 4 entries of 24 bytes (384 kB, touched as
+ * used).
  */
+/* a minute, or the grain when it is shorter */
+#define LOCAL_DONE_WINDOW \
+	Min(USECS_PER_MINUTE, (TimestampTz) csms_last_used_grain * USECS_PER_SEC)
 #define LOCAL_DONE_WAYS	4
 #define LOCAL_DONE_SETS	4096
 
@@ -482,7 +428,7 @@ local_done_entry(const pg_uuid_t *id, TimestampTz now, bool *hit)
 	{
 		if (memcmp(set[i].id.data, id->data, UUID_LEN) == 0)
 		{
-			*hit = set[i].at >= now - USECS_PER_MINUTE && set[i].at <= now;
+			*hit = set[i].at >= now - LOCAL_DONE_WINDOW && set[i].at <= now;
 			return &set[i];
 		}
 		if (set[i].at < oldest->at)
@@ -493,55 +439,37 @@ local_done_entry(const pg_uuid_t *id, TimestampTz now, bool *hit)
 }
 
 /*
- * Start loading the local table's set of secret `id` into the CPU cache
- * (as csms_data_key_prefetch does for the data keys): called by the read
- * as soon as it knows the secret, long before csms_usage_record.
+ * The read path's one call for last_used_time, after a successful read of
+ * secret `secret_id`, whose row of csms.secrets (rel, or NULL when it is not
+ * open) the read found at `tid` with last_used_time `stored`.
+ *
+ * Nothing to do when the stored time is less than csms.last_used_grain old:
+ * nearly every read, and known from the row the read already has.  Else the
+ * read is noted in shared memory (preloaded: the worker writes it), or
+ * written in place by the reader (not preloaded, or a full table); within a
+ * minute of that (or the grain, when shorter), this backend does not try the
+ * same secret again.
  */
 void
-csms_usage_prefetch(const pg_uuid_t *id)
-{
-#ifdef __GNUC__
-	const char *set = (const char *) local_done_set(id);
-
-	__builtin_prefetch(set);
-	__builtin_prefetch(set + sizeof(LocalDone) * LOCAL_DONE_WAYS - 1);
-#endif
-}
-
-/*
- * The read path's one call for last_used_time, after a successful read of
- * secret `secret_id`.
- *
- * Returns true when the read is taken care of: recorded in shared memory,
- * or nothing to record (tracking off, a standby, a read-only transaction,
- * this backend took care of a read of it less than a minute ago).  Returns
- * false when the caller must write last_used_time itself
- * (csms_touch_secret, which writes only a time more than a minute old):
- * without shared memory or with a full table.
- */
-bool
-csms_usage_record(const pg_uuid_t *secret_id)
+csms_usage_record(Relation rel, ItemPointer tid, const pg_uuid_t *secret_id,
+				  TimestampTz stored)
 {
 	TimestampTz now = GetCurrentTransactionStartTimestamp();
 	LocalDone  *d;
 	bool		hit;
 
-	if (!csms_track_last_used || RecoveryInProgress())
-		return true;
+	if (!csms_track_last_used ||
+		stored > now - (TimestampTz) csms_last_used_grain * USECS_PER_SEC ||
+		RecoveryInProgress())
+		return;
 	d = local_done_entry(secret_id, now, &hit);
 	if (hit)
-		return true;
-	if (usage_table != NULL && usage_note(secret_id, now))
-	{
-		d->id = *secret_id;
-		d->at = now;
-		return true;
-	}
-	if (XactReadOnly)
-		return true;
+		return;
 	d->id = *secret_id;
 	d->at = now;
-	return false;
+	if (usage_table != NULL && usage_note(secret_id, now))
+		return;
+	write_in_place(rel, tid, now);
 }
 
 /*
@@ -1039,16 +967,6 @@ collect_pending(Oid dbid, int *n)
 	return p;
 }
 
-/* The pending read of a secret id, by binary search */
-static PendingRead *
-find_pending(PendingRead *p, int n, const pg_uuid_t *id)
-{
-	PendingRead key;
-
-	key.secret_id = *id;
-	return bsearch(&key, p, n, sizeof(PendingRead), pending_cmp);
-}
-
 /*
  * After a batch committed: written reads are marked written (unless read
  * again since; under pressure they go at once), missing rows are forgotten
@@ -1091,144 +1009,27 @@ mark_batch(Oid dbid, PendingRead *p, int n, TimestampTz cutoff)
 	}
 }
 
-/* A uuid[] of the pending reads in state `state` */
-static ArrayType *
-uuid_array(PendingRead *p, int n, PendingState state)
-{
-	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
-	int			i,
-				k = 0;
-
-	for (i = 0; i < n; i++)
-		if (p[i].state == state)
-			d[k++] = UUIDPGetDatum(&p[i].secret_id);
-	return construct_array(d, k, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR);
-}
-
-/* The read times of the entries in `state`, in the order of uuid_array. */
-static ArrayType *
-time_array(PendingRead *p, int n, PendingState state)
-{
-	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
-	int			i,
-				k = 0;
-
-	for (i = 0; i < n; i++)
-		if (p[i].state == state)
-			d[k++] = TimestampTzGetDatum(p[i].last_read);
-	return construct_array(d, k, TIMESTAMPTZOID, sizeof(TimestampTz),
-						   FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
-}
-
-/*
- * Move the entries whose ids the last SPI statement returned (first column)
- * from state `from` to state `to`; how many moved.
- */
-static int
-mark_returned(PendingRead *p, int n, PendingState from, PendingState to)
-{
-	uint64		i;
-	int			moved = 0;
-
-	for (i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		PendingRead *r = find_pending(p, n,
-									  DatumGetUUIDP(SPI_getbinval(SPI_tuptable->vals[i],
-																  SPI_tuptable->tupdesc, 1, &isnull)));
-
-		if (r != NULL && r->state == from)
-		{
-			r->state = to;
-			moved++;
-		}
-	}
-	return moved;
-}
-
-/*
- * The batch's rows that exist, written directly (no SQL): each row of
- * csms.usage found by its primary key, and updated when its stored time is
- * older than the read -- unless another transaction holds or changed it,
- * which skips it without waiting (it stays unwritten for the next round).
- * One WAL record a row; locking each row first, then updating it, took two.
- * Rows written or found newer become PENDING_WRITTEN, held ones
- * PENDING_SKIPPED; rows not found stay PENDING_TODO.  Returns how many were
- * found.
- */
-static int
-update_existing(PendingRead *p, int n)
-{
-	CsmsWriter *w = csms_writer_begin(CSMS_USAGE, CSMS_WRITE_UPDATE);
-	Relation	rel = csms_writer_rel(w);
-	Oid			pkey = csms_index(CSMS_USAGE_PKEY);
-	int			attno = csms_attnum(CSMS_USAGE_LAST_USED_TIME);
-	TupleTableSlot *slot = table_slot_create(rel, NULL);
-	Oid			proc = F_UUID_EQ;
-	CsmsFinder *finder;
-	int			i,
-				found = 0;
-
-	finder = csms_finder_begin(rel, pkey, 1, &proc);
-	for (i = 0; i < n; i++)
-	{
-		Datum		id = UUIDPGetDatum(&p[i].secret_id);
-		Datum		stored;
-		bool		isnull;
-		ItemPointerData tid;
-		CsmsCol		col = {CSMS_USAGE_LAST_USED_TIME,
-		TimestampTzGetDatum(p[i].last_read), false};
-
-		if (p[i].state != PENDING_TODO || !csms_finder_get(finder, &id, slot))
-			continue;
-		found++;
-		stored = slot_getattr(slot, attno, &isnull);
-		tid = slot->tts_tid;
-		ExecClearTuple(slot);
-		if (!isnull && DatumGetTimestampTz(stored) >= p[i].last_read)
-			p[i].state = PENDING_WRITTEN;	/* nothing newer to write */
-		else if (csms_writer_update_nowait(w, &tid, &col, 1))
-			p[i].state = PENDING_WRITTEN;
-		else
-			p[i].state = PENDING_SKIPPED;
-	}
-	csms_finder_end(finder);
-	ExecDropSingleTupleTableSlot(slot);
-	csms_writer_end(w);
-	return found;
-}
-
-static CsmsStmt q_usage_insert = {
-	"INSERT INTO csms.usage (secret_id, last_used_time)"
-	" SELECT p.id, p.t"
-	" FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2)) AS p(id, t)"
-	" WHERE EXISTS (SELECT FROM csms.secrets s WHERE s.id OPERATOR(pg_catalog.=) p.id)"
-	" ORDER BY p.id ON CONFLICT (secret_id) DO NOTHING RETURNING secret_id",
-	2, {UUIDARRAYOID, TIMESTAMPTZARRAYOID}
-};
-
-static CsmsStmt q_secrets_exist = {
-	"SELECT id FROM csms.secrets WHERE id OPERATOR(pg_catalog.=) ANY ($1)",
-	1, {UUIDARRAYOID}
-};
-
 /*
  * Write one batch (sorted by id) in one transaction, as the owner of schema
  * csms; false, having written nothing, when DDL holds the table (the next
  * round tries again: the worker never queues behind a long ALTER TABLE or
- * VACUUM FULL, nor makes the sessions queued behind it wait longer).
- * Existing rows are written directly, never waiting for a user's
- * transaction (update_existing); secrets read for the first time get a
- * row; the rest are told apart: skipped (a row another transaction holds,
- * or is inserting) or missing (no secret).
+ * VACUUM FULL, nor makes the sessions queued behind it wait longer).  Each
+ * secret's row is found by its id and its last_used_time overwritten in
+ * place when older than the read (csms_row_overwrite_time), never waiting
+ * for a user's transaction: written (or found newer) reads become
+ * PENDING_WRITTEN, rows held by another transaction PENDING_SKIPPED (the
+ * next round tries again), secrets not found PENDING_MISSING (deleted, or
+ * created by a transaction that has not committed yet).
  */
 static bool
 flush_batch(Oid relid, PendingRead *p, int n)
 {
 	CsmsCall	call;
-	Datum		args[2];
-	int			j,
-				found;
+	Relation	rel;
+	TupleTableSlot *slot;
+	Oid			proc = F_UUID_EQ;
+	CsmsFinder *finder;
+	int			i;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
@@ -1241,24 +1042,28 @@ flush_batch(Oid relid, PendingRead *p, int n)
 	csms_call_enter(&call, "last_used_time writer", false);
 	pgstat_report_activity(STATE_RUNNING, "csms: writing last_used_time of secrets");
 
-	found = update_existing(p, n);
-
-	if (found < n)
+	rel = table_open(relid, NoLock);
+	slot = table_slot_create(rel, NULL);
+	finder = csms_finder_begin(rel, csms_index(CSMS_SECRETS_PKEY), 1, &proc);
+	for (i = 0; i < n; i++)
 	{
-		/* never read before: a new row, for secrets that still exist */
-		args[0] = PointerGetDatum(uuid_array(p, n, PENDING_TODO));
-		args[1] = PointerGetDatum(time_array(p, n, PENDING_TODO));
-		csms_exec(&q_usage_insert, args, NULL, SPI_OK_INSERT_RETURNING, 0);
-		mark_returned(p, n, PENDING_TODO, PENDING_WRITTEN);
+		Datum		id = UUIDPGetDatum(&p[i].secret_id);
+		ItemPointerData tid;
 
-		/* the rest: a row another transaction is inserting (skipped), or no secret */
-		args[0] = PointerGetDatum(uuid_array(p, n, PENDING_TODO));
-		csms_exec(&q_secrets_exist, args, NULL, SPI_OK_SELECT, 0);
-		mark_returned(p, n, PENDING_TODO, PENDING_SKIPPED);
-		for (j = 0; j < n; j++)
-			if (p[j].state == PENDING_TODO)
-				p[j].state = PENDING_MISSING;
+		if (!csms_finder_get(finder, &id, slot))
+		{
+			p[i].state = PENDING_MISSING;
+			continue;
+		}
+		tid = slot->tts_tid;
+		p[i].state = csms_row_overwrite_time(rel, &tid, CSMS_SECRETS_LAST_USED_TIME,
+											 p[i].last_read) ?
+			PENDING_WRITTEN : PENDING_SKIPPED;
+		ExecClearTuple(slot);
 	}
+	csms_finder_end(finder);
+	ExecDropSingleTupleTableSlot(slot);
+	table_close(rel, NoLock);
 
 	csms_call_end(&call);
 	PopActiveSnapshot();
@@ -1271,11 +1076,14 @@ flush_batch(Oid relid, PendingRead *p, int n)
 /*
  * The owner of schema csms, when extension secrets is installed in this
  * database as this library expects (the catalog, catalog.h), with the
- * table this file writes (*relid); InvalidOid otherwise.  Also the name of
- * the database, for messages.
+ * table this file writes (*relid); InvalidOid otherwise, and then
+ * *installed says whether the extension is there at another version (one
+ * that ALTER EXTENSION secrets UPDATE has not brought to this library's
+ * yet: its reads wait for it).  Also the name of the database, for
+ * messages.
  */
 static Oid
-state_owner(char *dbname, Oid *relid)
+state_owner(char *dbname, Oid *relid, bool *installed)
 {
 	Oid			owner = InvalidOid;
 	char	   *name;
@@ -1285,11 +1093,14 @@ state_owner(char *dbname, Oid *relid)
 	name = get_database_name(MyDatabaseId);
 	strlcpy(dbname, name ? name : "?", NAMEDATALEN);
 	*relid = InvalidOid;
+	*installed = true;
 	if (csms_catalog_ok())
 	{
 		owner = csms_schema_owner();
-		*relid = csms_rel(CSMS_USAGE);
+		*relid = csms_rel(CSMS_SECRETS);
 	}
+	else
+		*installed = OidIsValid(get_extension_oid("secrets", true));
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 	return owner;
@@ -1312,7 +1123,7 @@ flush_all(Oid dbid, Oid relid, PendingRead *p, int n, TimestampTz cutoff)
 		if (!flush_batch(relid, p + done, size))
 		{
 			ereport(DEBUG1,
-					(errmsg("table csms.usage is locked: last_used_time is written next round")));
+					(errmsg("table csms.secrets is locked: last_used_time is written next round")));
 			break;
 		}
 		mark_batch(dbid, p + done, size, cutoff);
@@ -1336,13 +1147,21 @@ flusher_pass(Oid dbid)
 	TimestampTz cutoff;
 	char		dbname[NAMEDATALEN];
 	Oid			relid;
+	bool		installed;
 	ErrorContextCallback errcallback;
 
 	p = collect_pending(dbid, &n);
 	if (n == 0)
 		return;
 
-	owner = state_owner(dbname, &relid);
+	owner = state_owner(dbname, &relid, &installed);
+	if (!OidIsValid(owner) && installed)
+	{
+		ereport(DEBUG1,
+				(errmsg("last_used_time in database \"%s\" waits for ALTER EXTENSION secrets UPDATE",
+						dbname)));
+		return;
+	}
 	if (!OidIsValid(owner))
 	{
 		int			lost = forget_database(dbid);

@@ -1,11 +1,10 @@
 /*-------------------------------------------------------------------------
  *
  * usage.h
- *	  last_used_time of secrets: when each secret's value was last read
- *	  (csms.usage), recorded without writes on the read path when the
- *	  library is preloaded (shared memory and a background worker; usage.c
- *	  says how), else by the reader itself at most once a minute per
- *	  secret.
+ *	  last_used_time of secrets: when each secret's value was last read,
+ *	  kept on its row of csms.secrets to csms.last_used_grain, overwritten
+ *	  in place by the reader or, when the library is preloaded, by a
+ *	  background worker (usage.c says how).
  *
  * src/usage.h
  *
@@ -16,20 +15,20 @@
 
 #include "postgres.h"
 
+#include "datatype/timestamp.h"
+#include "storage/itemptr.h"
+#include "utils/relcache.h"
 #include "utils/uuid.h"
 
 /* With shared_preload_libraries: shared memory and the launcher (module init). */
 extern void csms_usage_init(void);
 
 /*
- * A read of secret_id: noted in shared memory (true), or not (false: not
- * preloaded, or no room), when the caller writes it with csms_touch_secret.
+ * After a read of secret_id, whose row of csms.secrets (open in rel, or
+ * NULL) the read found at tid, with last_used_time `stored`.
  */
-extern bool csms_usage_record(const pg_uuid_t *secret_id);
-extern void csms_touch_secret(const pg_uuid_t *secret_id);
-
-/* A hint: the local table's set of secret_id into the CPU cache. */
-extern void csms_usage_prefetch(const pg_uuid_t *secret_id);
+extern void csms_usage_record(Relation rel, ItemPointer tid, const pg_uuid_t *secret_id,
+							  TimestampTz stored);
 
 /* last_used_time as stored, with a read noted but not yet written merged in */
 extern void csms_usage_merge(const pg_uuid_t *secret_id, Datum *last_used,

@@ -36,6 +36,7 @@
 #include "envelope.h"
 #include "frame.h"
 #include "acl.h"
+#include "utils/timestamp.h"
 #include "usage.h"
 #include "secret.h"
 #include "version.h"
@@ -52,7 +53,7 @@
 static CsmsStmt q_value = {
 	"SELECT s.id, s.name, s.state, s.replica_type, v.version, v.key_id,"
 	" v.key_version, v.wrapped_dek, v.ciphertext, k.alias, k.state, s.owner,"
-	" COALESCE(s.primary_id, s.id)"
+	" COALESCE(s.primary_id, s.id), s.ctid, s.last_used_time"
 	" FROM csms.secrets s"
 	" JOIN csms.versions v ON v.secret_id OPERATOR(pg_catalog.=) s.id"
 	"  AND v.version OPERATOR(pg_catalog.=) COALESCE($3, " SYSCURRENT_VERSION ")"
@@ -74,14 +75,6 @@ text_is(Datum d, const char *s)
 	return same;
 }
 
-/* last_used_time: in shared memory (usage.c), or written by the reader */
-static void
-record_read(const pg_uuid_t *secret_id)
-{
-	if (!csms_usage_record(secret_id))
-		csms_touch_secret(secret_id);
-}
-
 /* The fast path ------------------------------------------------------------ */
 
 /* The fast path (value.h) */
@@ -98,6 +91,8 @@ csms_value_read_fast(const char *name, int version, char *kind, int *version_out
 	CsmsKey    *key;
 	CsmsKey    *state;
 	pg_uuid_t	secret_id;
+	ItemPointerData secret_tid;
+	TimestampTz last_used;
 	bytea	   *wrapped = NULL;
 	bytea	   *ciphertext = NULL;
 	Oid			procs[2];
@@ -168,6 +163,10 @@ csms_value_read_fast(const char *name, int version, char *kind, int *version_out
 				goto done;
 		}
 	}
+	/* for last_used_time, once the read succeeded */
+	secret_tid = slot->tts_tid;
+	d = csms_slot_attr(slot, CSMS_SECRETS_LAST_USED_TIME, &isnull);
+	last_used = isnull ? DT_NOBEGIN : DatumGetTimestampTz(d);
 	key = csms_alloc_sensitive(sizeof(CsmsKey));
 
 	d = csms_slot_attr(slot, CSMS_SECRETS_CURRENT_VERSION, &isnull);
@@ -177,8 +176,6 @@ csms_value_read_fast(const char *name, int version, char *kind, int *version_out
 	 * version asked for or else the SYSCURRENT one
 	 */
 	csms_data_key_prefetch(&secret_id, version > 0 || isnull ? version : DatumGetInt32(d));
-	if (csms_track_last_used)
-		csms_usage_prefetch(&secret_id);
 	if (!isnull && (version == 0 || version == DatumGetInt32(d)))
 	{
 		/* the SYSCURRENT version: its copy on the secret's row */
@@ -239,7 +236,7 @@ csms_value_read_fast(const char *name, int version, char *kind, int *version_out
 							 wrapped, ciphertext, kind);
 	*version_out = version;
 	csms_wipe(key->material, CSMS_KEY_LEN);
-	record_read(&secret_id);
+	csms_usage_record(secrets, &secret_tid, &secret_id, last_used);
 
 done:
 	if (slot)
@@ -267,6 +264,8 @@ typedef struct ValueRow
 	CsmsKey    *key;
 	bytea	   *wrapped_dek;
 	bytea	   *ciphertext;
+	ItemPointerData tid;		/* the secret's row, and its last_used_time */
+	TimestampTz last_used;
 } ValueRow;
 
 /*
@@ -315,6 +314,8 @@ value_lookup(CsmsCall *call, const char *name, int version, ValueRow *row)
 	row->key->enabled = strcmp(csms_col_text(0, 11), "ENABLED") == 0;
 	row->owner = DatumGetObjectId(csms_col(0, 12, &isnull));
 	row->acl_id = *DatumGetUUIDP(csms_col(0, 13, &isnull));
+	row->tid = *(ItemPointer) DatumGetPointer(csms_col(0, 14, &isnull));
+	row->last_used = DatumGetTimestampTz(csms_col(0, 15, &isnull));
 }
 
 /* Does the caller hold privilege priv on the secret of a found row? */
@@ -360,7 +361,7 @@ open_row(CsmsCall *call, ValueRow *row, CsmsValue *out)
 	out->secret_id = row->secret_id;
 	out->name = row->name;
 	out->version = row->version;
-	record_read(&row->secret_id);
+	csms_usage_record(NULL, &row->tid, &row->secret_id, row->last_used);
 }
 
 /* The SQL path (value.h) */

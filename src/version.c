@@ -224,6 +224,7 @@ csms_secret_create(CsmsCall *call, const CsmsNewSecret *ns, CsmsMade *made)
 			{CSMS_SECRETS_STAGE_TIMES, stage_times, false},
 			{CSMS_SECRETS_VERSION_COUNT, Int32GetDatum(1), false},
 			{CSMS_SECRETS_OWNER, ObjectIdGetDatum(call->save_uid), false},
+			{CSMS_SECRETS_LAST_USED_TIME, TimestampTzGetDatum(DT_NOBEGIN), false},	/* never read */
 		};
 
 		if (!csms_row_insert(CSMS_SECRETS, CSMS_SECRETS_BY_NAME, cols, lengthof(cols)))

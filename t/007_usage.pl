@@ -1,8 +1,9 @@
 
 # last_used_time with shared_preload_libraries = 'secrets': reads write
-# nothing (no row version of csms.secrets or csms.usage, no write counted), the
+# nothing (the secret's row keeps its version and its stored time), the
 # functions that return last_used_time show the read at once, and the
-# background worker writes it within csms.usage_flush_interval.  Covered:
+# background worker writes it, in place on the secret's row, within
+# csms.usage_flush_interval; a standby replays that write.  Covered:
 # reads in read-only and in rolled-back transactions, csms.track_last_used
 # off, a row locked or being updated by another session (skipped, written
 # once released), a stored time newer than the read (kept),
@@ -10,9 +11,9 @@
 # whose extension was dropped and a dropped database (their reads are
 # discarded without errors), a clean restart (unwritten reads saved and
 # written after the start), a crash (unwritten reads are lost), a standby
-# (records nothing, runs no worker), a full table (reads fall back to the
-# synchronous write), and a cluster without preload (the synchronous write,
-# as before).
+# (records nothing, runs no worker), a full table (reads fall back to
+# writing in place themselves), and a cluster without preload (the reader
+# writes in place, taking no transaction id).
 
 use strict;
 use warnings;
@@ -57,17 +58,17 @@ sub stored
 {
 	my ($n, $db, $name) = @_;
 	return $n->safe_psql($db,
-		"SELECT coalesce(u.last_used_time::text, 'null') FROM csms.secrets s"
-		  . " LEFT JOIN csms.usage u ON u.secret_id = s.id WHERE s.name = '$name'");
+		"SELECT CASE WHEN last_used_time = '-infinity' THEN 'null' ELSE last_used_time::text END"
+		  . " FROM csms.secrets WHERE name = '$name'");
 }
 
-# wait until csms.usage holds time $t for secret $name (the worker wrote it)
+# wait until the row of secret $name holds time $t (the worker wrote it)
 sub written_soon
 {
 	my ($n, $db, $name, $t) = @_;
 	return $n->poll_query_until($db,
-		"SELECT coalesce((SELECT u.last_used_time = '$t' FROM csms.usage u"
-		  . " JOIN csms.secrets s ON s.id = u.secret_id WHERE s.name = '$name'), false)");
+		"SELECT coalesce((SELECT last_used_time = '$t' FROM csms.secrets"
+		  . " WHERE name = '$name'), false)");
 }
 
 sub shown
@@ -84,13 +85,12 @@ sub set_interval
 		"ALTER SYSTEM SET csms.usage_flush_interval = '$value'; SELECT pg_reload_conf();");
 }
 
-# rows written to csms.usage (inserted or updated), once the stats of
-# finished sessions are in
-sub updates
+# how many secrets have a stored last_used_time
+sub stored_count
 {
 	my ($n, $db) = @_;
 	return $n->safe_psql($db,
-		"SELECT n_tup_ins + n_tup_upd FROM pg_stat_user_tables WHERE relid = 'csms.usage'::regclass");
+		"SELECT count(*) FROM csms.secrets WHERE last_used_time > '-infinity'");
 }
 
 $node->safe_psql('postgres', 'CREATE EXTENSION secrets');
@@ -99,16 +99,11 @@ $node->safe_psql(
 	'postgres', q{
 SELECT count(csms_create_secret(n, secret_string => 'value-of-' || n))
   FROM unnest('{a,ro,rb,off,locked,changing,newer,ddl,restart,crash,standby}'::text[]) n;
--- secrets read a day ago: rows of csms.usage that a session can lock or change
-INSERT INTO csms.usage SELECT id, now() - interval '1 day' FROM csms.secrets
- WHERE name IN ('locked', 'changing', 'restart');
--- one whose stored time is newer than any read here (a clock set back, say)
-INSERT INTO csms.usage SELECT id, '2999-01-01 00:00:00+00' FROM csms.secrets
- WHERE name = 'newer';
+-- secrets read a day ago (more than a grain): their rows are what a session
+-- locks or changes below
+UPDATE csms.secrets SET last_used_time = now() - interval '1 day'
+ WHERE name IN ('locked', 'changing', 'restart', 'newer');
 });
-# the stats of this session are flushed before it reports the statement done
-$node->safe_psql('postgres', 'SELECT pg_stat_force_next_flush()');
-my $updates_before = updates($node, 'postgres');
 my $row_before = $node->safe_psql('postgres',
 	"SELECT xmin, ctid FROM csms.secrets WHERE name = 'a'");
 
@@ -118,23 +113,23 @@ my $out = $node->safe_psql(
 	'postgres', q{
 BEGIN;
 SELECT csms_get_secret_value('a'), now();
-SELECT n_tup_ins, n_tup_upd FROM pg_stat_xact_user_tables WHERE relid = 'csms.usage'::regclass;
+SELECT pg_current_xact_id_if_assigned() IS NULL;
 COMMIT;
 });
 my ($value, $t_a) = split /\|/, (split /\n/, $out)[0];
 is($value, 'value-of-a', 'a read returns the value');
-is((split /\n/, $out)[1], '0|0', 'the reading transaction wrote no row of csms.usage');
+is((split /\n/, $out)[1], 't', 'the reading transaction took no transaction id');
 is($node->safe_psql('postgres', "SELECT xmin, ctid FROM csms.secrets WHERE name = 'a'"),
 	$row_before, 'the row of the secret read is the same row version (xmin, ctid)');
-is(stored($node, 'postgres', 'a'), 'null', 'csms.usage is not written by the read');
+is(stored($node, 'postgres', 'a'), 'null', 'the stored time is not written by the read');
 is(shown($node, 'postgres', 'a'), $t_a, 'csms_show_secret shows the read at once');
 is( $node->safe_psql('postgres',
 		"SELECT last_used_time FROM csms_list_secrets() WHERE name = 'a'"),
 	$t_a, 'csms_list_secrets shows the read at once');
 
-# a second read in the same minute changes nothing
+# a second read within the grain (an hour) changes nothing
 read_secret($node, 'postgres', 'a');
-is(shown($node, 'postgres', 'a'), $t_a, 'a second read within a minute keeps the first time');
+is(shown($node, 'postgres', 'a'), $t_a, 'a second read within the grain keeps the first time');
 
 my $t_ro = read_secret($node, 'postgres', 'ro', begin => 'BEGIN READ ONLY');
 is(shown($node, 'postgres', 'ro'), $t_ro, 'a read in a READ ONLY transaction is recorded');
@@ -144,18 +139,22 @@ is(shown($node, 'postgres', 'rb'), $t_rb,
 read_secret($node, 'postgres', 'off', begin => 'BEGIN; SET LOCAL csms.track_last_used = off');
 is(shown($node, 'postgres', 'off'), 'null', 'csms.track_last_used = off records nothing');
 
-# a row locked by another session (the old read's row of csms.usage): the
-# read works, the worker skips the row
+# a secret's row locked by another session: the read works, the worker skips
+# the row
 my $locker = $node->background_psql('postgres', on_error_stop => 1);
 $locker->query_safe('BEGIN');
-$locker->query_safe("SELECT 1 FROM csms.usage u JOIN csms.secrets s ON s.id = u.secret_id WHERE s.name = 'locked' FOR UPDATE OF u");
+$locker->query_safe("SELECT 1 FROM csms.secrets WHERE name = 'locked' FOR UPDATE");
 my $t_locked = read_secret($node, 'postgres', 'locked');
 # and one another session is changing (an UPDATE not committed yet)
 my $changer = $node->background_psql('postgres', on_error_stop => 1);
 $changer->query_safe('BEGIN');
-$changer->query_safe("UPDATE csms.usage u SET last_used_time = u.last_used_time FROM csms.secrets s WHERE s.id = u.secret_id AND s.name = 'changing'");
+$changer->query_safe("UPDATE csms.secrets SET description = 'changing' WHERE name = 'changing'");
 my $t_changing = read_secret($node, 'postgres', 'changing');
+# one whose stored time becomes newer than its read before the worker writes
+# (a clock set back, say)
 read_secret($node, 'postgres', 'newer');
+$node->safe_psql('postgres',
+	"UPDATE csms.secrets SET last_used_time = '2999-01-01 00:00:00+00' WHERE name = 'newer'");
 
 # a second database, whose transactions are read-only by default
 $node->safe_psql('postgres', 'CREATE DATABASE db2');
@@ -178,9 +177,8 @@ for my $db (qw(db3 db4))
 $node->safe_psql('db3', 'DROP EXTENSION secrets CASCADE');
 $node->safe_psql('postgres', 'DROP DATABASE db4');
 
-$node->safe_psql('postgres', 'SELECT pg_stat_force_next_flush()');
-is(updates($node, 'postgres'), $updates_before,
-	'pg_stat_user_tables: no write to csms.usage before the worker writes');
+is(stored_count($node, 'postgres'), '4',
+	'no stored time written before the worker writes (but the four set above)');
 is(stored($node, 'postgres', 'a'), 'null', 'nothing written before the flush interval');
 
 # --- the worker writes ----------------------------------------------------------
@@ -192,11 +190,7 @@ is(stored($node, 'postgres', 'ro'), $t_ro, 'the read-only read is written');
 is(stored($node, 'postgres', 'rb'), $t_rb, 'the rolled-back read is written');
 is(stored($node, 'postgres', 'off'), 'null', 'nothing is written when tracking was off');
 is($node->safe_psql('postgres', "SELECT xmin, ctid FROM csms.secrets WHERE name = 'a'"),
-	$row_before, 'the worker writes csms.usage, never the secret\'s own row');
-ok( $node->poll_query_until(
-		'postgres',
-		"SELECT n_tup_ins + n_tup_upd > $updates_before FROM pg_stat_user_tables WHERE relid = 'csms.usage'::regclass"),
-	'pg_stat_user_tables counts the worker\'s writes');
+	$row_before, 'the worker writes in place: the row keeps its version (xmin, ctid)');
 ok(written_soon($node, 'db2', 'a', $t_a2),
 	'db2: the worker writes its read too (although db2 defaults to read-only)');
 is(stored($node, 'postgres', 'a'), $t_a, 'each database got its own time');
@@ -222,13 +216,13 @@ is(stored($node, 'postgres', 'newer'), '2999-01-01 00:00:00+00',
 # been through database postgres, whose table is locked.
 my $ddl = $node->background_psql('postgres', on_error_stop => 1);
 $ddl->query_safe('BEGIN');
-$ddl->query_safe('LOCK TABLE csms.usage IN EXCLUSIVE MODE');
+$ddl->query_safe('LOCK TABLE csms.secrets IN EXCLUSIVE MODE');
 my $t_ddl = read_secret($node, 'postgres', 'ddl');
 my $t_b2 = read_secret($node, 'db2', 'b');
 ok(written_soon($node, 'db2', 'b', $t_b2),
 	'a round ran while DDL held the table in another database');
 is( $node->safe_psql('postgres',
-		"SELECT count(*) FROM pg_locks WHERE relation = 'csms.usage'::regclass AND NOT granted"),
+		"SELECT count(*) FROM pg_locks WHERE relation = 'csms.secrets'::regclass AND NOT granted"),
 	'0', 'the worker does not queue behind DDL');
 $ddl->query_safe('COMMIT');
 $ddl->quit;
@@ -245,7 +239,7 @@ ok($node->wait_for_log(qr/discarded 1 unwritten reads of secrets in database "db
 $node->safe_psql('postgres', "ALTER SYSTEM SET csms.usage_flush_interval = '1h'");
 $locker = $node->background_psql('postgres', on_error_stop => 1);
 $locker->query_safe('BEGIN');
-$locker->query_safe("SELECT 1 FROM csms.usage u JOIN csms.secrets s ON s.id = u.secret_id WHERE s.name = 'restart' FOR UPDATE OF u");
+$locker->query_safe("SELECT 1 FROM csms.secrets WHERE name = 'restart' FOR UPDATE");
 my $t_restart = read_secret($node, 'postgres', 'restart');
 $node->stop;
 eval { $locker->quit; };
@@ -275,6 +269,8 @@ $standby->start;
 $node->wait_for_catchup($standby);
 read_secret($standby, 'postgres', 'standby');
 is(shown($standby, 'postgres', 'standby'), 'null', 'standby: a read records nothing');
+is(shown($standby, 'postgres', 'a'), $t_a,
+	'standby: the primary\'s overwrite in place came with the WAL');
 is( $standby->safe_psql('postgres',
 		"SELECT count(*) FROM pg_stat_activity WHERE backend_type LIKE 'csms usage%'"),
 	'0', 'standby: no worker runs');
@@ -315,11 +311,10 @@ $out = $full->safe_psql(
 	'postgres', q{
 BEGIN;
 SELECT count(csms_get_secret_value('f' || g)) FROM generate_series(1, 200) g;
-SELECT n_tup_ins + n_tup_upd FROM pg_stat_xact_user_tables WHERE relid = 'csms.usage'::regclass;
 COMMIT;
 });
-my ($count, $sync) = split /\n/, $out;
-is($count, '200', 'full table: 200 distinct reads');
+is($out, '200', 'full table: 200 distinct reads');
+my $sync = stored_count($full, 'postgres');
 ok($sync > 0 && $sync < 200,
 	"full table: the reads that found no slot wrote last_used_time themselves ($sync of 200)");
 is( $full->safe_psql('postgres',
@@ -331,29 +326,34 @@ $out = $full->safe_psql(
 	'postgres', q{
 BEGIN READ ONLY;
 SELECT csms_get_secret_value('f201');
-SELECT n_tup_ins + n_tup_upd FROM pg_stat_xact_user_tables WHERE relid = 'csms.usage'::regclass;
+SELECT pg_current_xact_id_if_assigned() IS NULL;
 COMMIT;
 });
-is($out, "x\n0", 'full table: a read-only transaction still writes nothing');
-is(shown($full, 'postgres', 'f201'), 'null', 'full table: ... and records nothing, as before');
+is($out, "x\nt", 'full table: a read in a read-only transaction takes no transaction id');
+isnt(stored($full, 'postgres', 'f201'), 'null', 'full table: ... and is recorded in place');
 $full->stop;
 
-# --- without preload: the synchronous write, as before --------------------------------
+# --- without preload: the reader writes in place --------------------------------
 
 my $plain = PostgreSQL::Test::Cluster->new('usage_plain');
 $plain->init;
 $plain->start;
 $plain->safe_psql('postgres', 'CREATE EXTENSION secrets');
 $plain->safe_psql('postgres', "SELECT csms_create_secret('p', 'x')");
+my $row_p = $plain->safe_psql('postgres', "SELECT xmin, ctid FROM csms.secrets WHERE name = 'p'");
 $out = $plain->safe_psql(
 	'postgres', q{
 BEGIN;
 SELECT csms_get_secret_value('p'), now() IS NOT NULL;
-SELECT n_tup_ins + n_tup_upd FROM pg_stat_xact_user_tables WHERE relid = 'csms.usage'::regclass;
-SELECT u.last_used_time = now() FROM csms.usage u JOIN csms.secrets s ON s.id = u.secret_id WHERE s.name = 'p';
-COMMIT;
+SELECT pg_current_xact_id_if_assigned() IS NULL;
+SELECT last_used_time = now() FROM csms.secrets WHERE name = 'p';
+ROLLBACK;
 });
-is($out, "x|t\n1\nt", 'without preload: the read writes last_used_time in its own transaction');
+is($out, "x|t\nt\nt",
+	'without preload: the read writes last_used_time at once, taking no transaction id');
+is($plain->safe_psql('postgres', "SELECT xmin, ctid FROM csms.secrets WHERE name = 'p'"),
+	$row_p, 'without preload: in place (the row keeps its version), kept after a rollback');
+isnt(stored($plain, 'postgres', 'p'), 'null', 'without preload: the time is stored');
 is( $plain->safe_psql('postgres',
 		"SELECT count(*) FROM pg_stat_activity WHERE backend_type LIKE 'csms usage%'"),
 	'0', 'without preload: no worker');

@@ -109,6 +109,11 @@ my $meta_sql = "SELECT name, state, description, kms_key_id, replica_type, regio
   . "  FROM csms_list_secret_versions(s.name)) FROM csms_list_secrets(100) s ORDER BY name";
 my $meta_before = $q->($meta_sql);
 my $keys_before = $q->("SELECT key_id, alias, state, key_version FROM csms_list_keys() ORDER BY alias");
+# a read that 1.0's worker wrote into csms.usage
+$q->("INSERT INTO csms.usage SELECT id, '2026-01-02 03:04:05+00' FROM csms.secrets WHERE name = 'bin'");
+my $used_sql = "SELECT string_agg(name || '=' || coalesce(last_used_time::text, 'never'), ' ' ORDER BY name)"
+  . " FROM csms_list_secrets(100)";
+my $used_before = $q->($used_sql);
 $node->stop;
 
 # 2. this installation, this library: the update
@@ -117,6 +122,16 @@ $node->start;
 like($q->('SELECT version()'), qr/PostgreSQL 15/, 'the same data directory, run by this installation');
 $q->('ALTER EXTENSION secrets UPDATE');
 is($q->("SELECT extversion FROM pg_extension WHERE extname = 'secrets'"), '1.1', 'updated to 1.1');
+like($used_before, qr/^bin=2026-01-02 03:04:05\+00 off=never s1=2.* s6=2/,
+	'release 1.0 recorded the reads of s1..s6, and of bin in csms.usage');
+is($q->($used_sql), $used_before, 'last_used_time is as it was');
+# 1.0's usage worker had not written them when the server stopped: they were
+# saved at the shutdown, and this library's worker kept them until the
+# update, then writes them onto the secrets' rows
+$q->("ALTER SYSTEM SET csms.usage_flush_interval = '200ms'; SELECT pg_reload_conf()");
+ok($node->poll_query_until('postgres',
+		"SELECT count(*) = 7 FROM csms.secrets WHERE last_used_time > '-infinity'"),
+	'reads saved by release 1.0 are written onto the rows after the update');
 
 my $read_ok = 1;
 for my $k (sort keys %values)
