@@ -29,7 +29,7 @@
 # Exits non-zero when any step or any pgbench run fails.
 #
 # Settings (environment, full mode only):
-#   BENCH_N=10000 BENCH_BIG=1000000 BENCH_MEM_N=100000 BENCH_DURATION=6
+#   BENCH_N=10000 BENCH_REPLICAS=N/10 BENCH_BIG=1000000 BENCH_MEM_N=100000 BENCH_DURATION=6
 #   BENCH_RUNS=5 BENCH_CLIENTS="1 2" BENCH_BATCH=100000
 #   BENCH_RETRIES=2      runs during which other processes used more than
 #                        BENCH_MAX_OTHERS=10 % of the machine's CPU are done
@@ -83,12 +83,13 @@ case "$setup" in
 esac
 
 if [ "$mode" = smoke ]; then
-	N=200 BIG=1000 MEM_N=200 DURATION=2 RUNS=1 CLIENTS="2" BATCH=500 RETRIES=0 RETRY_BUDGET=0
+	N=200 REPLICAS=20 BIG=1000 MEM_N=200 DURATION=2 RUNS=1 CLIENTS="2" BATCH=500 RETRIES=0 RETRY_BUDGET=0
 	SHARED_BUFFERS=128MB
 	USAGE_SLOTS=65536
 	HUGE=off
 else
 	N=${BENCH_N:-10000}
+	REPLICAS=${BENCH_REPLICAS:-$((N / 10))}
 	BIG=${BENCH_BIG:-1000000}
 	MEM_N=${BENCH_MEM_N:-100000}
 	DURATION=${BENCH_DURATION:-6}
@@ -291,6 +292,24 @@ SELECT count(csms_grant('s' || g, 'bench_direct', '{read}')) FROM generate_serie
 SELECT csms_grant('s*', 'bench_group', '{read}');
 VACUUM ANALYZE csms.grants;
 EOF2
+# new versions are measured at the 20-version limit, where each also prunes
+# the oldest version: every secret of bench gets 19 more versions first; and
+# with one replica: REPLICAS secrets r1.. with 20 versions each and a replica
+# in region eu-bench (a new version re-encrypts and writes it there too)
+a=$(now)
+psql_ -d bench -v n="$N" -v r="$REPLICAS" >/dev/null <<EOF2 || die "versions and replicas in bench"
+SELECT format('SELECT count(csms_create_secret_version(''s'' || g, secret_string => ${value_sql//\'/\'\'})) FROM generate_series(1, %s) g', :n)
+  FROM generate_series(2, 20) v
+\gexec
+SELECT count(csms_create_secret('r' || g, secret_string => $value_sql)) FROM generate_series(1, :r) g;
+SELECT format('SELECT count(csms_create_secret_version(''r'' || g, secret_string => ${value_sql//\'/\'\'})) FROM generate_series(1, %s) g', :r)
+  FROM generate_series(2, 20) v
+\gexec
+SELECT csms_create_region('eu-bench') IS NOT NULL;
+SELECT count(csms_create_replica('r' || g, 'eu-bench')) FROM generate_series(1, :r) g;
+VACUUM ANALYZE;
+EOF2
+log "19 more versions of each secret of bench, $REPLICAS secrets with 20 versions and a replica: $(secs "$a" "$(now)")s"
 log "loading $BIG secrets (database bench_big)"
 load_db bench_big "$BIG" no
 log "loaded: secrets ${load_secs[bench_big.csms]}s ($(rate "$BIG" "${load_secs[bench_big.csms]}")/s), plain ${load_secs[bench_big.plain]}s"
@@ -322,6 +341,7 @@ workloads=(
 	"create_plain|create: plain INSERT|bench|create_plain.sql|$N||create_plain"
 	"create_pgcrypto|create: INSERT pgp_sym_encrypt|bench|create_pgcrypto.sql|$N||create_plain"
 	"version_csms|new version: csms_create_secret_version|bench|version_csms.sql|$N||version_plain"
+	"version_replica|new version: csms_create_secret_version of a secret with one replica|bench|version_replica.sql|$REPLICAS||version_plain"
 	"version_plain|new version: plain UPDATE|bench|version_plain.sql|$N||version_plain"
 	"version_pgcrypto|new version: UPDATE pgp_sym_encrypt|bench|version_pgcrypto.sql|$N||version_plain"
 	"big_csms|read: csms_get_secret_value|bench_big|read_csms.sql|$BIG||big_plain"
@@ -332,7 +352,7 @@ workloads=(
 )
 phases=("read_csms read_csms_ro read_plain read_pgcrypto read_grant read_pattern"
 	"create_csms create_plain create_pgcrypto"
-	"version_csms version_plain version_pgcrypto"
+	"version_csms version_replica version_plain version_pgcrypto"
 	"big_csms big_csms_ro big_plain scale_csms scale_plain")
 if [ -n "${BENCH_ONLY:-}" ]; then	# a subset of the workloads, for quick looks
 	kept=()
@@ -482,6 +502,7 @@ r_grant=$(ratio "$(med read_grant "$target_c")" "$(med read_plain "$target_c")" 
 r_pattern=$(ratio "$(med read_pattern "$target_c")" "$(med read_plain "$target_c")" 3)
 r_create=$(ratio "$(med create_csms "$target_c")" "$(med create_plain "$target_c")" 3)
 r_version=$(ratio "$(med version_csms "$target_c")" "$(med version_plain "$target_c")" 3)
+r_version_replica=$(ratio "$(med version_replica "$target_c")" "$(med version_plain "$target_c")" 3)
 r_scale=$(ratio "$(med big_csms "$target_c")" "$(med scale_csms "$target_c")" 3)
 r_big=$(ratio "$(med big_csms "$target_c")" "$(med big_plain "$target_c")" 3)
 r_scale_cross=$(ratio "$(med big_csms "$target_c")" "$(med read_csms "$target_c")")
@@ -514,9 +535,9 @@ fi
 	echo "- $pg_version"
 	echo "- parameters: pgbench -M prepared -T $DURATION, clients $CLIENTS (-j = clients), median of $RUNS runs (runs of a phase interleaved); $(human "$N") secrets (read, create, new version), $(human "$BIG") for scale (each read once after loading, as a server up for a grain has); values of 100 bytes; random names uniform over the loaded set"
 	if [ "$setup" = tuned ]; then
-		echo "- setup **tuned** (what README recommends): shared_preload_libraries = 'secrets' (a read that finds last_used_time csms.last_used_grain = $(psql_ -d bench -At -c 'SHOW csms.last_used_grain') old notes it in shared memory; a background worker writes it in place every csms.usage_flush_interval = $(psql_ -d bench -At -c 'SHOW csms.usage_flush_interval'), csms.usage_slots = $(psql_ -d bench -At -c 'SHOW csms.usage_slots')), shared_buffers = $SHARED_BUFFERS, huge_pages = $huge_note, synchronous_commit = off, max_wal_size = 8GB, checkpoint_timeout = 1h, max_connections = 20, --no-locale, otherwise defaults; VACUUM ANALYZE and CHECKPOINT before each phase"
+		echo "- setup **tuned** (what README recommends): shared_preload_libraries = 'secrets' (a read that finds last_used_time csms.last_used_grain = $(psql_ -d bench -At -c "LOAD 'secrets'" -c 'SHOW csms.last_used_grain') old notes it in shared memory; a background worker writes it in place every csms.usage_flush_interval = $(psql_ -d bench -At -c 'SHOW csms.usage_flush_interval'), csms.usage_slots = $(psql_ -d bench -At -c 'SHOW csms.usage_slots')), shared_buffers = $SHARED_BUFFERS, huge_pages = $huge_note, synchronous_commit = off, max_wal_size = 8GB, checkpoint_timeout = 1h, max_connections = 20, --no-locale, otherwise defaults; VACUUM ANALYZE and CHECKPOINT before each phase"
 	else
-		echo "- setup **as installed** (CREATE EXTENSION on an untuned server): no preload (a read that finds last_used_time csms.last_used_grain = $(psql_ -d bench -At -c 'SHOW csms.last_used_grain') old writes it itself, in place), shared_buffers = $SHARED_BUFFERS, huge_pages = $huge_note, synchronous_commit = off, --no-locale, otherwise defaults; VACUUM ANALYZE and CHECKPOINT before each phase"
+		echo "- setup **as installed** (CREATE EXTENSION on an untuned server): no preload (a read that finds last_used_time csms.last_used_grain = $(psql_ -d bench -At -c "LOAD 'secrets'" -c 'SHOW csms.last_used_grain') old writes it itself, in place), shared_buffers = $SHARED_BUFFERS, huge_pages = $huge_note, synchronous_commit = off, --no-locale, otherwise defaults; VACUUM ANALYZE and CHECKPOINT before each phase"
 	fi
 	echo "- pgcrypto: pgp_sym_encrypt/pgp_sym_decrypt with a passphrase and default options (a salted, iterated S2K per call)"
 	echo "- other load: the largest share of the machine's CPU that processes other than this benchmark used during one kept run of the row; above a few percent, that row's TPS are disturbed. Runs above $MAX_OTHERS % were done again (at most $RETRIES times each and $RETRY_BUDGET in all; $retried repeated). Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -542,6 +563,7 @@ fi
 	echo "| read at $(human "$BIG") vs plain read at $(human "$BIG") | >= 0.90 | $r_big | $(goal_met "$r_big" ">=" 0.90) |"
 	echo "| create vs plain INSERT | >= 0.70 | $r_create | $(goal_met "$r_create" ">=" 0.70) |"
 	echo "| new version (at the 20-version limit) vs plain UPDATE | >= 0.70 | $r_version | $(goal_met "$r_version" ">=" 0.70) |"
+	echo "| new version of a secret with one replica (20-version limit) vs plain UPDATE | reported | $r_version_replica | |"
 	echo "| read at $(human "$BIG") vs read at $(human "$N") (both in the scale phase) | >= 0.90 | $r_scale | $(goal_met "$r_scale" ">=" 0.90) |"
 	echo "| memory: backend after reading $(human "$MEM_N") distinct secrets vs a fresh one (RssAnon) | <= +5 MB | +$mem_after MB | $(goal_met "$mem_after" "<=" 5) |"
 	echo
