@@ -79,6 +79,10 @@ SELECT :'stored_before' AS stored_before;
 BEGIN READ ONLY;
 SELECT csms_get_secret_value('unread');
 SELECT pg_current_xact_id_if_assigned() IS NULL AS no_xid;
+-- the write's table lock is let go at once: an open reader keeps no DDL waiting
+SELECT count(*) AS row_exclusive_held FROM pg_locks
+ WHERE relation = 'csms.secrets'::regclass AND pid = pg_backend_pid()
+   AND mode = 'RowExclusiveLock';
 COMMIT;
 SELECT ctid = :'ctid_before' AS same_ctid, xmin = :'xmin_before' AS same_xmin,
        last_used_time > '-infinity' AS stored
@@ -101,6 +105,22 @@ SELECT name FROM csms_update_secret('unread', description => 'read by the SQL pa
 SELECT csms_get_secret_value('unread', 'v1');
 COMMIT;
 SELECT last_used_time > :'second_read' AS replaced_again FROM csms_show_secret('unread');
+-- an index that covers the column would no longer match the row: with one,
+-- reads leave the stored time alone
+SELECT last_used_time AS third_read FROM csms_show_secret('unread') \gset
+CREATE INDEX secrets_last_used ON csms.secrets (last_used_time);
+SELECT pg_sleep(1.1);
+SELECT csms_get_secret_value('unread');
+SELECT last_used_time = :'third_read' AS kept_with_index FROM csms_show_secret('unread');
+SET enable_seqscan = off;
+SELECT count(*) AS found_by_index FROM csms.secrets
+ WHERE last_used_time = :'third_read' AND name = 'unread';
+RESET enable_seqscan;
+DROP INDEX csms.secrets_last_used;
+\c
+SET csms.last_used_grain = '1s';
+SELECT csms_get_secret_value('unread');
+SELECT last_used_time > :'third_read' AS replaced_without_index FROM csms_show_secret('unread');
 RESET csms.last_used_grain;
 -- a secret read for the first time by a batch, one statement for many
 SELECT count(csms_create_secret('touch-' || g, 'x')) FROM generate_series(1, 300) g;

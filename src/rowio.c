@@ -16,6 +16,10 @@
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "storage/bufmgr.h"
+#include "utils/relcache.h"
+#include "utils/uuid.h"
+#include "nodes/bitmapset.h"
+#include "access/sysattr.h"
 #include "catalog/index.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
@@ -206,41 +210,6 @@ csms_writer_update(CsmsWriter *w, ItemPointer tid, const CsmsCol *cols, int ncol
 }
 
 /*
- * The same, unless another transaction holds the row (a lock or a change
- * in progress) or changed it since the active snapshot: then nothing is
- * written and the answer is false, and the caller skips the row as SKIP
- * LOCKED would -- without waiting, and without first writing a row lock of
- * its own (a second WAL record for every row).  For tables without row
- * triggers or generated columns (csms.usage).
- */
-bool
-csms_writer_update_nowait(CsmsWriter *w, ItemPointer tid, const CsmsCol *cols, int ncols)
-{
-	TM_FailureData tmfd;
-	LockTupleMode lockmode;
-	bool		update_indexes;
-
-	if ((w->rri->ri_TrigDesc && (w->rri->ri_TrigDesc->trig_update_before_row ||
-								 w->rri->ri_TrigDesc->trig_update_after_row ||
-								 w->rri->ri_TrigDesc->trig_update_instead_row)) ||
-		(w->rel->rd_att->constr && w->rel->rd_att->constr->has_generated_stored))
-		elog(ERROR, "table \"%s\" has row triggers or generated columns",
-			 RelationGetRelationName(w->rel));
-	updated_row(w, tid, cols, ncols);
-	if (w->rel->rd_att->constr)
-		ExecConstraints(w->rri, w->slot, w->estate);
-	if (table_tuple_update(w->rel, tid, w->slot, w->estate->es_output_cid,
-						   GetActiveSnapshot(), InvalidSnapshot, false,
-						   &tmfd, &lockmode, &update_indexes) != TM_Ok)
-		return false;			/* being modified, updated, deleted: skipped */
-	if (update_indexes && w->rri->ri_NumIndices > 0)
-		list_free(ExecInsertIndexTuples(w->rri, w->slot, w->estate, true, false,
-										NULL, NIL));
-	*tid = w->slot->tts_tid;
-	return true;
-}
-
-/*
  * Delete the row at tid, which this transaction has locked or is otherwise
  * the only one to write (a concurrent update is an error).
  */
@@ -381,9 +350,11 @@ overwritable(HeapTuple tup, Buffer buf)
 
 /* In-place overwrite of a timestamptz (rowio.h) */
 bool
-csms_row_overwrite_time(Relation rel, ItemPointer tid, CsmsAttr attr, TimestampTz t)
+csms_row_overwrite_time(Relation rel, ItemPointer tid, CsmsAttr id_attr,
+						const pg_uuid_t *id, CsmsAttr attr, TimestampTz t)
 {
 	AttrNumber	attno = csms_attnum(attr);
+	AttrNumber	id_attno = csms_attnum(id_attr);
 	TupleDesc	desc = RelationGetDescr(rel);
 	HeapTupleData tup;
 	HeapTuple	newtup;
@@ -399,6 +370,21 @@ csms_row_overwrite_time(Relation rel, ItemPointer tid, CsmsAttr attr, TimestampT
 
 	if (RecoveryInProgress() || IsInParallelMode())
 		return false;
+
+	/*
+	 * An index entry is made from the row's values when the row version is:
+	 * an index that covers the column (CREATE INDEX on it, or an expression
+	 * or predicate using it) would no longer match the row.
+	 */
+	{
+		Bitmapset  *indexed = RelationGetIndexAttrBitmap(rel, INDEX_ATTR_BITMAP_ALL);
+		bool		covered = bms_is_member(attno - FirstLowInvalidHeapAttributeNumber,
+											indexed);
+
+		bms_free(indexed);
+		if (covered)
+			return false;
+	}
 
 	/*
 	 * The tuple lock an in-place update takes (as heap_inplace_lock does),
@@ -427,6 +413,11 @@ csms_row_overwrite_time(Relation rel, ItemPointer tid, CsmsAttr attr, TimestampT
 	 * the tuple is too old to have (a column added later), not a NULL.
 	 */
 	if (HeapTupleHeaderGetNatts(tup.t_data) < attno || !overwritable(&tup, buf))
+		goto refuse;
+
+	/* the row it was meant for: a slot pruned and reused holds another */
+	stored = heap_getattr(&tup, id_attno, desc, &isnull);
+	if (isnull || memcmp(DatumGetUUIDP(stored)->data, id->data, UUID_LEN) != 0)
 		goto refuse;
 	stored = heap_getattr(&tup, attno, desc, &isnull);
 	if (isnull)

@@ -31,6 +31,7 @@
 #include "nodes/lockoptions.h"
 #include "storage/itemptr.h"
 #include "utils/relcache.h"
+#include "utils/uuid.h"
 
 #include "catalog.h"
 
@@ -61,8 +62,6 @@ typedef struct CsmsWriter CsmsWriter;
 extern CsmsWriter *csms_writer_begin(CsmsRel table, int cmds);
 extern void csms_writer_update(CsmsWriter *w, ItemPointer tid, const CsmsCol *cols,
 							   int ncols);
-extern bool csms_writer_update_nowait(CsmsWriter *w, ItemPointer tid,
-									  const CsmsCol *cols, int ncols);
 extern void csms_writer_delete(CsmsWriter *w, ItemPointer tid);
 extern Relation csms_writer_rel(CsmsWriter *w);
 extern void csms_writer_end(CsmsWriter *w);
@@ -71,14 +70,16 @@ extern void csms_writer_end(CsmsWriter *w);
  * Overwrite timestamptz column `attr` of the row of `rel` at `tid` with `t`
  * in place -- no new row version, no transaction id, no row lock kept: as
  * VACUUM writes pg_class's statistics, for bookkeeping that a change of the
- * row must not wait for and that survives a rollback -- when the stored
- * value is older.  Never waits: false, having written nothing, when the
- * table, the row or its page is held (another transaction changing or
- * locking the row, or DDL), when the row is not the latest version, or
- * during recovery.  The caller holds a lock on rel.
+ * row must not wait for -- when the stored value is older.  Never waits:
+ * false, having written nothing, when the table, the row or its page is
+ * held (another transaction changing or locking the row, or DDL), when the
+ * row is not the latest version or not the one whose uuid column `id_attr`
+ * is `id`, when an index covers the column, or during recovery.  Not
+ * transactional: it stays when the caller's transaction rolls back, unless
+ * that transaction made the row version.  The caller holds a lock on rel.
  */
-extern bool csms_row_overwrite_time(Relation rel, ItemPointer tid, CsmsAttr attr,
-									TimestampTz t);
+extern bool csms_row_overwrite_time(Relation rel, ItemPointer tid, CsmsAttr id_attr,
+									const pg_uuid_t *id, CsmsAttr attr, TimestampTz t);
 
 /* a snapshot as SPI takes one for each statement; pop it with PopActiveSnapshot */
 extern void csms_snapshot_push(void);

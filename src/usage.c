@@ -58,7 +58,9 @@
 #include "catalog/pg_database.h"
 #include "common/controldata_utils.h"
 #include "commands/dbcommands.h"
-#include "commands/extension.h"
+#include "access/genam.h"
+#include "catalog/pg_extension.h"
+#include "catalog/indexing.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
@@ -161,21 +163,28 @@ static void usage_load_file(void);
  * last_used_time of one secret, written by its reader (no preload, or no
  * room in shared memory): in place on the secret's row at `tid`, never
  * waiting (a row or table another transaction holds is skipped: the next
- * read a grain later tries again).  No row version, no transaction id, no
- * row lock kept: the read stays a read for everything but the WAL record
- * of the overwrite, and it is recorded also in a read-only transaction.
+ * read tries again).  No row version, no transaction id, no row lock kept:
+ * the read stays a read for everything but the WAL record of the
+ * overwrite, and it is recorded also in a read-only transaction.  The
+ * table lock the write needs is let go at once unless the transaction held
+ * it already, so that a reader's open transaction does not keep DDL on
+ * csms.secrets (CREATE INDEX, say) waiting.
  */
 static void
-write_in_place(Relation secrets, ItemPointer tid, TimestampTz now)
+write_in_place(Relation secrets, ItemPointer tid, const pg_uuid_t *secret_id,
+			   TimestampTz now)
 {
 	Oid			relid = csms_rel(CSMS_SECRETS);
-	Relation	rel = secrets;
+	Relation	rel = secrets ? secrets : table_open(relid, AccessShareLock);
+	bool		held = CheckRelationLockedByMe(rel, RowExclusiveLock, true);
 
-	if (!ConditionalLockRelationOid(relid, RowExclusiveLock))
-		return;
-	if (rel == NULL)
-		rel = table_open(relid, NoLock);
-	(void) csms_row_overwrite_time(rel, tid, CSMS_SECRETS_LAST_USED_TIME, now);
+	if (held || ConditionalLockRelationOid(relid, RowExclusiveLock))
+	{
+		(void) csms_row_overwrite_time(rel, tid, CSMS_SECRETS_ID, secret_id,
+									   CSMS_SECRETS_LAST_USED_TIME, now);
+		if (!held)
+			UnlockRelationOid(relid, RowExclusiveLock);
+	}
 	if (secrets == NULL)
 		table_close(rel, NoLock);
 }
@@ -469,7 +478,7 @@ csms_usage_record(Relation rel, ItemPointer tid, const pg_uuid_t *secret_id,
 	d->at = now;
 	if (usage_table != NULL && usage_note(secret_id, now))
 		return;
-	write_in_place(rel, tid, now);
+	write_in_place(rel, tid, secret_id, now);
 }
 
 /*
@@ -1056,8 +1065,8 @@ flush_batch(Oid relid, PendingRead *p, int n)
 			continue;
 		}
 		tid = slot->tts_tid;
-		p[i].state = csms_row_overwrite_time(rel, &tid, CSMS_SECRETS_LAST_USED_TIME,
-											 p[i].last_read) ?
+		p[i].state = csms_row_overwrite_time(rel, &tid, CSMS_SECRETS_ID, &p[i].secret_id,
+											 CSMS_SECRETS_LAST_USED_TIME, p[i].last_read) ?
 			PENDING_WRITTEN : PENDING_SKIPPED;
 		ExecClearTuple(slot);
 	}
@@ -1074,12 +1083,45 @@ flush_batch(Oid relid, PendingRead *p, int n)
 }
 
 /*
+ * Is extension secrets installed here at a version that ALTER EXTENSION
+ * secrets UPDATE brings to this library's (CSMS_SCHEMA_VERSION)?  Only 1.0
+ * is; any other mismatch (a damaged schema, a version this library does
+ * not know) never resolves by waiting.
+ */
+static bool
+updatable_version_installed(void)
+{
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	bool		result = false;
+
+	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber, F_NAMEEQ,
+				CStringGetDatum("secrets"));
+	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+	{
+		bool		isnull;
+		Datum		v = heap_getattr(tup, Anum_pg_extension_extversion,
+									 RelationGetDescr(rel), &isnull);
+
+		result = !isnull && strcmp(TextDatumGetCString(v), "1.0") == 0;
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return result;
+}
+
+/*
  * The owner of schema csms, when extension secrets is installed in this
  * database as this library expects (the catalog, catalog.h), with the
  * table this file writes (*relid); InvalidOid otherwise, and then
- * *installed says whether the extension is there at another version (one
+ * *installed says whether the extension is there at an older version
  * that ALTER EXTENSION secrets UPDATE has not brought to this library's
- * yet: its reads wait for it).  Also the name of the database, for
+ * yet: its reads wait for it.  Also the name of the database, for
  * messages.
  */
 static Oid
@@ -1100,7 +1142,7 @@ state_owner(char *dbname, Oid *relid, bool *installed)
 		*relid = csms_rel(CSMS_SECRETS);
 	}
 	else
-		*installed = OidIsValid(get_extension_oid("secrets", true));
+		*installed = updatable_version_installed();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 	return owner;
@@ -1204,12 +1246,12 @@ csms_usage_flusher_main(Datum arg)
 	 * Settings of the database (ALTER DATABASE ... SET) must not change
 	 * what the worker does.  Reads in read-only transactions are recorded
 	 * by design, so the worker writes even where transactions default to
-	 * read-only; READ COMMITTED lets a locked row be skipped instead of
-	 * failing with a serialization error; a lock it cannot get at once
-	 * (besides the table's, tried without waiting) makes it give up after a
-	 * second and try again next round; its commits wait neither
-	 * for a WAL flush nor for a synchronous standby (last_used_time is
-	 * bookkeeping, and a crash may lose about one interval of it anyway).
+	 * read-only; each batch takes a fresh snapshot (READ COMMITTED), so it
+	 * finds the latest version of every row; a lock it cannot get at once
+	 * (besides the table's and the rows', tried without waiting) makes it
+	 * give up after a second and try again next round; its commits wait
+	 * neither for a WAL flush nor for a synchronous standby (last_used_time
+	 * is bookkeeping, and a crash may lose about one interval of it anyway).
 	 */
 	SetConfigOption("search_path", "pg_catalog", PGC_SUSET, PGC_S_OVERRIDE);
 	SetConfigOption("default_transaction_read_only", "off", PGC_SUSET, PGC_S_OVERRIDE);
