@@ -227,6 +227,7 @@ load(void)
 		return;
 	}
 	cat.present = true;
+	read_version();
 	for (i = 0; i < CSMS_NRELS; i++)
 		if (!OidIsValid(cat.rels[i] = get_relname_relid(rel_names[i], cat.namespace)))
 			cat.problem = rel_names[i];
@@ -247,8 +248,6 @@ load(void)
 			return;
 		}
 	}
-	read_version();
-
 	/*
 	 * Kept only when all is as expected and no invalidation came while
 	 * looking: a schema that is being created or updated is looked at again
@@ -278,7 +277,7 @@ csms_catalog_require(void)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("schema \"csms\" of extension \"secrets\" does not exist"),
 				 errhint("Run CREATE EXTENSION secrets.")));
-	if (cat.problem == NULL)
+	if (strcmp(cat.version, CSMS_SCHEMA_VERSION) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("extension \"secrets\" is at version %s, but its library is for version %s",
@@ -289,6 +288,14 @@ csms_catalog_require(void)
 			 errmsg("schema \"csms\" of extension \"secrets\" does not look as its library expects"),
 			 errdetail("\"%s\" is missing or has another type.", cat.problem),
 			 errhint("Install the library that matches the extension, or run ALTER EXTENSION secrets UPDATE.")));
+}
+
+/* The installed version of extension secrets, "" if none (catalog.h) */
+const char *
+csms_catalog_version(void)
+{
+	(void) csms_catalog_ok();
+	return cat.version;
 }
 
 /* The OID of a relation (after csms_catalog_ok) */

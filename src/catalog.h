@@ -124,6 +124,9 @@ extern bool csms_catalog_ok(void);
 /* The same, as an error when not; also when the extension is not at CSMS_SCHEMA_VERSION. */
 extern void csms_catalog_require(void);
 
+/* The version of extension secrets installed in this database ("" if none). */
+extern const char *csms_catalog_version(void);
+
 /* after csms_catalog_ok: */
 extern Oid	csms_rel(CsmsRel rel);
 extern Oid	csms_index(CsmsIndex index);

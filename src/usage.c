@@ -58,9 +58,6 @@
 #include "catalog/pg_database.h"
 #include "common/controldata_utils.h"
 #include "commands/dbcommands.h"
-#include "access/genam.h"
-#include "catalog/pg_extension.h"
-#include "catalog/indexing.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
@@ -1083,39 +1080,6 @@ flush_batch(Oid relid, PendingRead *p, int n)
 }
 
 /*
- * Is extension secrets installed here at a version that ALTER EXTENSION
- * secrets UPDATE brings to this library's (CSMS_SCHEMA_VERSION)?  Only 1.0
- * is; any other mismatch (a damaged schema, a version this library does
- * not know) never resolves by waiting.
- */
-static bool
-updatable_version_installed(void)
-{
-	Relation	rel;
-	ScanKeyData key;
-	SysScanDesc scan;
-	HeapTuple	tup;
-	bool		result = false;
-
-	rel = table_open(ExtensionRelationId, AccessShareLock);
-	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber, F_NAMEEQ,
-				CStringGetDatum("secrets"));
-	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
-	tup = systable_getnext(scan);
-	if (HeapTupleIsValid(tup))
-	{
-		bool		isnull;
-		Datum		v = heap_getattr(tup, Anum_pg_extension_extversion,
-									 RelationGetDescr(rel), &isnull);
-
-		result = !isnull && strcmp(TextDatumGetCString(v), "1.0") == 0;
-	}
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-	return result;
-}
-
-/*
  * The owner of schema csms, when extension secrets is installed in this
  * database as this library expects (the catalog, catalog.h), with the
  * table this file writes (*relid); InvalidOid otherwise, and then
@@ -1142,7 +1106,14 @@ state_owner(char *dbname, Oid *relid, bool *installed)
 		*relid = csms_rel(CSMS_SECRETS);
 	}
 	else
-		*installed = updatable_version_installed();
+	{
+		/*
+		 * Only 1.0 is a version that ALTER EXTENSION secrets UPDATE brings to
+		 * this library's; any other mismatch (a damaged schema, a version this
+		 * library does not know) never resolves by waiting.
+		 */
+		*installed = strcmp(csms_catalog_version(), "1.0") == 0;
+	}
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 	return owner;

@@ -120,6 +120,10 @@ $node->stop;
 $node->{_install_path} = undef;
 $node->start;
 like($q->('SELECT version()'), qr/PostgreSQL 15/, 'the same data directory, run by this installation');
+# before the update the new library refuses the old schema, and says what to do
+my (undef, undef, $before_err) = $node->psql('postgres', 'SELECT count(*) FROM csms_list_secrets()');
+like($before_err, qr/extension "secrets" is at version 1\.0, but its library is for version 1\.1.*\n.*HINT:  Run ALTER EXTENSION secrets UPDATE/s,
+	'before the update a call says the extension is at 1.0 and how to update it');
 $q->('ALTER EXTENSION secrets UPDATE');
 is($q->("SELECT extversion FROM pg_extension WHERE extname = 'secrets'"), '1.1', 'updated to 1.1');
 like($used_before, qr/^bin=2026-01-02 03:04:05\+00 off=never s1=2.* s6=2/,
