@@ -135,6 +135,14 @@ SET csms.last_used_grain = 0;
 SET csms.last_used_grain = '2d';
 SET csms.last_used_grain = 'soon';
 SHOW csms.last_used_grain;
+-- only a superuser sets the grain (a role that could shorten it would make
+-- every read write)
+CREATE ROLE values_plain_role;
+SET ROLE values_plain_role;
+SET csms.last_used_grain = '1min';
+RESET ROLE;
+DROP ROLE values_plain_role;
+SHOW csms.last_used_grain;
 SET csms.usage_flush_interval = '5min';
 ALTER SYSTEM SET csms.usage_flush_interval = '10ms';
 ALTER SYSTEM SET csms.usage_flush_interval = '2h';
