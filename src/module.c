@@ -70,7 +70,7 @@ _PG_init(void)
 							 NULL, NULL, NULL);
 	DefineCustomIntVariable("csms.last_used_grain",
 							"How old last_used_time must be before a read replaces it.",
-							"last_used_time is never more than this before the latest read; a secret's time is written at most once per grain.",
+							"A read replaces a secret's last_used_time once it is this old, so the time is written at most once per grain.",
 							&csms_last_used_grain,
 							3600, 1, 86400,
 							PGC_SUSET,

@@ -5,8 +5,9 @@
  *
  *	  last_used_time is kept on the secret's row of csms.secrets to a grain,
  *	  csms.last_used_grain (an hour by default): a read replaces the stored
- *	  time only when it is a grain old, so the stored time is never more
- *	  than a grain before the latest read.  The read already has the row:
+ *	  time only when it is a grain old, so the stored time is normally less
+ *	  than a grain before the latest read (README, Configuration, lists the
+ *	  cases where a write is skipped and a later read makes up for it).  The read already has the row:
  *	  telling that there is nothing to do costs nothing.  When there is, the
  *	  time is overwritten in place (csms_row_overwrite_time: no row version,
  *	  no transaction id, no row lock kept, never waiting), once a grain per
