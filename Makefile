@@ -41,11 +41,13 @@ OBJS = \
 	src/frame.o \
 	src/acl.o \
 	src/usage.o \
+	src/event.o \
 	src/secret.o \
 	src/version.o \
 	src/value.o \
 	src/replica.o \
 	src/backup.o \
+	src/maintenance.o \
 	src/keys.o \
 	src/keys_api.o \
 	src/secrets_api.o \
@@ -54,12 +56,14 @@ OBJS = \
 	src/backup_api.o \
 	src/password_api.o \
 	src/acl_api.o \
+	src/events_api.o \
+	src/maintenance_api.o \
 	src/module.o
 
 DATA = sql/secrets--1.0.sql sql/secrets--1.1.sql sql/secrets--1.0--1.1.sql
 PGFILEDESC = "secrets - a secrets manager inside PostgreSQL"
 
-REGRESS = setup keys secrets versions values stages password tamper backup regions security acl hostile
+REGRESS = setup keys secrets versions values stages password tamper backup regions security acl lifecycle hostile
 REGRESS_OPTS = --inputdir=.
 ISOLATION = concurrent_versions version_locking concurrent_create replica_sync read_cache write_cache usage_sync acl_revoke
 ISOLATION_OPTS = --inputdir=.

@@ -19,7 +19,7 @@ BEGIN
 				AND d.classid = 'pg_proc'::regclass AND d.deptype = 'e'
 				AND d.objid::regprocedure::text LIKE 'csms\_%'
 	LOOP
-		EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO acl_exact, acl_allbut, acl_keyowner', f);
+		EXECUTE format('GRANT EXECUTE ON ROUTINE %s TO acl_exact, acl_allbut, acl_keyowner', f);
 	END LOOP;
 END
 $$;

@@ -33,10 +33,13 @@ BEGIN
 			  WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'secrets')
 				AND d.classid = 'pg_proc'::regclass AND d.deptype = 'e'
 	LOOP
-		EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO csms_hostile', f);
+		EXECUTE format('GRANT EXECUTE ON ROUTINE %s TO csms_hostile', f);
 	END LOOP;
 END
 $$;
+-- an event its secrets subscribe to, so that notifications are sent under the shadows
+SELECT name FROM csms_create_event('ev-hostile', '{SECRET_VERSION_CREATED,SECRET_DELETED}',
+	notification => '{"target_type": "NOTIFY", "target_name": "hostile"}');
 
 SET ROLE csms_hostile;
 CREATE SEQUENCE hostile.shadow_runs;

@@ -250,3 +250,141 @@ COMMENT ON FUNCTION @extschema@.csms_list_grants IS 'Grants the caller may see, 
 COMMENT ON FUNCTION @extschema@.csms_has_privilege IS 'Whether a role holds a privilege (read, write, describe, manage) on a secret';
 COMMENT ON FUNCTION @extschema@.csms_set_owner IS 'Give a secret (with its replicas) to another role, as ALTER ... OWNER TO';
 COMMENT ON FUNCTION @extschema@.csms_reassign_owned IS 'Give every secret and key a role owns in this database to another role';
+
+/*
+ * 1.1: scheduled deletion keeps the state to give back on cancel; the
+ * maintenance records which expiry of a version it announced.
+ */
+ALTER TABLE csms.secrets ADD COLUMN state_before_deletion text;
+ALTER TABLE csms.versions ADD COLUMN expiry_announced timestamptz;
+
+-- Lifecycle (1.1): scheduled deletion, version expiry, events ---------------
+
+-- due deletions, found by the maintenance without a scan of every secret
+CREATE INDEX secrets_deletion_due ON csms.secrets (scheduled_delete_time)
+	WHERE scheduled_delete_time IS NOT NULL;
+-- versions whose expiry has not been announced yet (SECRET_VERSION_EXPIRED)
+CREATE INDEX versions_expiry_due ON csms.versions (expire_time)
+	WHERE expire_time IS NOT NULL
+	  AND (expiry_announced IS NULL OR expire_time OPERATOR(pg_catalog.<>) expiry_announced);
+
+/*
+ * Events of a region (the cloud's CreateSecretEvent): a secret that names
+ * one in event_subscriptions has it fire for the event types it lists, while
+ * it is ENABLED.  The notification goes to a pg_notify channel (target_name),
+ * delivered when the change commits.  Managed by csms_admin; every caller may
+ * see them (they hold no secret).
+ */
+CREATE TABLE csms.events (
+	id				uuid PRIMARY KEY,
+	region			text COLLATE pg_catalog."C" NOT NULL,
+	name			text COLLATE pg_catalog."C" NOT NULL,	-- ^[a-zA-Z0-9_-]{1,64}$, checked by the code
+	event_types		text[] NOT NULL,	-- 1..12 distinct of the five types, checked by the code
+	state			text NOT NULL CHECK (state OPERATOR(pg_catalog.=) ANY (ARRAY['ENABLED', 'DISABLED'])),
+	target_type		text NOT NULL CHECK (target_type OPERATOR(pg_catalog.=) 'NOTIFY'),
+	target_name		text NOT NULL,	-- the channel: ^[a-zA-Z0-9_-]{1,63}$, checked by the code
+	create_time		timestamptz NOT NULL,
+	update_time		timestamptz NOT NULL,
+	CONSTRAINT events_name_region_key UNIQUE (name, region)
+);
+SELECT pg_catalog.pg_extension_config_dump('csms.events', '');
+
+/*
+ * Every notification sent (the cloud's notification records), kept three
+ * months (the maintenance deletes older ones).  The payload (content) is
+ * what the channel received: names, ids and times, never a value.
+ */
+CREATE TABLE csms.notification_records (
+	id				bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	create_time		timestamptz NOT NULL,
+	region			text COLLATE pg_catalog."C" NOT NULL,
+	event_name		text NOT NULL,
+	secret_id		uuid NOT NULL,
+	secret_name		text NOT NULL,
+	secret_type		text NOT NULL,
+	event_type		text NOT NULL,
+	target_type		text NOT NULL,
+	target_name		text NOT NULL,
+	content			jsonb NOT NULL,
+	status			text NOT NULL
+);
+CREATE INDEX notification_records_create_time ON csms.notification_records (create_time);
+SELECT pg_catalog.pg_extension_config_dump('csms.notification_records', '');
+SELECT pg_catalog.pg_extension_config_dump('csms.notification_records_id_seq', '');
+
+CREATE TYPE @extschema@.csms_event AS (
+	id				uuid,
+	name			text,
+	event_types		text[],
+	state			text,
+	notification	jsonb,
+	create_time		timestamptz,
+	update_time		timestamptz
+);
+
+CREATE TYPE @extschema@.csms_notification_record AS (
+	id				bigint,
+	create_time		timestamptz,
+	event_name		text,
+	event_type		text,
+	secret_name		text,
+	secret_type		text,
+	target_type		text,
+	target_name		text,
+	status			text,
+	content			jsonb
+);
+
+CREATE FUNCTION @extschema@.csms_schedule_secret_deletion(name text,
+	recovery_window_in_days integer DEFAULT 30)
+	RETURNS @extschema@.csms_secret
+	AS 'MODULE_PATHNAME', 'csms_schedule_secret_deletion' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.csms_cancel_secret_deletion(name text)
+	RETURNS @extschema@.csms_secret
+	AS 'MODULE_PATHNAME', 'csms_cancel_secret_deletion' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.csms_create_event(name text, event_types text[],
+	state text DEFAULT 'ENABLED', notification jsonb DEFAULT NULL)
+	RETURNS @extschema@.csms_event
+	AS 'MODULE_PATHNAME', 'csms_create_event' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.csms_show_event(name text)
+	RETURNS @extschema@.csms_event
+	AS 'MODULE_PATHNAME', 'csms_show_event' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.csms_list_events(page_size integer DEFAULT 50, marker text DEFAULT NULL)
+	RETURNS SETOF @extschema@.csms_event
+	AS 'MODULE_PATHNAME', 'csms_list_events' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.csms_update_event(name text, event_types text[] DEFAULT NULL,
+	state text DEFAULT NULL, notification jsonb DEFAULT NULL)
+	RETURNS @extschema@.csms_event
+	AS 'MODULE_PATHNAME', 'csms_update_event' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.csms_delete_event(name text)
+	RETURNS void
+	AS 'MODULE_PATHNAME', 'csms_delete_event' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.csms_list_notification_records(page_size integer DEFAULT 50,
+	marker bigint DEFAULT NULL)
+	RETURNS SETOF @extschema@.csms_notification_record
+	AS 'MODULE_PATHNAME', 'csms_list_notification_records' LANGUAGE C VOLATILE;
+-- a procedure: each batch of due work commits on its own (CALL it outside a transaction block)
+CREATE PROCEDURE @extschema@.csms_run_maintenance()
+	AS 'MODULE_PATHNAME', 'csms_run_maintenance' LANGUAGE C;
+
+COMMENT ON TYPE @extschema@.csms_event IS 'An event: which changes of its subscribed secrets notify which channel';
+COMMENT ON TYPE @extschema@.csms_notification_record IS 'A notification an event sent, with its payload (never a value)';
+COMMENT ON FUNCTION @extschema@.csms_schedule_secret_deletion IS 'Schedule a secret''s deletion in 7 to 30 days; until then it serves no value and takes no change (privilege manage)';
+COMMENT ON FUNCTION @extschema@.csms_cancel_secret_deletion IS 'Cancel a scheduled deletion: the secret gets back the state it had (privilege manage)';
+COMMENT ON FUNCTION @extschema@.csms_create_event IS 'Create an event of the session''s region that notifies a pg_notify channel (csms_admin)';
+COMMENT ON FUNCTION @extschema@.csms_show_event IS 'An event of the session''s region';
+COMMENT ON FUNCTION @extschema@.csms_list_events IS 'Events of the session''s region, by name, a page at a time';
+COMMENT ON FUNCTION @extschema@.csms_update_event IS 'Change an event''s types, state or channel (csms_admin)';
+COMMENT ON FUNCTION @extschema@.csms_delete_event IS 'Delete an event no secret subscribes to (csms_admin)';
+COMMENT ON FUNCTION @extschema@.csms_list_notification_records IS 'Notifications sent in the session''s region for secrets the caller may describe, newest first';
+COMMENT ON PROCEDURE @extschema@.csms_run_maintenance IS 'Do the due work now: purge secrets due for deletion, announce expired versions, drop old notification records (csms_admin)';
+
+REVOKE ALL ON FUNCTION @extschema@.csms_schedule_secret_deletion(text, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.csms_cancel_secret_deletion(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.csms_create_event(text, text[], text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.csms_show_event(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.csms_list_events(integer, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.csms_update_event(text, text[], text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.csms_delete_event(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.csms_list_notification_records(integer, bigint) FROM PUBLIC;
+REVOKE ALL ON PROCEDURE @extschema@.csms_run_maintenance() FROM PUBLIC;

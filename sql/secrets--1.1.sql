@@ -161,6 +161,11 @@ CREATE TABLE csms.secrets (
 	 */
 	last_used_time	timestamptz NOT NULL DEFAULT '-infinity',
 	/*
+	 * While the secret is PENDING_DELETE (1.1): the state it had when its
+	 * deletion was scheduled, which csms_cancel_secret_deletion gives back.
+	 */
+	state_before_deletion text,
+	/*
 	 * name first: a lookup compares names, and regions only between rows
 	 * of one name (a secret and its replicas), never on the way down
 	 */
@@ -189,6 +194,12 @@ CREATE TABLE csms.versions (
 	key_version		integer NOT NULL,
 	wrapped_dek		bytea NOT NULL,
 	ciphertext		bytea NOT NULL,
+	/*
+	 * The expire_time that SECRET_VERSION_EXPIRED was fired for (1.1), by
+	 * the maintenance once that time has passed: a version fires once per
+	 * expiry, and again when its expiry is moved and passes again.
+	 */
+	expiry_announced timestamptz,
 	PRIMARY KEY (secret_id, version)
 );
 -- ciphertext does not compress: do not let TOAST try
@@ -669,6 +680,127 @@ COMMENT ON FUNCTION @extschema@.csms_has_privilege IS 'Whether a role holds a pr
 COMMENT ON FUNCTION @extschema@.csms_set_owner IS 'Give a secret (with its replicas) to another role, as ALTER ... OWNER TO';
 COMMENT ON FUNCTION @extschema@.csms_reassign_owned IS 'Give every secret and key a role owns in this database to another role';
 
+-- Lifecycle (1.1): scheduled deletion, version expiry, events ---------------
+
+-- due deletions, found by the maintenance without a scan of every secret
+CREATE INDEX secrets_deletion_due ON csms.secrets (scheduled_delete_time)
+	WHERE scheduled_delete_time IS NOT NULL;
+-- versions whose expiry has not been announced yet (SECRET_VERSION_EXPIRED)
+CREATE INDEX versions_expiry_due ON csms.versions (expire_time)
+	WHERE expire_time IS NOT NULL
+	  AND (expiry_announced IS NULL OR expire_time OPERATOR(pg_catalog.<>) expiry_announced);
+
+/*
+ * Events of a region (the cloud's CreateSecretEvent): a secret that names
+ * one in event_subscriptions has it fire for the event types it lists, while
+ * it is ENABLED.  The notification goes to a pg_notify channel (target_name),
+ * delivered when the change commits.  Managed by csms_admin; every caller may
+ * see them (they hold no secret).
+ */
+CREATE TABLE csms.events (
+	id				uuid PRIMARY KEY,
+	region			text COLLATE pg_catalog."C" NOT NULL,
+	name			text COLLATE pg_catalog."C" NOT NULL,	-- ^[a-zA-Z0-9_-]{1,64}$, checked by the code
+	event_types		text[] NOT NULL,	-- 1..12 distinct of the five types, checked by the code
+	state			text NOT NULL CHECK (state OPERATOR(pg_catalog.=) ANY (ARRAY['ENABLED', 'DISABLED'])),
+	target_type		text NOT NULL CHECK (target_type OPERATOR(pg_catalog.=) 'NOTIFY'),
+	target_name		text NOT NULL,	-- the channel: ^[a-zA-Z0-9_-]{1,63}$, checked by the code
+	create_time		timestamptz NOT NULL,
+	update_time		timestamptz NOT NULL,
+	CONSTRAINT events_name_region_key UNIQUE (name, region)
+);
+SELECT pg_catalog.pg_extension_config_dump('csms.events', '');
+
+/*
+ * Every notification sent (the cloud's notification records), kept three
+ * months (the maintenance deletes older ones).  The payload (content) is
+ * what the channel received: names, ids and times, never a value.
+ */
+CREATE TABLE csms.notification_records (
+	id				bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	create_time		timestamptz NOT NULL,
+	region			text COLLATE pg_catalog."C" NOT NULL,
+	event_name		text NOT NULL,
+	secret_id		uuid NOT NULL,
+	secret_name		text NOT NULL,
+	secret_type		text NOT NULL,
+	event_type		text NOT NULL,
+	target_type		text NOT NULL,
+	target_name		text NOT NULL,
+	content			jsonb NOT NULL,
+	status			text NOT NULL
+);
+CREATE INDEX notification_records_create_time ON csms.notification_records (create_time);
+SELECT pg_catalog.pg_extension_config_dump('csms.notification_records', '');
+SELECT pg_catalog.pg_extension_config_dump('csms.notification_records_id_seq', '');
+
+CREATE TYPE @extschema@.csms_event AS (
+	id				uuid,
+	name			text,
+	event_types		text[],
+	state			text,
+	notification	jsonb,
+	create_time		timestamptz,
+	update_time		timestamptz
+);
+
+CREATE TYPE @extschema@.csms_notification_record AS (
+	id				bigint,
+	create_time		timestamptz,
+	event_name		text,
+	event_type		text,
+	secret_name		text,
+	secret_type		text,
+	target_type		text,
+	target_name		text,
+	status			text,
+	content			jsonb
+);
+
+CREATE FUNCTION @extschema@.csms_schedule_secret_deletion(name text,
+	recovery_window_in_days integer DEFAULT 30)
+	RETURNS @extschema@.csms_secret
+	AS 'MODULE_PATHNAME', 'csms_schedule_secret_deletion' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.csms_cancel_secret_deletion(name text)
+	RETURNS @extschema@.csms_secret
+	AS 'MODULE_PATHNAME', 'csms_cancel_secret_deletion' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.csms_create_event(name text, event_types text[],
+	state text DEFAULT 'ENABLED', notification jsonb DEFAULT NULL)
+	RETURNS @extschema@.csms_event
+	AS 'MODULE_PATHNAME', 'csms_create_event' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.csms_show_event(name text)
+	RETURNS @extschema@.csms_event
+	AS 'MODULE_PATHNAME', 'csms_show_event' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.csms_list_events(page_size integer DEFAULT 50, marker text DEFAULT NULL)
+	RETURNS SETOF @extschema@.csms_event
+	AS 'MODULE_PATHNAME', 'csms_list_events' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.csms_update_event(name text, event_types text[] DEFAULT NULL,
+	state text DEFAULT NULL, notification jsonb DEFAULT NULL)
+	RETURNS @extschema@.csms_event
+	AS 'MODULE_PATHNAME', 'csms_update_event' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.csms_delete_event(name text)
+	RETURNS void
+	AS 'MODULE_PATHNAME', 'csms_delete_event' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.csms_list_notification_records(page_size integer DEFAULT 50,
+	marker bigint DEFAULT NULL)
+	RETURNS SETOF @extschema@.csms_notification_record
+	AS 'MODULE_PATHNAME', 'csms_list_notification_records' LANGUAGE C VOLATILE;
+-- a procedure: each batch of due work commits on its own (CALL it outside a transaction block)
+CREATE PROCEDURE @extschema@.csms_run_maintenance()
+	AS 'MODULE_PATHNAME', 'csms_run_maintenance' LANGUAGE C;
+
+COMMENT ON TYPE @extschema@.csms_event IS 'An event: which changes of its subscribed secrets notify which channel';
+COMMENT ON TYPE @extschema@.csms_notification_record IS 'A notification an event sent, with its payload (never a value)';
+COMMENT ON FUNCTION @extschema@.csms_schedule_secret_deletion IS 'Schedule a secret''s deletion in 7 to 30 days; until then it serves no value and takes no change (privilege manage)';
+COMMENT ON FUNCTION @extschema@.csms_cancel_secret_deletion IS 'Cancel a scheduled deletion: the secret gets back the state it had (privilege manage)';
+COMMENT ON FUNCTION @extschema@.csms_create_event IS 'Create an event of the session''s region that notifies a pg_notify channel (csms_admin)';
+COMMENT ON FUNCTION @extschema@.csms_show_event IS 'An event of the session''s region';
+COMMENT ON FUNCTION @extschema@.csms_list_events IS 'Events of the session''s region, by name, a page at a time';
+COMMENT ON FUNCTION @extschema@.csms_update_event IS 'Change an event''s types, state or channel (csms_admin)';
+COMMENT ON FUNCTION @extschema@.csms_delete_event IS 'Delete an event no secret subscribes to (csms_admin)';
+COMMENT ON FUNCTION @extschema@.csms_list_notification_records IS 'Notifications sent in the session''s region for secrets the caller may describe, newest first';
+COMMENT ON PROCEDURE @extschema@.csms_run_maintenance IS 'Do the due work now: purge secrets due for deletion, announce expired versions, drop old notification records (csms_admin)';
+
 -- Secure by default: nobody but superusers may call the API until an
 -- administrator grants EXECUTE on what each role may call.
 DO $$
@@ -684,7 +816,7 @@ BEGIN
 							  WHERE e.extname OPERATOR(pg_catalog.=) 'secrets')
 		   AND d.deptype OPERATOR(pg_catalog.=) 'e'
 	LOOP
-		EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f);
+		EXECUTE pg_catalog.format('REVOKE ALL ON ROUTINE %s FROM PUBLIC', f);
 	END LOOP;
 END
 $$;

@@ -4,6 +4,13 @@ SET client_min_messages = error;	-- the WARNING about a generated key file names
 CREATE EXTENSION secrets;
 RESET client_min_messages;
 
+-- events that secrets of the suites subscribe to (a subscription names an
+-- event that exists: sql/lifecycle.sql); they fire only for rotations
+SELECT name FROM csms_create_event('rotation-events', '{SECRET_ROTATED}',
+	notification => '{"target_type": "NOTIFY", "target_name": "rotations"}');
+SELECT name FROM csms_create_event('ev1', '{SECRET_ROTATED}',
+	notification => '{"target_type": "NOTIFY", "target_name": "rotations"}');
+
 -- try(sql): run a statement, return 'ok' or 'SQLSTATE: message', so that
 -- expected files show both the code and the text of every error.
 CREATE FUNCTION try(sql text) RETURNS text LANGUAGE plpgsql AS $$

@@ -47,6 +47,7 @@
 #include "frame.h"
 #include "secret.h"
 #include "version.h"
+#include "event.h"
 #include "backup.h"
 
 #define PAYLOAD_FORMAT 1
@@ -856,6 +857,20 @@ csms_backup_restore(CsmsCall *call, csms_blob_parsed *parsed, pg_uuid_t *id_out)
 	}
 	if (csms_stages_find(&stages, "SYSCURRENT") >= 0)
 		csms_current_refresh(&id);
+	/* each restored version is a version created in this region */
+	{
+		pg_uuid_t  *ids = palloc(sizeof(pg_uuid_t) * Max(nversions, 1));
+		int		   *versions = palloc(sizeof(int) * Max(nversions, 1));
+		TimestampTz *expires = palloc(sizeof(TimestampTz) * Max(nversions, 1));
+
+		for (i = 0; i < nversions; i++)
+		{
+			ids[i] = id;
+			versions[i] = rv[i].version;
+			expires[i] = rv[i].expire_null ? DT_NOBEGIN : DatumGetTimestampTz(rv[i].expire_time);
+		}
+		csms_events_fire(CSMS_EVENT_VERSION_CREATED, nversions, ids, versions, expires);
+	}
 	if (tags_jsonb)
 	{
 		args[0] = UUIDPGetDatum(&id);

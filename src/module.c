@@ -20,6 +20,7 @@
 #include "redact.h"
 #include "keyring.h"
 #include "usage.h"
+#include "maintenance.h"
 
 PG_MODULE_MAGIC;
 
@@ -84,6 +85,22 @@ _PG_init(void)
 							PGC_SIGHUP,
 							GUC_UNIT_MS,
 							NULL, NULL, NULL);
+	DefineCustomIntVariable("csms.maintenance_interval",
+							"Time between two runs of the due work in every database with the extension.",
+							"Used when the library is in shared_preload_libraries: a background worker purges secrets due for deletion, announces expired versions and drops old notification records this often. 0 turns it off.",
+							&csms_maintenance_interval,
+							60, 0, 86400,
+							PGC_SIGHUP,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("csms.now_offset",
+							"Moves the clock of the due work (a test aid).",
+							"The maintenance takes now() plus this as the time to decide what is due: deletions, expiries, record retention. For tests; leave it at 0.",
+							&csms_now_offset,
+							0, -315360000, 315360000,
+							PGC_SUSET,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
 	/* shared memory is only for a preloaded library */
 	if (process_shared_preload_libraries_in_progress)
 		DefineCustomIntVariable("csms.usage_slots",
@@ -95,6 +112,7 @@ _PG_init(void)
 								0,
 								NULL, NULL, NULL);
 	csms_usage_init();
+	csms_maintenance_init();
 	csms_redact_init();
 	MarkGUCPrefixReserved("csms");
 }

@@ -10,6 +10,7 @@
 #include "postgres.h"
 
 #include "utils/builtins.h"
+#include "utils/timestamp.h"
 
 #include "util.h"
 #include "validate.h"
@@ -19,6 +20,7 @@
 #include "frame.h"
 #include "secret.h"
 #include "version.h"
+#include "event.h"
 #include "replica.h"
 
 /* Regions ------------------------------------------------------------------ */
@@ -160,11 +162,18 @@ static CsmsStmt q_replica_of = {
 
 /*
  * Make replica `replica_id` equal to its primary `primary_id`: the one
- * function that applies a primary's change to a replica.
+ * function that applies a primary's change to a replica.  With announce,
+ * the versions it gains fire SECRET_VERSION_CREATED in the replica's
+ * region (for the replica's subscription there); a new replica's copies
+ * of existing versions do not.
  */
 static void
-replica_apply(CsmsCall *call, const pg_uuid_t *primary_id, const pg_uuid_t *replica_id)
+replica_apply(CsmsCall *call, const pg_uuid_t *primary_id, const pg_uuid_t *replica_id,
+			  bool announce)
 {
+	int		   *gained;
+	pg_uuid_t  *gained_ids;
+	TimestampTz *gained_expires;
 	Datum		args[2];
 	bool		isnull;
 	char	   *replica_region,
@@ -194,6 +203,9 @@ replica_apply(CsmsCall *call, const pg_uuid_t *primary_id, const pg_uuid_t *repl
 	/* versions the replica lacks: decrypt from the primary, seal for the replica */
 	n = csms_exec(&q_apply_versions_missing, args, NULL, SPI_OK_SELECT, 0);
 	missing = SPI_tuptable;
+	gained = palloc(sizeof(int) * Max(n, 1));
+	gained_ids = palloc(sizeof(pg_uuid_t) * Max(n, 1));
+	gained_expires = palloc(sizeof(TimestampTz) * Max(n, 1));
 	for (i = 0; i < n; i++)
 	{
 		HeapTuple	row = missing->vals[i];
@@ -230,6 +242,9 @@ replica_apply(CsmsCall *call, const pg_uuid_t *primary_id, const pg_uuid_t *repl
 			Datum		create_time = SPI_getbinval(row, desc, 2, &isnull);
 			Datum		expire_time = SPI_getbinval(row, desc, 3, &isnull);
 
+			gained[i] = version;
+			gained_ids[i] = *replica_id;
+			gained_expires[i] = isnull ? DT_NOBEGIN : DatumGetTimestampTz(expire_time);
 			csms_store_version(call, replica_id, replica_region, version, replica_key,
 							   kind, VARDATA(plain), VARSIZE(plain) - VARHDRSZ,
 							   &create_time, isnull ? NULL : &expire_time, NULL);
@@ -241,6 +256,9 @@ replica_apply(CsmsCall *call, const pg_uuid_t *primary_id, const pg_uuid_t *repl
 
 	csms_exec(&q_apply_expiry, args, NULL, SPI_OK_UPDATE, 0);
 	csms_current_refresh(replica_id);
+	if (announce)
+		csms_events_fire(CSMS_EVENT_VERSION_CREATED, (int) n, gained_ids, gained,
+						 gained_expires);
 }
 
 static CsmsStmt q_replicas_of = {
@@ -274,7 +292,7 @@ csms_replicas_follow(CsmsCall *call, const CsmsSecret *s)
 		pg_uuid_t	id = *DatumGetUUIDP(SPI_getbinval(replicas->vals[i],
 													  replicas->tupdesc, 1, &isnull));
 
-		replica_apply(call, &s->id, &id);
+		replica_apply(call, &s->id, &id, true);
 	}
 }
 
@@ -452,7 +470,7 @@ csms_replica_create(CsmsCall *call, const char *name, const char *region,
 				 errmsg("secret \"%s\" already exists in region \"%s\"", name, region)));
 	args[0] = UUIDPGetDatum(&s->id);
 	csms_exec(&q_make_primary, args, NULL, SPI_OK_UPDATE, 0);
-	replica_apply(call, &s->id, replica_id);
+	replica_apply(call, &s->id, replica_id, false);
 }
 
 /* Delete a secret's replica in a region (replica.h) */
@@ -474,7 +492,7 @@ csms_replica_delete(CsmsCall *call, const char *name, const char *region)
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("secret \"%s\" has no replica in region \"%s\"", name, region)));
 	replica_id = *DatumGetUUIDP(csms_col(0, 1, &isnull));
-	csms_secret_delete(&replica_id);
+	csms_secrets_delete(&replica_id, 1);
 	args[0] = UUIDPGetDatum(&s->id);
 	args[1] = csms_text_datum(s->name);
 	csms_exec(&q_standalone_if_alone, args, NULL, SPI_OK_UPDATE, 0);

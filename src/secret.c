@@ -30,6 +30,7 @@
 #include "spi.h"
 #include "rowio.h"
 #include "usage.h"
+#include "event.h"
 #include "secret.h"
 
 /* the columns of csms_secret (CsmsSecretOut), in order, but for replicas (computed in C) */
@@ -62,11 +63,28 @@ static CsmsStmt q_secret_list = {
 
 /* the hot tables have no foreign keys (see the install script) */
 static CsmsStmt q_secret_delete = {
-	"WITH v AS (DELETE FROM csms.versions WHERE secret_id OPERATOR(pg_catalog.=) $1),"
-	" t AS (DELETE FROM csms.tags WHERE secret_id OPERATOR(pg_catalog.=) $1),"
+	"WITH v AS (DELETE FROM csms.versions WHERE secret_id OPERATOR(pg_catalog.=) ANY ($1)),"
+	" t AS (DELETE FROM csms.tags WHERE secret_id OPERATOR(pg_catalog.=) ANY ($1)),"
 	" g AS (DELETE FROM csms.grants WHERE object_type OPERATOR(pg_catalog.=) 'secret'"
-	"       AND object_id OPERATOR(pg_catalog.=) $1)"
-	" DELETE FROM csms.secrets WHERE id OPERATOR(pg_catalog.=) $1",
+	"       AND object_id OPERATOR(pg_catalog.=) ANY ($1))"
+	" DELETE FROM csms.secrets WHERE id OPERATOR(pg_catalog.=) ANY ($1)",
+	1, {UUIDARRAYOID}
+};
+
+static CsmsStmt q_secret_schedule_deletion = {
+	"UPDATE csms.secrets SET state = 'PENDING_DELETE', state_before_deletion = state,"
+	" scheduled_delete_time = pg_catalog.now() OPERATOR(pg_catalog.+)"
+	"  pg_catalog.make_interval(days => $2),"
+	" update_time = pg_catalog.now()"
+	" WHERE id OPERATOR(pg_catalog.=) $1",
+	2, {UUIDOID, INT4OID}
+};
+
+static CsmsStmt q_secret_cancel_deletion = {
+	"UPDATE csms.secrets SET state = COALESCE(state_before_deletion, 'ENABLED'),"
+	" state_before_deletion = NULL, scheduled_delete_time = NULL,"
+	" update_time = pg_catalog.now()"
+	" WHERE id OPERATOR(pg_catalog.=) $1",
 	1, {UUIDOID}
 };
 
@@ -140,7 +158,9 @@ state_error(const CsmsSecret *s, const char *what)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("secret \"%s\" is scheduled for deletion", s->name),
-				 errdetail("A secret scheduled for deletion does not allow %s.", what)));
+				 errdetail("A secret scheduled for deletion does not allow %s.", what),
+				 errhint("It will be deleted at %s; csms_cancel_secret_deletion() cancels that.",
+						 timestamptz_to_str(s->scheduled_delete_time))));
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 			 errmsg("secret \"%s\" is frozen", s->name),
@@ -239,6 +259,15 @@ csms_secret_open(CsmsCall *call, const char *name, CsmsAction action, int priv)
 		stages_read(s->name, names, versions, times, &s->stages);
 	}
 	s->owner = DatumGetObjectId(csms_slot_attr(slot, CSMS_SECRETS_OWNER, &isnull));
+	d = csms_slot_attr(slot, CSMS_SECRETS_EVENT_SUBSCRIPTIONS, &isnull);
+	if (!isnull)
+	{
+		ArrayType  *subs = DatumGetArrayTypeP(d);
+
+		s->subscribed = ArrayGetNItems(ARR_NDIM(subs), ARR_DIMS(subs)) > 0;
+	}
+	d = csms_slot_attr(slot, CSMS_SECRETS_SCHEDULED_DELETE_TIME, &isnull);
+	s->scheduled_delete_time = isnull ? DT_NOBEGIN : DatumGetTimestampTz(d);
 	s->locked = lock;
 	s->tid = slot->tts_tid;
 	ExecDropSingleTupleTableSlot(slot);
@@ -290,7 +319,8 @@ csms_secret_open(CsmsCall *call, const char *name, CsmsAction action, int priv)
 						 primary_region)));
 	}
 	/* a primary keeps its replicas: it goes only when they are gone */
-	if (action == CSMS_ACT_DELETE && strcmp(s->replica_type, "PRIMARY") == 0)
+	if ((action == CSMS_ACT_DELETE || action == CSMS_ACT_SCHEDULE_DELETION) &&
+		strcmp(s->replica_type, "PRIMARY") == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("secret \"%s\" has replicas", name),
@@ -324,6 +354,23 @@ csms_secret_open(CsmsCall *call, const char *name, CsmsAction action, int priv)
 			break;
 		case CSMS_ACT_ACL:
 			break;				/* who may do what is changed in any state */
+		case CSMS_ACT_SCHEDULE_DELETION:
+			if (strcmp(s->state, "PENDING_DELETE") == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("secret \"%s\" is already scheduled for deletion", s->name),
+						 errhint("It will be deleted at %s; csms_cancel_secret_deletion() cancels that.",
+								 timestamptz_to_str(s->scheduled_delete_time))));
+			if (strcmp(s->state, "ENABLED") != 0 && strcmp(s->state, "DISABLED") != 0)
+				state_error(s, "deletion");
+			break;
+		case CSMS_ACT_CANCEL_DELETION:
+			if (strcmp(s->state, "PENDING_DELETE") != 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+						 errmsg("secret \"%s\" is not scheduled for deletion", s->name),
+						 errdetail("Its state is %s.", s->state)));
+			break;
 	}
 	return s;
 }
@@ -414,15 +461,45 @@ csms_secret_set_state(CsmsSecret *s, const char *state)
 }
 
 /*
- * Delete secret `id` with its versions and tags: the one place a
- * secret is deleted.
+ * Delete secrets ids[0..n-1] with their versions, tags and grants: the one
+ * place a secret is deleted.  SECRET_DELETED fires first, while the rows
+ * still say whom to tell.
  */
 void
-csms_secret_delete(const pg_uuid_t *id)
+csms_secrets_delete(const pg_uuid_t *ids, int n)
 {
-	Datum		arg = UUIDPGetDatum(id);
+	Datum	   *elems;
+	Datum		arg;
+	int			i;
 
+	if (n <= 0)
+		return;
+	csms_events_fire(CSMS_EVENT_DELETED, n, ids, NULL, NULL);
+	elems = palloc(sizeof(Datum) * n);
+	for (i = 0; i < n; i++)
+		elems[i] = UUIDPGetDatum(&ids[i]);
+	arg = PointerGetDatum(construct_array(elems, n, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
 	csms_exec(&q_secret_delete, &arg, NULL, SPI_OK_DELETE, 0);
+}
+
+/* Schedule the deletion of s in `days` days (secret.h) */
+void
+csms_secret_schedule_deletion(CsmsSecret *s, int days)
+{
+	Datum		args[2];
+
+	args[0] = UUIDPGetDatum(&s->id);
+	args[1] = Int32GetDatum(days);
+	csms_exec(&q_secret_schedule_deletion, args, NULL, SPI_OK_UPDATE, 0);
+}
+
+/* Cancel the scheduled deletion of s: the state before it comes back */
+void
+csms_secret_cancel_deletion(CsmsSecret *s)
+{
+	Datum		arg = UUIDPGetDatum(&s->id);
+
+	csms_exec(&q_secret_cancel_deletion, &arg, NULL, SPI_OK_UPDATE, 0);
 }
 
 /*

@@ -38,7 +38,9 @@ typedef enum CsmsAction
 	CSMS_ACT_SET_STATE,			/* enable, disable: ENABLED or DISABLED */
 	CSMS_ACT_DELETE,			/* delete: any state but FROZEN */
 	CSMS_ACT_BACKUP,			/* backup: any state but FROZEN */
-	CSMS_ACT_ACL				/* grants, owner: any state, locked */
+	CSMS_ACT_ACL,				/* grants, owner: any state, locked */
+	CSMS_ACT_SCHEDULE_DELETION, /* schedule deletion: ENABLED or DISABLED */
+	CSMS_ACT_CANCEL_DELETION	/* cancel it: PENDING_DELETE only */
 } CsmsAction;
 
 /*
@@ -67,6 +69,8 @@ typedef struct CsmsSecret
 	Oid			owner;			/* the role that owns it */
 	bool		has_primary;	/* a REPLICA: the id of its primary */
 	pg_uuid_t	primary_id;
+	bool		subscribed;		/* event_subscriptions names an event */
+	TimestampTz scheduled_delete_time;	/* PENDING_DELETE: when it goes */
 	bool		locked;			/* a write: this transaction holds its row's lock */
 	ItemPointerData tid;		/* the row's version that csms_secret_open read */
 	CsmsStages	stages;			/* its stages, as that row version holds them */
@@ -118,8 +122,19 @@ extern CsmsSecret *csms_secret_open(CsmsCall *call, const char *name,
 extern void csms_secret_acl_object(const CsmsSecret *s, const char *region,
 								   CsmsAclObject *o);
 
-/* Delete secret id with its versions, tags and usage row: the one place. */
-extern void csms_secret_delete(const pg_uuid_t *id);
+/*
+ * Delete secrets ids[0..n-1] with their versions, tags and grants, firing
+ * SECRET_DELETED for those that subscribe to it: the one place.
+ */
+extern void csms_secrets_delete(const pg_uuid_t *ids, int n);
+
+/*
+ * Schedule the deletion of s (opened for CSMS_ACT_SCHEDULE_DELETION) in
+ * `days` days (7..30, checked), or cancel it (CSMS_ACT_CANCEL_DELETION):
+ * the state it had comes back.
+ */
+extern void csms_secret_schedule_deletion(CsmsSecret *s, int days);
+extern void csms_secret_cancel_deletion(CsmsSecret *s);
 
 /* Set the state of s (ENABLED or DISABLED). */
 extern void csms_secret_set_state(CsmsSecret *s, const char *state);

@@ -3,7 +3,8 @@
  * secrets_api.c
  *	  SQL entry points for secrets: csms_create_secret, csms_show_secret,
  *	  csms_list_secrets, csms_update_secret, csms_delete_secret,
- *	  csms_enable_secret, csms_disable_secret.
+ *	  csms_enable_secret, csms_disable_secret, csms_schedule_secret_deletion,
+ *	  csms_cancel_secret_deletion.
  *
  * src/secrets_api.c
  *
@@ -18,6 +19,7 @@
 #include "secret.h"
 #include "version.h"
 #include "replica.h"
+#include "event.h"
 
 PG_FUNCTION_INFO_V1(csms_create_secret);
 PG_FUNCTION_INFO_V1(csms_show_secret);
@@ -26,6 +28,8 @@ PG_FUNCTION_INFO_V1(csms_update_secret);
 PG_FUNCTION_INFO_V1(csms_delete_secret);
 PG_FUNCTION_INFO_V1(csms_enable_secret);
 PG_FUNCTION_INFO_V1(csms_disable_secret);
+PG_FUNCTION_INFO_V1(csms_schedule_secret_deletion);
+PG_FUNCTION_INFO_V1(csms_cancel_secret_deletion);
 
 /*
  * csms_create_secret(name, secret_string | secret_binary, ...): a secret
@@ -81,6 +85,8 @@ csms_create_secret(PG_FUNCTION_ARGS)
 		csms_check_tags(ns.tags);
 
 	csms_call_begin(&call, "csms_create_secret", CSMS_NEED_ROOT_KEY | CSMS_CACHED_ACCOUNT);
+	if (ns.subscriptions)
+		csms_events_check_subscriptions(&call, ns.subscriptions);
 	csms_secret_create(&call, &ns, &made);
 	tupdesc = csms_result_rowtype(fcinfo, &cached_tupdesc);
 	tup = csms_secret_created_tuple(&call, tupdesc, &ns, &made);
@@ -160,6 +166,8 @@ csms_update_secret(PG_FUNCTION_ARGS)
 
 	csms_call_begin(&call, "csms_update_secret", CSMS_NEED_ROOT_KEY);
 	s = csms_secret_open(&call, name, CSMS_ACT_WRITE_META, CSMS_PRIV_MANAGE);
+	if (c.subscriptions)
+		csms_events_check_subscriptions(&call, c.subscriptions);
 	csms_secret_update(&call, s, &c);
 	tup = csms_secret_tuple(&call, csms_result_tupdesc(fcinfo), &s->id);
 	csms_replicas_follow(&call, s);
@@ -177,7 +185,7 @@ csms_delete_secret(PG_FUNCTION_ARGS)
 
 	csms_call_begin(&call, "csms_delete_secret", 0);
 	s = csms_secret_open(&call, name, CSMS_ACT_DELETE, CSMS_PRIV_MANAGE);
-	csms_secret_delete(&s->id);
+	csms_secrets_delete(&s->id, 1);
 	csms_call_end(&call);
 	PG_RETURN_VOID();
 }
@@ -212,4 +220,47 @@ Datum
 csms_disable_secret(PG_FUNCTION_ARGS)
 {
 	return secret_set_state(fcinfo, "csms_disable_secret", "DISABLED");
+}
+
+/*
+ * csms_schedule_secret_deletion(name, recovery_window_in_days): the secret
+ * goes in 7 to 30 days; until then it serves no value and takes no change
+ */
+Datum
+csms_schedule_secret_deletion(PG_FUNCTION_ARGS)
+{
+	CsmsCall	call;
+	char	   *name = csms_arg_text(fcinfo, 0, "name");
+	int			days = PG_ARGISNULL(1) ? 30 : PG_GETARG_INT32(1);
+	CsmsSecret *s;
+	HeapTuple	tup;
+
+	if (days < 7 || days > 30)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("recovery_window_in_days must be between 7 and 30"),
+				 errdetail("%d was given.", days)));
+	csms_call_begin(&call, "csms_schedule_secret_deletion", 0);
+	s = csms_secret_open(&call, name, CSMS_ACT_SCHEDULE_DELETION, CSMS_PRIV_MANAGE);
+	csms_secret_schedule_deletion(s, days);
+	tup = csms_secret_tuple(&call, csms_result_tupdesc(fcinfo), &s->id);
+	csms_call_end(&call);
+	PG_RETURN_DATUM(HeapTupleGetDatum(tup));
+}
+
+/* csms_cancel_secret_deletion(name): the secret gets back the state it had */
+Datum
+csms_cancel_secret_deletion(PG_FUNCTION_ARGS)
+{
+	CsmsCall	call;
+	char	   *name = csms_arg_text(fcinfo, 0, "name");
+	CsmsSecret *s;
+	HeapTuple	tup;
+
+	csms_call_begin(&call, "csms_cancel_secret_deletion", 0);
+	s = csms_secret_open(&call, name, CSMS_ACT_CANCEL_DELETION, CSMS_PRIV_MANAGE);
+	csms_secret_cancel_deletion(s);
+	tup = csms_secret_tuple(&call, csms_result_tupdesc(fcinfo), &s->id);
+	csms_call_end(&call);
+	PG_RETURN_DATUM(HeapTupleGetDatum(tup));
 }

@@ -19,3 +19,5 @@ bool		csms_track_last_used = true;
 int			csms_last_used_grain = 3600;
 int			csms_usage_slots = 65536;
 int			csms_usage_flush_interval = 60000;
+int			csms_maintenance_interval = 60;
+int			csms_now_offset = 0;

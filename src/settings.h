@@ -21,5 +21,7 @@ extern bool csms_track_last_used;	/* csms.track_last_used */
 extern int	csms_last_used_grain;	/* csms.last_used_grain, s */
 extern int	csms_usage_slots;	/* csms.usage_slots (with preload) */
 extern int	csms_usage_flush_interval;	/* csms.usage_flush_interval, ms */
+extern int	csms_maintenance_interval;	/* csms.maintenance_interval, s (with preload) */
+extern int	csms_now_offset;	/* csms.now_offset, s: a test aid for due work */
 
 #endif							/* CSMS_SETTINGS_H */

@@ -211,3 +211,24 @@ csms_col_bytea(uint64 row, int col)
 	return DatumGetByteaPP(d);
 }
 
+/* A procedure's non-atomic connection, its commits, its end (spi.h) */
+void
+csms_spi_nonatomic_enter(void)
+{
+	if (SPI_connect_ext(SPI_OPT_NONATOMIC) != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+}
+
+void
+csms_spi_commit(void)
+{
+	if (csms_sql_scope_depth() != 0)
+		elog(ERROR, "cannot commit inside a call of the extension");
+	SPI_commit();
+}
+
+void
+csms_spi_nonatomic_leave(void)
+{
+	SPI_finish();
+}

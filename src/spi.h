@@ -54,6 +54,15 @@ extern bytea *csms_col_bytea(uint64 row, int col);
 extern int	csms_sql_scope_enter(void);
 extern void csms_sql_scope_leave(int scope);
 
+/*
+ * For a procedure that commits (CALL outside a transaction block): a
+ * non-atomic SPI connection, a commit that starts the next transaction (no
+ * call frame may be open), and its end.
+ */
+extern void csms_spi_nonatomic_enter(void);
+extern void csms_spi_commit(void);
+extern void csms_spi_nonatomic_leave(void);
+
 /* the number of open scopes: 0 when no call of the extension runs */
 extern int	csms_sql_scope_depth(void);
 

@@ -36,6 +36,7 @@
 #include "envelope.h"
 #include "frame.h"
 #include "secret.h"
+#include "event.h"
 #include "version.h"
 
 #define METADATA_COLUMNS \
@@ -244,6 +245,9 @@ csms_secret_create(CsmsCall *call, const CsmsNewSecret *ns, CsmsMade *made)
 		targs[1] = JsonbPGetDatum(ns->tags);
 		csms_exec(&q_tags_insert, targs, NULL, SPI_OK_INSERT, 0);
 	}
+	if (ns->subscriptions &&
+		ArrayGetNItems(ARR_NDIM(ns->subscriptions), ARR_DIMS(ns->subscriptions)) > 0)
+		csms_events_fire(CSMS_EVENT_VERSION_CREATED, 1, &made->id, &made->version, NULL);
 }
 
 /* 42704 for a version (0: SYSCURRENT) that does not exist */
@@ -513,6 +517,12 @@ csms_version_add(CsmsCall *call, CsmsSecret *s, char kind, const char *value, Si
 	made->stages = result_stages;
 	made->nstages = nresult;
 	s->last_version = version;
+	if (s->subscribed)
+	{
+		TimestampTz expire = expire_time ? DatumGetTimestampTz(*expire_time) : DT_NOBEGIN;
+
+		csms_events_fire(CSMS_EVENT_VERSION_CREATED, 1, &s->id, &version, &expire);
+	}
 	s->version_count += 1 - pruned;
 }
 

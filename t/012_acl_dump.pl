@@ -49,7 +49,7 @@ BEGIN
 	FOR f IN SELECT p.oid FROM pg_proc p WHERE p.proname LIKE 'csms\_%'
 			   AND p.pronamespace = 'public'::regnamespace
 	LOOP
-		EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO app_a, app_b, readers', f);
+		EXECUTE format('GRANT EXECUTE ON ROUTINE %s TO app_a, app_b, readers', f);
 	END LOOP;
 END $$;
 };

@@ -1,0 +1,526 @@
+/*-------------------------------------------------------------------------
+ *
+ * event.c
+ *	  Events and their notifications (see event.h).
+ *
+ *	  A notification is one row of csms.notification_records and one
+ *	  pg_notify, made by one statement (q_fire): the row and the notify are
+ *	  part of the transaction that made the change, so a listener hears of
+ *	  a change when it commits and never of one that rolled back.
+ *
+ * src/event.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/timestamp.h"
+
+#include "util.h"
+#include "validate.h"
+#include "spi.h"
+#include "acl.h"
+#include "event.h"
+
+static const char *const event_types[] = {
+	CSMS_EVENT_VERSION_CREATED, CSMS_EVENT_VERSION_EXPIRED, CSMS_EVENT_ROTATED,
+	CSMS_EVENT_ROTATED_FAILED, CSMS_EVENT_DELETED
+};
+
+/*
+ * For each secret given, the event its subscription names in its region,
+ * when that event is ENABLED and lists the type: a record, and its payload
+ * sent on the event's channel.  The payload follows the cloud's record
+ * content (eventName, eventType, eventTime, data).
+ */
+static CsmsStmt q_fire = {
+	"INSERT INTO csms.notification_records (create_time, region, event_name,"
+	" secret_id, secret_name, secret_type, event_type, target_type, target_name,"
+	" content, status)"
+	" SELECT pg_catalog.now(), s.region, e.name, s.id, s.name, s.secret_type, $1,"
+	"  e.target_type, e.target_name,"
+	"  pg_catalog.jsonb_build_object('eventName', e.name, 'eventType', $1,"
+	"   'eventTime', pg_catalog.now(), 'data', pg_catalog.jsonb_strip_nulls("
+	"    pg_catalog.jsonb_build_object('secretId', s.id, 'secretName', s.name,"
+	"     'secretType', s.secret_type, 'region', s.region,"
+	"     'versionId', CASE WHEN x.version OPERATOR(pg_catalog.>) 0"
+	"      THEN pg_catalog.concat('v', x.version) END,"
+	"     'versionExpireTime', x.expire_time))),"
+	"  'SUCCESS'"
+	" FROM ROWS FROM (pg_catalog.unnest($2::pg_catalog.uuid[]),"
+	"   pg_catalog.unnest($3::integer[]), pg_catalog.unnest($4::pg_catalog.timestamptz[]))"
+	"  WITH ORDINALITY AS x(id, version, expire_time, n)"
+	" JOIN csms.secrets s ON s.id OPERATOR(pg_catalog.=) x.id"
+	" JOIN csms.events e ON e.name OPERATOR(pg_catalog.=) s.event_subscriptions[1]"
+	"  AND e.region OPERATOR(pg_catalog.=) s.region"
+	" WHERE e.state OPERATOR(pg_catalog.=) 'ENABLED'"
+	"  AND $1 OPERATOR(pg_catalog.=) ANY (e.event_types)"
+	" ORDER BY x.n"
+	" RETURNING pg_catalog.pg_notify(target_name, content::pg_catalog.text)",
+	4, {TEXTOID, UUIDARRAYOID, INT4ARRAYOID, TIMESTAMPTZARRAYOID}
+};
+
+/* Fire `type` for n secrets (event.h) */
+void
+csms_events_fire(const char *type, int n, const pg_uuid_t *ids, const int *versions,
+				 const TimestampTz *expire_times)
+{
+	Datum	   *id_d,
+			   *version_d,
+			   *expire_d;
+	bool	   *expire_null;
+	int			dims[1];
+	int			lbs[1] = {1};
+	Datum		args[4];
+	int			i;
+
+	if (n <= 0)
+		return;
+	id_d = palloc(sizeof(Datum) * n);
+	version_d = palloc(sizeof(Datum) * n);
+	expire_d = palloc(sizeof(Datum) * n);
+	expire_null = palloc(sizeof(bool) * n);
+	for (i = 0; i < n; i++)
+	{
+		id_d[i] = UUIDPGetDatum(&ids[i]);
+		version_d[i] = Int32GetDatum(versions ? versions[i] : 0);
+		expire_null[i] = expire_times == NULL || TIMESTAMP_IS_NOBEGIN(expire_times[i]);
+		expire_d[i] = expire_null[i] ? (Datum) 0 : TimestampTzGetDatum(expire_times[i]);
+	}
+	dims[0] = n;
+	args[0] = csms_text_datum(type);
+	args[1] = PointerGetDatum(construct_array(id_d, n, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
+	args[2] = PointerGetDatum(construct_array(version_d, n, INT4OID, 4, true, TYPALIGN_INT));
+	args[3] = PointerGetDatum(construct_md_array(expire_d, expire_null, 1, dims, lbs,
+												 TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL,
+												 TYPALIGN_DOUBLE));
+	csms_exec(&q_fire, args, NULL, SPI_OK_INSERT_RETURNING, 0);
+}
+
+/* Subscriptions ------------------------------------------------------------ */
+
+static CsmsStmt q_event_exists = {
+	"SELECT FROM csms.events WHERE name OPERATOR(pg_catalog.=) $1"
+	" AND region OPERATOR(pg_catalog.=) $2",
+	2, {TEXTOID, TEXTOID}
+};
+
+static void event_not_found(CsmsCall *call, const char *name) pg_attribute_noreturn();
+
+static void
+event_not_found(CsmsCall *call, const char *name)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_OBJECT),
+			 errmsg("event \"%s\" does not exist in region \"%s\"", name, call->region),
+			 errhint("Create it with csms_create_event(), or see the events there with csms_list_events().")));
+}
+
+/* Every event subs names exists in the call's region (event.h) */
+void
+csms_events_check_subscriptions(CsmsCall *call, ArrayType *subs)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n,
+				i;
+
+	deconstruct_array(subs, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	for (i = 0; i < n; i++)
+	{
+		Datum		args[2];
+		char	   *name = TextDatumGetCString(elems[i]);
+
+		args[0] = elems[i];
+		args[1] = csms_text_datum(call->region);
+		if (csms_exec(&q_event_exists, args, NULL, SPI_OK_SELECT, 1) != 1)
+			event_not_found(call, name);
+	}
+}
+
+/* Argument checks ---------------------------------------------------------- */
+
+/* 1..12 distinct event types of the five */
+void
+csms_event_check_types(ArrayType *types)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n,
+				i,
+				j;
+
+	if (ARR_NDIM(types) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("event_types must be a one-dimensional array")));
+	deconstruct_array(types, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	if (n < 1 || n > CSMS_MAX_EVENT_TYPES)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("an event has 1 to %d event types", CSMS_MAX_EVENT_TYPES),
+				 errdetail("%d were given.", n)));
+	for (i = 0; i < n; i++)
+	{
+		char	   *t;
+		bool		known = false;
+
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("event_types must not contain NULL")));
+		t = TextDatumGetCString(elems[i]);
+		for (j = 0; j < lengthof(event_types); j++)
+			known |= strcmp(t, event_types[j]) == 0;
+		if (!known)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid event type \"%s\"", csms_trunc(t)),
+					 errdetail("The event types are SECRET_VERSION_CREATED, SECRET_VERSION_EXPIRED, SECRET_ROTATED, SECRET_ROTATED_FAILED and SECRET_DELETED.")));
+		for (j = 0; j < i; j++)
+			if (strcmp(t, TextDatumGetCString(elems[j])) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("event type \"%s\" is given twice", t)));
+	}
+}
+
+/* ENABLED or DISABLED */
+void
+csms_event_check_state(const char *state)
+{
+	if (strcmp(state, "ENABLED") != 0 && strcmp(state, "DISABLED") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid event state \"%s\"", csms_trunc(state)),
+				 errdetail("An event is ENABLED or DISABLED.")));
+}
+
+static void notification_error(const char *detail) pg_attribute_noreturn();
+
+static void
+notification_error(const char *detail)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("invalid notification"),
+			 errdetail("%s", detail),
+			 errhint("For example '{\"target_type\": \"NOTIFY\", \"target_name\": \"secrets_events\"}'.")));
+}
+
+/*
+ * {"target_type": "NOTIFY", "target_name": "<channel>"}: the channel, a
+ * name of 1 to 63 characters (a PostgreSQL identifier's limit, which LISTEN
+ * needs) from a-z, A-Z, 0-9, "_" and "-".
+ */
+const char *
+csms_event_check_notification(Jsonb *notification)
+{
+	JsonbValue *type,
+			   *target;
+	char	   *channel;
+	int			i;
+
+	if (!JB_ROOT_IS_OBJECT(notification) || JB_ROOT_IS_SCALAR(notification))
+		notification_error("The notification is a JSON object with members target_type and target_name.");
+	{
+		JsonbIterator *it = JsonbIteratorInit(&notification->root);
+		JsonbValue	v;
+		JsonbIteratorToken tok;
+
+		while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+			if (tok == WJB_KEY &&
+				!(v.val.string.len == 11 && memcmp(v.val.string.val, "target_type", 11) == 0) &&
+				!(v.val.string.len == 11 && memcmp(v.val.string.val, "target_name", 11) == 0))
+				notification_error("The notification has only the members target_type and target_name.");
+	}
+	type = getKeyJsonValueFromContainer(&notification->root, "target_type", 11, NULL);
+	target = getKeyJsonValueFromContainer(&notification->root, "target_name", 11, NULL);
+	if (type == NULL || type->type != jbvString || type->val.string.len != 6 ||
+		memcmp(type->val.string.val, "NOTIFY", 6) != 0)
+		notification_error("Its target_type must be \"NOTIFY\": the notification is sent with pg_notify.");
+	if (target == NULL || target->type != jbvString)
+		notification_error("Its target_name must be a string, the channel to notify.");
+	channel = pnstrdup(target->val.string.val, target->val.string.len);
+	for (i = 0; channel[i]; i++)
+		if (!(isalnum((unsigned char) channel[i]) || channel[i] == '_' || channel[i] == '-'))
+			break;
+	if (i == 0 || channel[i] != '\0' || i > NAMEDATALEN - 1)
+		notification_error("Its target_name, the channel, is 1 to 63 characters from a-z, A-Z, 0-9, \"_\" and \"-\".");
+	return channel;
+}
+
+/* The API ------------------------------------------------------------------- */
+
+/* the columns of csms_event, in order */
+#define EVENT_COLUMNS \
+	"e.id, e.name, e.event_types, e.state," \
+	" pg_catalog.jsonb_build_object('target_type', e.target_type, 'target_name', e.target_name)," \
+	" e.create_time, e.update_time"
+#define EVENT_NCOLS 7
+
+static CsmsStmt q_event_count = {
+	"SELECT FROM csms.events WHERE region OPERATOR(pg_catalog.=) $1 LIMIT $2",
+	2, {TEXTOID, INT4OID}
+};
+
+static CsmsStmt q_event_insert = {
+	"WITH e AS (INSERT INTO csms.events (id, region, name, event_types, state,"
+	"  target_type, target_name, create_time, update_time)"
+	" VALUES ($1, $2, $3, $4, $5, 'NOTIFY', $6, pg_catalog.now(), pg_catalog.now())"
+	" ON CONFLICT (name, region) DO NOTHING RETURNING *)"
+	" SELECT " EVENT_COLUMNS " FROM e",
+	6, {UUIDOID, TEXTOID, TEXTOID, TEXTARRAYOID, TEXTOID, TEXTOID}
+};
+
+static CsmsStmt q_event_row = {
+	"SELECT " EVENT_COLUMNS " FROM csms.events e"
+	" WHERE e.name OPERATOR(pg_catalog.=) $1 AND e.region OPERATOR(pg_catalog.=) $2",
+	2, {TEXTOID, TEXTOID}
+};
+
+static CsmsStmt q_event_update = {
+	"WITH e AS (UPDATE csms.events SET event_types = COALESCE($3, event_types),"
+	"  state = COALESCE($4, state), target_name = COALESCE($5, target_name),"
+	"  update_time = pg_catalog.now()"
+	" WHERE name OPERATOR(pg_catalog.=) $1 AND region OPERATOR(pg_catalog.=) $2"
+	" RETURNING *)"
+	" SELECT " EVENT_COLUMNS " FROM e",
+	5, {TEXTOID, TEXTOID, TEXTARRAYOID, TEXTOID, TEXTOID}
+};
+
+static CsmsStmt q_event_lock = {
+	"SELECT id FROM csms.events"
+	" WHERE name OPERATOR(pg_catalog.=) $1 AND region OPERATOR(pg_catalog.=) $2"
+	" FOR UPDATE",
+	2, {TEXTOID, TEXTOID}
+};
+
+/*
+ * The secrets of the region that subscribe to the event, locked (KEY SHARE
+ * would do, but FOR SHARE also waits for a subscription being written).
+ */
+static CsmsStmt q_event_subscribers = {
+	"SELECT s.name FROM csms.secrets s WHERE s.region OPERATOR(pg_catalog.=) $2"
+	" AND $1 OPERATOR(pg_catalog.=) ANY (s.event_subscriptions)"
+	" ORDER BY s.name FOR SHARE",
+	2, {TEXTOID, TEXTOID}
+};
+
+static CsmsStmt q_event_delete = {
+	"DELETE FROM csms.events"
+	" WHERE name OPERATOR(pg_catalog.=) $1 AND region OPERATOR(pg_catalog.=) $2",
+	2, {TEXTOID, TEXTOID}
+};
+
+static CsmsStmt q_event_list = {
+	"SELECT " EVENT_COLUMNS " FROM csms.events e"
+	" WHERE e.region OPERATOR(pg_catalog.=) $1"
+	"   AND ($2 IS NULL OR e.name OPERATOR(pg_catalog.>) $2)"
+	" ORDER BY e.name LIMIT $3",
+	3, {TEXTOID, TEXTOID, INT4OID}
+};
+
+static void require_admin(CsmsCall *call, const char *what);
+
+/* Events are the region's configuration: csms_admin manages them (42501) */
+static void
+require_admin(CsmsCall *call, const char *what)
+{
+	if (!csms_acl_is_admin(call->save_uid))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to %s", what),
+				 errdetail("Events are managed by members of csms_admin: a notification reaches every session that listens on its channel."),
+				 errhint("Ask an administrator to grant you csms_admin, or to manage the event.")));
+}
+
+/* Row 0 of the last statement as a csms_event in the caller's context */
+static HeapTuple
+event_result(CsmsCall *call, TupleDesc tupdesc)
+{
+	Datum		values[EVENT_NCOLS];
+	bool		nulls[EVENT_NCOLS];
+	MemoryContext old;
+	HeapTuple	tup;
+	int			c;
+
+	for (c = 0; c < EVENT_NCOLS; c++)
+		values[c] = csms_col(0, c + 1, &nulls[c]);
+	old = MemoryContextSwitchTo(call->caller_cxt);
+	tup = heap_form_tuple(tupdesc, values, nulls);
+	MemoryContextSwitchTo(old);
+	return tup;
+}
+
+HeapTuple
+csms_event_create(CsmsCall *call, TupleDesc tupdesc, const CsmsEventSpec *spec)
+{
+	Datum		args[6];
+	pg_uuid_t	id;
+
+	require_admin(call, "create an event");
+	csms_random_uuid(&id);
+	args[0] = csms_text_datum(call->region);
+	args[1] = Int32GetDatum(CSMS_MAX_EVENTS);
+	if (csms_exec(&q_event_count, args, NULL, SPI_OK_SELECT, 0) >= CSMS_MAX_EVENTS)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("region \"%s\" has %d events, the most it may have", call->region,
+						CSMS_MAX_EVENTS),
+				 errhint("Delete an event that no secret subscribes to with csms_delete_event().")));
+	args[0] = UUIDPGetDatum(&id);
+	args[1] = csms_text_datum(call->region);
+	args[2] = csms_text_datum(spec->name);
+	args[3] = PointerGetDatum(spec->types);
+	args[4] = csms_text_datum(spec->state);
+	args[5] = csms_text_datum(spec->target_name);
+	if (csms_exec(&q_event_insert, args, NULL, SPI_OK_SELECT, 1) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_DUPLICATE_OBJECT),
+				 errmsg("event \"%s\" already exists in region \"%s\"", spec->name, call->region)));
+	return event_result(call, tupdesc);
+}
+
+HeapTuple
+csms_event_show(CsmsCall *call, TupleDesc tupdesc, const char *name)
+{
+	Datum		args[2];
+
+	args[0] = csms_text_datum(name);
+	args[1] = csms_text_datum(call->region);
+	if (csms_exec(&q_event_row, args, NULL, SPI_OK_SELECT, 1) != 1)
+		event_not_found(call, name);
+	return event_result(call, tupdesc);
+}
+
+HeapTuple
+csms_event_update(CsmsCall *call, TupleDesc tupdesc, const CsmsEventSpec *spec)
+{
+	Datum		args[5];
+	char		nulls[5] = {' ', ' ', ' ', ' ', ' '};
+
+	require_admin(call, "change an event");
+	args[0] = csms_text_datum(spec->name);
+	args[1] = csms_text_datum(call->region);
+	args[2] = spec->types ? PointerGetDatum(spec->types) : (nulls[2] = 'n', (Datum) 0);
+	args[3] = spec->state ? csms_text_datum(spec->state) : (nulls[3] = 'n', (Datum) 0);
+	args[4] = spec->target_name ? csms_text_datum(spec->target_name) : (nulls[4] = 'n', (Datum) 0);
+	if (csms_exec(&q_event_update, args, nulls, SPI_OK_SELECT, 1) != 1)
+		event_not_found(call, spec->name);
+	return event_result(call, tupdesc);
+}
+
+/* Refused (2BP01) while a secret of the region subscribes to it */
+void
+csms_event_delete(CsmsCall *call, const char *name)
+{
+	Datum		args[2];
+	uint64		n;
+
+	require_admin(call, "delete an event");
+	args[0] = csms_text_datum(name);
+	args[1] = csms_text_datum(call->region);
+	if (csms_exec(&q_event_lock, args, NULL, SPI_OK_SELECT, 1) != 1)
+		event_not_found(call, name);
+	n = csms_exec(&q_event_subscribers, args, NULL, SPI_OK_SELECT, 0);
+	if (n > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+				 errmsg("event \"%s\" is in use", name),
+				 n == 1 ? errdetail("Secret \"%s\" subscribes to it.", csms_col_text(0, 1)) :
+				 errdetail("Secret \"%s\" and %d more secrets subscribe to it.",
+						   csms_col_text(0, 1), (int) (n - 1)),
+				 errhint("Remove the subscriptions with csms_update_secret(name, event_subscriptions => '{}') first.")));
+	csms_exec(&q_event_delete, args, NULL, SPI_OK_DELETE, 0);
+}
+
+void
+csms_event_list(CsmsCall *call, ReturnSetInfo *rsinfo, int page_size, const char *marker)
+{
+	Datum		args[3];
+	char		nulls[3] = {' ', ' ', ' '};
+	uint64		n,
+				i;
+
+	args[0] = csms_text_datum(call->region);
+	args[1] = marker ? csms_text_datum(marker) : (nulls[1] = 'n', (Datum) 0);
+	args[2] = Int32GetDatum(page_size);
+	n = csms_exec(&q_event_list, args, nulls, SPI_OK_SELECT, 0);
+	for (i = 0; i < n; i++)
+	{
+		Datum		values[EVENT_NCOLS];
+		bool		isnull[EVENT_NCOLS];
+		int			c;
+
+		for (c = 0; c < EVENT_NCOLS; c++)
+			values[c] = csms_col(i, c + 1, &isnull[c]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, isnull);
+	}
+}
+
+/* Notification records ------------------------------------------------------ */
+
+/*
+ * A record names a secret: it is listed to the roles that may describe that
+ * secret while it exists, and to csms_admin (who alone sees the records of
+ * deleted secrets).
+ */
+static CsmsStmt q_record_list = {
+	"SELECT r.id, r.create_time, r.event_name, r.event_type, r.secret_name,"
+	" r.secret_type, r.target_type, r.target_name, r.status, r.content"
+	" FROM csms.notification_records r"
+	" LEFT JOIN csms.secrets s ON s.id OPERATOR(pg_catalog.=) r.secret_id"
+	" WHERE r.region OPERATOR(pg_catalog.=) $1"
+	"   AND ($2 IS NULL OR r.id OPERATOR(pg_catalog.<) $2)"
+	"   AND ($4 OR (s.id IS NOT NULL AND csms.caller_may_see('secret', s.owner,"
+	"        COALESCE(s.primary_id, s.id), s.name, s.region)))"
+	" ORDER BY r.id DESC LIMIT $3",
+	4, {TEXTOID, INT8OID, INT4OID, BOOLOID}
+};
+
+void
+csms_notification_list(CsmsCall *call, ReturnSetInfo *rsinfo, int page_size, int64 marker)
+{
+	Datum		args[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
+	uint64		n,
+				i;
+
+	args[0] = csms_text_datum(call->region);
+	args[1] = marker > 0 ? Int64GetDatum(marker) : (nulls[1] = 'n', (Datum) 0);
+	args[2] = Int32GetDatum(page_size);
+	args[3] = BoolGetDatum(csms_acl_is_admin(call->save_uid));
+	n = csms_exec(&q_record_list, args, nulls, SPI_OK_SELECT, 0);
+	for (i = 0; i < n; i++)
+	{
+		Datum		values[10];
+		bool		isnull[10];
+		int			c;
+
+		for (c = 0; c < 10; c++)
+			values[c] = csms_col(i, c + 1, &isnull[c]);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, isnull);
+	}
+}
+
+static CsmsStmt q_record_retire = {
+	"DELETE FROM csms.notification_records WHERE id OPERATOR(pg_catalog.=) ANY (ARRAY("
+	" SELECT r.id FROM csms.notification_records r"
+	" WHERE r.create_time OPERATOR(pg_catalog.<) $1"
+	" ORDER BY r.create_time LIMIT $2))",
+	2, {TIMESTAMPTZOID, INT4OID}
+};
+
+uint64
+csms_notification_retire(TimestampTz cutoff, int limit)
+{
+	Datum		args[2];
+
+	args[0] = TimestampTzGetDatum(cutoff);
+	args[1] = Int32GetDatum(limit);
+	return csms_exec(&q_record_retire, args, NULL, SPI_OK_DELETE, 0);
+}
