@@ -859,17 +859,21 @@ csms_backup_restore(CsmsCall *call, csms_blob_parsed *parsed, pg_uuid_t *id_out)
 		csms_current_refresh(&id);
 	/* each restored version is a version created in this region */
 	{
-		pg_uuid_t  *ids = palloc(sizeof(pg_uuid_t) * Max(nversions, 1));
-		int		   *versions = palloc(sizeof(int) * Max(nversions, 1));
-		TimestampTz *expires = palloc(sizeof(TimestampTz) * Max(nversions, 1));
+		CsmsEventSubject *made = palloc0(sizeof(CsmsEventSubject) * Max(nversions, 1));
+		const char *event = nulls[12] == 'n' ? NULL : csms_event_subscribed(args[12]);
 
 		for (i = 0; i < nversions; i++)
 		{
-			ids[i] = id;
-			versions[i] = rv[i].version;
-			expires[i] = rv[i].expire_null ? DT_NOBEGIN : DatumGetTimestampTz(rv[i].expire_time);
+			made[i].id = id;
+			made[i].name = name;
+			made[i].region = call->region;
+			made[i].secret_type = TextDatumGetCString(args[5]);
+			made[i].event = event;
+			made[i].version = rv[i].version;
+			made[i].expire_time = rv[i].expire_null ? DT_NOBEGIN :
+				DatumGetTimestampTz(rv[i].expire_time);
 		}
-		csms_events_fire(CSMS_EVENT_VERSION_CREATED, nversions, ids, versions, expires);
+		csms_events_fire(CSMS_EVENT_VERSION_CREATED, made, nversions);
 	}
 	if (tags_jsonb)
 	{

@@ -40,64 +40,118 @@ static CsmsStmt q_fire = {
 	"INSERT INTO csms.notification_records (create_time, region, event_name,"
 	" secret_id, secret_name, secret_type, event_type, target_type, target_name,"
 	" content, status)"
-	" SELECT pg_catalog.now(), s.region, e.name, s.id, s.name, s.secret_type, $1,"
+	" SELECT pg_catalog.now(), x.region, e.name, x.id, x.name, x.secret_type, $1,"
 	"  e.target_type, e.target_name,"
 	"  pg_catalog.jsonb_build_object('eventName', e.name, 'eventType', $1,"
 	"   'eventTime', pg_catalog.now(), 'data', pg_catalog.jsonb_strip_nulls("
-	"    pg_catalog.jsonb_build_object('secretId', s.id, 'secretName', s.name,"
-	"     'secretType', s.secret_type, 'region', s.region,"
+	"    pg_catalog.jsonb_build_object('secretId', x.id, 'secretName', x.name,"
+	"     'secretType', x.secret_type, 'region', x.region,"
 	"     'versionId', CASE WHEN x.version OPERATOR(pg_catalog.>) 0"
 	"      THEN pg_catalog.concat('v', x.version) END,"
 	"     'versionExpireTime', x.expire_time))),"
 	"  'SUCCESS'"
 	" FROM ROWS FROM (pg_catalog.unnest($2::pg_catalog.uuid[]),"
-	"   pg_catalog.unnest($3::integer[]), pg_catalog.unnest($4::pg_catalog.timestamptz[]))"
-	"  WITH ORDINALITY AS x(id, version, expire_time, n)"
-	" JOIN csms.secrets s ON s.id OPERATOR(pg_catalog.=) x.id"
-	" JOIN csms.events e ON e.name OPERATOR(pg_catalog.=) s.event_subscriptions[1]"
-	"  AND e.region OPERATOR(pg_catalog.=) s.region"
+	"   pg_catalog.unnest($3::pg_catalog.text[]), pg_catalog.unnest($4::pg_catalog.text[]),"
+	"   pg_catalog.unnest($5::pg_catalog.text[]), pg_catalog.unnest($6::pg_catalog.text[]),"
+	"   pg_catalog.unnest($7::integer[]), pg_catalog.unnest($8::pg_catalog.timestamptz[]))"
+	"  WITH ORDINALITY AS x(id, name, region, secret_type, event, version, expire_time, n)"
+	" JOIN csms.events e ON e.name OPERATOR(pg_catalog.=) x.event"
+	"  AND e.region OPERATOR(pg_catalog.=) x.region"
 	" WHERE e.state OPERATOR(pg_catalog.=) 'ENABLED'"
 	"  AND $1 OPERATOR(pg_catalog.=) ANY (e.event_types)"
 	" ORDER BY x.n"
 	" RETURNING pg_catalog.pg_notify(target_name, content::pg_catalog.text)",
-	4, {TEXTOID, UUIDARRAYOID, INT4ARRAYOID, TIMESTAMPTZARRAYOID}
+	8, {TEXTOID, UUIDARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
+	INT4ARRAYOID, TIMESTAMPTZARRAYOID}
 };
 
-/* Fire `type` for n secrets (event.h) */
-void
-csms_events_fire(const char *type, int n, const pg_uuid_t *ids, const int *versions,
-				 const TimestampTz *expire_times)
+static Datum
+text_array(Datum *elems, bool *nulls, int n)
 {
-	Datum	   *id_d,
-			   *version_d,
-			   *expire_d;
-	bool	   *expire_null;
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+
+	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs, TEXTOID, -1,
+											  false, TYPALIGN_INT));
+}
+
+/* Fire `type` for n subjects (event.h) */
+void
+csms_events_fire(const char *type, const CsmsEventSubject *subjects, int n)
+{
+	Datum	   *ids,
+			   *names,
+			   *regions,
+			   *types,
+			   *events,
+			   *versions,
+			   *expires;
+	bool	   *events_null,
+			   *expires_null,
+			   *no_nulls;
 	int			dims[1];
 	int			lbs[1] = {1};
-	Datum		args[4];
-	int			i;
+	Datum		args[8];
+	int			i,
+				m = 0;
 
 	if (n <= 0)
 		return;
-	id_d = palloc(sizeof(Datum) * n);
-	version_d = palloc(sizeof(Datum) * n);
-	expire_d = palloc(sizeof(Datum) * n);
-	expire_null = palloc(sizeof(bool) * n);
+	ids = palloc(sizeof(Datum) * n);
+	names = palloc(sizeof(Datum) * n);
+	regions = palloc(sizeof(Datum) * n);
+	types = palloc(sizeof(Datum) * n);
+	events = palloc(sizeof(Datum) * n);
+	versions = palloc(sizeof(Datum) * n);
+	expires = palloc(sizeof(Datum) * n);
+	events_null = palloc0(sizeof(bool) * n);
+	expires_null = palloc0(sizeof(bool) * n);
+	no_nulls = palloc0(sizeof(bool) * n);
 	for (i = 0; i < n; i++)
 	{
-		id_d[i] = UUIDPGetDatum(&ids[i]);
-		version_d[i] = Int32GetDatum(versions ? versions[i] : 0);
-		expire_null[i] = expire_times == NULL || TIMESTAMP_IS_NOBEGIN(expire_times[i]);
-		expire_d[i] = expire_null[i] ? (Datum) 0 : TimestampTzGetDatum(expire_times[i]);
+		const CsmsEventSubject *x = &subjects[i];
+
+		if (x->event == NULL)
+			continue;			/* subscribes to nothing */
+		ids[m] = UUIDPGetDatum(&x->id);
+		names[m] = csms_text_datum(x->name);
+		regions[m] = csms_text_datum(x->region);
+		types[m] = csms_text_datum(x->secret_type);
+		events[m] = csms_text_datum(x->event);
+		versions[m] = Int32GetDatum(x->version);
+		expires_null[m] = TIMESTAMP_IS_NOBEGIN(x->expire_time);
+		expires[m] = expires_null[m] ? (Datum) 0 : TimestampTzGetDatum(x->expire_time);
+		m++;
 	}
-	dims[0] = n;
+	if (m == 0)
+		return;
+	dims[0] = m;
 	args[0] = csms_text_datum(type);
-	args[1] = PointerGetDatum(construct_array(id_d, n, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
-	args[2] = PointerGetDatum(construct_array(version_d, n, INT4OID, 4, true, TYPALIGN_INT));
-	args[3] = PointerGetDatum(construct_md_array(expire_d, expire_null, 1, dims, lbs,
+	args[1] = PointerGetDatum(construct_array(ids, m, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
+	args[2] = text_array(names, no_nulls, m);
+	args[3] = text_array(regions, no_nulls, m);
+	args[4] = text_array(types, no_nulls, m);
+	args[5] = text_array(events, events_null, m);
+	args[6] = PointerGetDatum(construct_array(versions, m, INT4OID, 4, true, TYPALIGN_INT));
+	args[7] = PointerGetDatum(construct_md_array(expires, expires_null, 1, dims, lbs,
 												 TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL,
 												 TYPALIGN_DOUBLE));
 	csms_exec(&q_fire, args, NULL, SPI_OK_INSERT_RETURNING, 0);
+}
+
+/* The event a subscriptions array names (event.h) */
+const char *
+csms_event_subscribed(Datum subscriptions)
+{
+	ArrayType  *a = DatumGetArrayTypeP(subscriptions);
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+
+	if (ARR_NDIM(a) == 0)
+		return NULL;
+	deconstruct_array(a, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	return (n > 0 && !nulls[0]) ? TextDatumGetCString(elems[0]) : NULL;
 }
 
 /* Subscriptions ------------------------------------------------------------ */

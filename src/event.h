@@ -35,16 +35,28 @@
 #define CSMS_MAX_EVENTS				30	/* per region */
 #define CSMS_MAX_EVENT_TYPES		12
 
+/* A secret an event fires for, as the caller knows it */
+typedef struct CsmsEventSubject
+{
+	pg_uuid_t	id;
+	const char *name;
+	const char *region;
+	const char *secret_type;
+	const char *event;			/* the event its subscription names, or NULL */
+	int			version;		/* 0: none */
+	TimestampTz expire_time;	/* DT_NOBEGIN: none */
+} CsmsEventSubject;
+
 /*
- * Fire event type `type` for secrets ids[0..n-1] (rows of csms.secrets, as
- * this transaction sees them): for each, the event its event_subscriptions
- * names in its own region, if that event is ENABLED and lists the type.
- * versions[i] (0: none) and expire_times[i] (DT_NOBEGIN: none; the array
- * may be NULL) go into the payload.  The caller may skip the call for a
- * secret it knows subscribes to nothing.
+ * Fire event type `type` for subjects[0..n-1]: for each, the event it
+ * subscribes to in its region, if that event is ENABLED and lists the type.
+ * The statement reads csms.events only (a few rows per region), so that it
+ * costs the same whatever the size of the other tables.
  */
-extern void csms_events_fire(const char *type, int n, const pg_uuid_t *ids,
-							 const int *versions, const TimestampTz *expire_times);
+extern void csms_events_fire(const char *type, const CsmsEventSubject *subjects, int n);
+
+/* The event an event_subscriptions array names (its first), or NULL */
+extern const char *csms_event_subscribed(Datum subscriptions);
 
 /* 42704 unless every event subs names (checked) exists in the call's region */
 extern void csms_events_check_subscriptions(CsmsCall *call, ArrayType *subs);

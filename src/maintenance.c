@@ -99,10 +99,12 @@ static CsmsStmt q_due_expiries = {
 	"    AND v.expire_time OPERATOR(pg_catalog.<=) $1"
 	"  ORDER BY v.expire_time LIMIT $2"
 	"  FOR UPDATE SKIP LOCKED)"
-	" UPDATE csms.versions v SET expiry_announced = v.expire_time FROM due"
+	" UPDATE csms.versions v SET expiry_announced = v.expire_time"
+	" FROM due JOIN csms.secrets s ON s.id OPERATOR(pg_catalog.=) due.secret_id"
 	" WHERE v.secret_id OPERATOR(pg_catalog.=) due.secret_id"
 	"   AND v.version OPERATOR(pg_catalog.=) due.version"
-	" RETURNING v.secret_id, v.version, v.expire_time",
+	" RETURNING v.secret_id, v.version, v.expire_time, s.name, s.region, s.secret_type,"
+	"  s.event_subscriptions",
 	2, {TIMESTAMPTZOID, INT4OID}
 };
 
@@ -133,9 +135,7 @@ expiry_batch(TimestampTz now, int limit)
 	Datum		args[2];
 	uint64		n,
 				i;
-	pg_uuid_t  *ids;
-	int		   *versions;
-	TimestampTz *expires;
+	CsmsEventSubject *expired;
 	bool		isnull;
 
 	args[0] = TimestampTzGetDatum(now);
@@ -143,16 +143,18 @@ expiry_batch(TimestampTz now, int limit)
 	n = csms_exec(&q_due_expiries, args, NULL, SPI_OK_UPDATE_RETURNING, 0);
 	if (n == 0)
 		return 0;
-	ids = palloc(sizeof(pg_uuid_t) * n);
-	versions = palloc(sizeof(int) * n);
-	expires = palloc(sizeof(TimestampTz) * n);
+	expired = palloc0(sizeof(CsmsEventSubject) * n);
 	for (i = 0; i < n; i++)
 	{
-		ids[i] = *DatumGetUUIDP(csms_col(i, 1, &isnull));
-		versions[i] = DatumGetInt32(csms_col(i, 2, &isnull));
-		expires[i] = DatumGetTimestampTz(csms_col(i, 3, &isnull));
+		expired[i].id = *DatumGetUUIDP(csms_col(i, 1, &isnull));
+		expired[i].version = DatumGetInt32(csms_col(i, 2, &isnull));
+		expired[i].expire_time = DatumGetTimestampTz(csms_col(i, 3, &isnull));
+		expired[i].name = csms_col_text(i, 4);
+		expired[i].region = csms_col_text(i, 5);
+		expired[i].secret_type = csms_col_text(i, 6);
+		expired[i].event = csms_event_subscribed(csms_col(i, 7, &isnull));
 	}
-	csms_events_fire(CSMS_EVENT_VERSION_EXPIRED, (int) n, ids, versions, expires);
+	csms_events_fire(CSMS_EVENT_VERSION_EXPIRED, expired, (int) n);
 	return n;
 }
 

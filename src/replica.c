@@ -154,7 +154,8 @@ static CsmsStmt q_apply_expiry = {
 };
 
 static CsmsStmt q_replica_of = {
-	"SELECT r.id, r.region, r.kms_key_id, p.region, p.name"
+	"SELECT r.id, r.region, r.kms_key_id, p.region, p.name, p.secret_type,"
+	" p.event_subscriptions"
 	" FROM csms.secrets r JOIN csms.secrets p ON p.id OPERATOR(pg_catalog.=) r.primary_id"
 	" WHERE r.id OPERATOR(pg_catalog.=) $1",
 	1, {UUIDOID}
@@ -171,9 +172,9 @@ static void
 replica_apply(CsmsCall *call, const pg_uuid_t *primary_id, const pg_uuid_t *replica_id,
 			  bool announce)
 {
-	int		   *gained;
-	pg_uuid_t  *gained_ids;
-	TimestampTz *gained_expires;
+	CsmsEventSubject *gained;
+	char	   *secret_type;
+	const char *event;
 	Datum		args[2];
 	bool		isnull;
 	char	   *replica_region,
@@ -192,6 +193,8 @@ replica_apply(CsmsCall *call, const pg_uuid_t *primary_id, const pg_uuid_t *repl
 	replica_key_id = *DatumGetUUIDP(csms_col(0, 3, &isnull));
 	primary_region = csms_col_text(0, 4);
 	name = csms_col_text(0, 5);
+	secret_type = csms_col_text(0, 6);
+	event = csms_event_subscribed(csms_col(0, 7, &isnull));
 
 	args[0] = UUIDPGetDatum(primary_id);
 	args[1] = UUIDPGetDatum(replica_id);
@@ -203,9 +206,7 @@ replica_apply(CsmsCall *call, const pg_uuid_t *primary_id, const pg_uuid_t *repl
 	/* versions the replica lacks: decrypt from the primary, seal for the replica */
 	n = csms_exec(&q_apply_versions_missing, args, NULL, SPI_OK_SELECT, 0);
 	missing = SPI_tuptable;
-	gained = palloc(sizeof(int) * Max(n, 1));
-	gained_ids = palloc(sizeof(pg_uuid_t) * Max(n, 1));
-	gained_expires = palloc(sizeof(TimestampTz) * Max(n, 1));
+	gained = palloc0(sizeof(CsmsEventSubject) * Max(n, 1));
 	for (i = 0; i < n; i++)
 	{
 		HeapTuple	row = missing->vals[i];
@@ -242,9 +243,13 @@ replica_apply(CsmsCall *call, const pg_uuid_t *primary_id, const pg_uuid_t *repl
 			Datum		create_time = SPI_getbinval(row, desc, 2, &isnull);
 			Datum		expire_time = SPI_getbinval(row, desc, 3, &isnull);
 
-			gained[i] = version;
-			gained_ids[i] = *replica_id;
-			gained_expires[i] = isnull ? DT_NOBEGIN : DatumGetTimestampTz(expire_time);
+			gained[i].id = *replica_id;
+			gained[i].name = name;
+			gained[i].region = replica_region;
+			gained[i].secret_type = secret_type;
+			gained[i].event = event;
+			gained[i].version = version;
+			gained[i].expire_time = isnull ? DT_NOBEGIN : DatumGetTimestampTz(expire_time);
 			csms_store_version(call, replica_id, replica_region, version, replica_key,
 							   kind, VARDATA(plain), VARSIZE(plain) - VARHDRSZ,
 							   &create_time, isnull ? NULL : &expire_time, NULL);
@@ -257,8 +262,7 @@ replica_apply(CsmsCall *call, const pg_uuid_t *primary_id, const pg_uuid_t *repl
 	csms_exec(&q_apply_expiry, args, NULL, SPI_OK_UPDATE, 0);
 	csms_current_refresh(replica_id);
 	if (announce)
-		csms_events_fire(CSMS_EVENT_VERSION_CREATED, (int) n, gained_ids, gained,
-						 gained_expires);
+		csms_events_fire(CSMS_EVENT_VERSION_CREATED, gained, (int) n);
 }
 
 static CsmsStmt q_replicas_of = {

@@ -67,7 +67,8 @@ static CsmsStmt q_secret_delete = {
 	" t AS (DELETE FROM csms.tags WHERE secret_id OPERATOR(pg_catalog.=) ANY ($1)),"
 	" g AS (DELETE FROM csms.grants WHERE object_type OPERATOR(pg_catalog.=) 'secret'"
 	"       AND object_id OPERATOR(pg_catalog.=) ANY ($1))"
-	" DELETE FROM csms.secrets WHERE id OPERATOR(pg_catalog.=) ANY ($1)",
+	" DELETE FROM csms.secrets WHERE id OPERATOR(pg_catalog.=) ANY ($1)"
+	" RETURNING id, name, region, secret_type, event_subscriptions",
 	1, {UUIDARRAYOID}
 };
 
@@ -260,12 +261,8 @@ csms_secret_open(CsmsCall *call, const char *name, CsmsAction action, int priv)
 	}
 	s->owner = DatumGetObjectId(csms_slot_attr(slot, CSMS_SECRETS_OWNER, &isnull));
 	d = csms_slot_attr(slot, CSMS_SECRETS_EVENT_SUBSCRIPTIONS, &isnull);
-	if (!isnull)
-	{
-		ArrayType  *subs = DatumGetArrayTypeP(d);
-
-		s->subscribed = ArrayGetNItems(ARR_NDIM(subs), ARR_DIMS(subs)) > 0;
-	}
+	s->event = isnull ? NULL : csms_event_subscribed(d);
+	s->secret_type = TextDatumGetCString(csms_slot_attr(slot, CSMS_SECRETS_SECRET_TYPE, &isnull));
 	d = csms_slot_attr(slot, CSMS_SECRETS_SCHEDULED_DELETE_TIME, &isnull);
 	s->scheduled_delete_time = isnull ? DT_NOBEGIN : DatumGetTimestampTz(d);
 	s->locked = lock;
@@ -470,16 +467,32 @@ csms_secrets_delete(const pg_uuid_t *ids, int n)
 {
 	Datum	   *elems;
 	Datum		arg;
-	int			i;
+	CsmsEventSubject *gone;
+	uint64		ndeleted,
+				i;
 
 	if (n <= 0)
 		return;
-	csms_events_fire(CSMS_EVENT_DELETED, n, ids, NULL, NULL);
 	elems = palloc(sizeof(Datum) * n);
 	for (i = 0; i < n; i++)
 		elems[i] = UUIDPGetDatum(&ids[i]);
 	arg = PointerGetDatum(construct_array(elems, n, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
-	csms_exec(&q_secret_delete, &arg, NULL, SPI_OK_DELETE, 0);
+	ndeleted = csms_exec(&q_secret_delete, &arg, NULL, SPI_OK_DELETE_RETURNING, 0);
+
+	/* SECRET_DELETED, from what the rows said */
+	gone = palloc0(sizeof(CsmsEventSubject) * Max(ndeleted, 1));
+	for (i = 0; i < ndeleted; i++)
+	{
+		bool		isnull;
+
+		gone[i].id = *DatumGetUUIDP(csms_col(i, 1, &isnull));
+		gone[i].name = csms_col_text(i, 2);
+		gone[i].region = csms_col_text(i, 3);
+		gone[i].secret_type = csms_col_text(i, 4);
+		gone[i].event = csms_event_subscribed(csms_col(i, 5, &isnull));
+		gone[i].expire_time = DT_NOBEGIN;
+	}
+	csms_events_fire(CSMS_EVENT_DELETED, gone, (int) ndeleted);
 }
 
 /* Schedule the deletion of s in `days` days (secret.h) */

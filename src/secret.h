@@ -69,7 +69,8 @@ typedef struct CsmsSecret
 	Oid			owner;			/* the role that owns it */
 	bool		has_primary;	/* a REPLICA: the id of its primary */
 	pg_uuid_t	primary_id;
-	bool		subscribed;		/* event_subscriptions names an event */
+	char	   *secret_type;
+	const char *event;			/* the event event_subscriptions names, or NULL */
 	TimestampTz scheduled_delete_time;	/* PENDING_DELETE: when it goes */
 	bool		locked;			/* a write: this transaction holds its row's lock */
 	ItemPointerData tid;		/* the row's version that csms_secret_open read */

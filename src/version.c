@@ -245,9 +245,13 @@ csms_secret_create(CsmsCall *call, const CsmsNewSecret *ns, CsmsMade *made)
 		targs[1] = JsonbPGetDatum(ns->tags);
 		csms_exec(&q_tags_insert, targs, NULL, SPI_OK_INSERT, 0);
 	}
-	if (ns->subscriptions &&
-		ArrayGetNItems(ARR_NDIM(ns->subscriptions), ARR_DIMS(ns->subscriptions)) > 0)
-		csms_events_fire(CSMS_EVENT_VERSION_CREATED, 1, &made->id, &made->version, NULL);
+	if (ns->subscriptions)
+	{
+		CsmsEventSubject x = {made->id, ns->name, call->region, ns->secret_type,
+			csms_event_subscribed(PointerGetDatum(ns->subscriptions)), 1, DT_NOBEGIN};
+
+		csms_events_fire(CSMS_EVENT_VERSION_CREATED, &x, 1);
+	}
 }
 
 /* 42704 for a version (0: SYSCURRENT) that does not exist */
@@ -517,11 +521,12 @@ csms_version_add(CsmsCall *call, CsmsSecret *s, char kind, const char *value, Si
 	made->stages = result_stages;
 	made->nstages = nresult;
 	s->last_version = version;
-	if (s->subscribed)
+	if (s->event)
 	{
-		TimestampTz expire = expire_time ? DatumGetTimestampTz(*expire_time) : DT_NOBEGIN;
+		CsmsEventSubject x = {s->id, s->name, call->region, s->secret_type, s->event, version,
+			expire_time ? DatumGetTimestampTz(*expire_time) : DT_NOBEGIN};
 
-		csms_events_fire(CSMS_EVENT_VERSION_CREATED, 1, &s->id, &version, &expire);
+		csms_events_fire(CSMS_EVENT_VERSION_CREATED, &x, 1);
 	}
 	s->version_count += 1 - pruned;
 }
