@@ -9,6 +9,7 @@ packages=(
 	libssl-dev
 	libipc-run-perl
 	postgresql-15-pgaudit	# log redaction tests (t/010)
+	postgresql-15-cron	# the due work run from pg_cron (t/015)
 	make gcc
 	clang
 	libclang-rt-14-dev
