@@ -26,12 +26,17 @@
 
 #define CSMS_MAX_ARGS			24
 
-/* A saved SPI plan, prepared on first use. */
+/*
+ * A saved SPI plan, prepared on first use.  cursor_options: 0, or
+ * CURSOR_OPT_CUSTOM_PLAN for a statement whose best plan depends on its
+ * values (planned for them at every run, never generically).
+ */
 typedef struct CsmsStmt
 {
 	const char *sql;
 	int			nargs;
 	Oid			argtypes[CSMS_MAX_ARGS];
+	int			cursor_options;
 	SPIPlanPtr	plan;
 } CsmsStmt;
 
