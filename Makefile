@@ -47,6 +47,7 @@ OBJS = \
 	src/replica.o \
 	src/backup.o \
 	src/keys.o \
+	src/tag.o \
 	src/keys_api.o \
 	src/secrets_api.o \
 	src/versions_api.o \
@@ -54,12 +55,13 @@ OBJS = \
 	src/backup_api.o \
 	src/password_api.o \
 	src/acl_api.o \
+	src/tags_api.o \
 	src/module.o
 
 DATA = sql/secrets--1.0.sql sql/secrets--1.1.sql sql/secrets--1.0--1.1.sql
 PGFILEDESC = "secrets - a secrets manager inside PostgreSQL"
 
-REGRESS = setup keys secrets versions values stages password tamper backup regions security acl hostile
+REGRESS = setup keys secrets versions values stages password tamper backup regions security acl tags hostile
 REGRESS_OPTS = --inputdir=.
 ISOLATION = concurrent_versions version_locking concurrent_create replica_sync read_cache write_cache usage_sync acl_revoke
 ISOLATION_OPTS = --inputdir=.
