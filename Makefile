@@ -63,7 +63,7 @@ PGFILEDESC = "secrets - a secrets manager inside PostgreSQL"
 
 REGRESS = setup keys secrets versions values stages password tamper backup regions security acl tags hostile
 REGRESS_OPTS = --inputdir=.
-ISOLATION = concurrent_versions version_locking concurrent_create replica_sync read_cache write_cache usage_sync acl_revoke
+ISOLATION = concurrent_versions version_locking concurrent_create replica_sync read_cache write_cache usage_sync acl_revoke tags_limit
 ISOLATION_OPTS = --inputdir=.
 
 PG_CPPFLAGS = -I$(srcdir)/src
