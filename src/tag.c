@@ -10,11 +10,12 @@
  *	  key per secret, so counting its rows says how many keys it has).  A
  *	  name match is a prefix of names, one range of the index on
  *	  csms.secrets (name, region).  Each combination of the two has its own
- *	  statement, planned for its values at every run (CURSOR_OPT_CUSTOM_PLAN):
- *	  how many secrets a filter matches decides the plan, and a generic plan
- *	  of a key with any value would read all of csms.tags (a session that
- *	  sets plan_cache_mode = force_generic_plan gets those plans all the
- *	  same: the setting comes first).
+ *	  statement, so that a generic plan is a plan of index ranges too; but
+ *	  a key with any value, whose range may hold most of csms.tags or
+ *	  nothing, is planned for its values at every run (CURSOR_OPT_CUSTOM_PLAN:
+ *	  its generic plan would read all of csms.tags.  A session that sets
+ *	  plan_cache_mode = force_generic_plan gets that plan all the same: the
+ *	  setting comes first).
  *
  * src/tag.c
  *
@@ -107,7 +108,20 @@ static CsmsStmt q_tags_of_region = {
 	"  ORDER BY s.name LIMIT $8 OFFSET $9) p" \
 	" ORDER BY p.name"
 
-/* the secrets that have every key of the filter, with one of its values */
+/*
+ * The secrets that have every key of the filter with one of its values:
+ * each (key, value) pair is an index range, and a secret turns up once per
+ * key it matches.  Without keys of any value ($4 empty), also planned
+ * generically: every pair is a lookup in the index whatever its values.
+ */
+#define RI_FROM_PAIRS \
+	" (SELECT t.secret_id" \
+	"   FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3)) f(k, v)" \
+	"   JOIN csms.tags t ON t.key OPERATOR(pg_catalog.=) f.k" \
+	"    AND t.value OPERATOR(pg_catalog.=) f.v" \
+	"  GROUP BY t.secret_id HAVING pg_catalog.count(*) OPERATOR(pg_catalog.=) $5) g" \
+	" JOIN csms.secrets s ON s.id OPERATOR(pg_catalog.=) g.secret_id"
+/* the same with keys of any value: planned for its values at every run */
 #define RI_FROM_TAGS \
 	" (SELECT m.secret_id FROM" \
 	"   (SELECT t.secret_id" \
@@ -128,40 +142,52 @@ static CsmsStmt q_tags_of_region = {
 
 static CsmsStmt q_ri_page_all = {
 	"SELECT" RI_PAGE_COLUMNS RI_FROM_ALL RI_WHERE RI_PAGE_TAIL,
-	9, {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT8OID, TEXTOID, TEXTOID, INT4OID, INT4OID},
-	CURSOR_OPT_CUSTOM_PLAN
+	9, {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT8OID, TEXTOID, TEXTOID, INT4OID, INT4OID}
 };
 static CsmsStmt q_ri_page_name = {
 	"SELECT" RI_PAGE_COLUMNS RI_FROM_ALL RI_WHERE RI_PREFIX RI_PAGE_TAIL,
-	9, {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT8OID, TEXTOID, TEXTOID, INT4OID, INT4OID},
-	CURSOR_OPT_CUSTOM_PLAN
+	9, {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT8OID, TEXTOID, TEXTOID, INT4OID, INT4OID}
+};
+static CsmsStmt q_ri_page_pairs = {
+	"SELECT" RI_PAGE_COLUMNS RI_FROM_PAIRS RI_WHERE RI_PAGE_TAIL,
+	9, {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT8OID, TEXTOID, TEXTOID, INT4OID, INT4OID}
+};
+static CsmsStmt q_ri_page_pairs_name = {
+	"SELECT" RI_PAGE_COLUMNS RI_FROM_PAIRS RI_WHERE RI_PREFIX RI_PAGE_TAIL,
+	9, {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT8OID, TEXTOID, TEXTOID, INT4OID, INT4OID}
 };
 static CsmsStmt q_ri_page_tags = {
 	"SELECT" RI_PAGE_COLUMNS RI_FROM_TAGS RI_WHERE RI_PAGE_TAIL,
 	9, {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT8OID, TEXTOID, TEXTOID, INT4OID, INT4OID},
 	CURSOR_OPT_CUSTOM_PLAN
 };
-static CsmsStmt q_ri_page_both = {
+static CsmsStmt q_ri_page_tags_name = {
 	"SELECT" RI_PAGE_COLUMNS RI_FROM_TAGS RI_WHERE RI_PREFIX RI_PAGE_TAIL,
 	9, {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT8OID, TEXTOID, TEXTOID, INT4OID, INT4OID},
 	CURSOR_OPT_CUSTOM_PLAN
 };
 static CsmsStmt q_ri_count_all = {
 	"SELECT pg_catalog.count(*) FROM" RI_FROM_ALL RI_WHERE,
-	9, {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT8OID, TEXTOID, TEXTOID, INT4OID, INT4OID},
-	CURSOR_OPT_CUSTOM_PLAN
+	9, {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT8OID, TEXTOID, TEXTOID, INT4OID, INT4OID}
 };
 static CsmsStmt q_ri_count_name = {
 	"SELECT pg_catalog.count(*) FROM" RI_FROM_ALL RI_WHERE RI_PREFIX,
-	9, {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT8OID, TEXTOID, TEXTOID, INT4OID, INT4OID},
-	CURSOR_OPT_CUSTOM_PLAN
+	9, {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT8OID, TEXTOID, TEXTOID, INT4OID, INT4OID}
+};
+static CsmsStmt q_ri_count_pairs = {
+	"SELECT pg_catalog.count(*) FROM" RI_FROM_PAIRS RI_WHERE,
+	9, {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT8OID, TEXTOID, TEXTOID, INT4OID, INT4OID}
+};
+static CsmsStmt q_ri_count_pairs_name = {
+	"SELECT pg_catalog.count(*) FROM" RI_FROM_PAIRS RI_WHERE RI_PREFIX,
+	9, {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT8OID, TEXTOID, TEXTOID, INT4OID, INT4OID}
 };
 static CsmsStmt q_ri_count_tags = {
 	"SELECT pg_catalog.count(*) FROM" RI_FROM_TAGS RI_WHERE,
 	9, {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT8OID, TEXTOID, TEXTOID, INT4OID, INT4OID},
 	CURSOR_OPT_CUSTOM_PLAN
 };
-static CsmsStmt q_ri_count_both = {
+static CsmsStmt q_ri_count_tags_name = {
 	"SELECT pg_catalog.count(*) FROM" RI_FROM_TAGS RI_WHERE RI_PREFIX,
 	9, {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT8OID, TEXTOID, TEXTOID, INT4OID, INT4OID},
 	CURSOR_OPT_CUSTOM_PLAN
@@ -571,17 +597,23 @@ void
 csms_tags_find(CsmsCall *call, ReturnSetInfo *rsinfo, const CsmsTagFilter *f, bool count,
 			   int page_size, int offset)
 {
-	static CsmsStmt *const stmts[2][2][2] = {
-		{{&q_ri_page_all, &q_ri_page_name}, {&q_ri_page_tags, &q_ri_page_both}},
-		{{&q_ri_count_all, &q_ri_count_name}, {&q_ri_count_tags, &q_ri_count_both}},
+	/* by count or page, by no tags, pairs only or keys of any value too, by name or not */
+	static CsmsStmt *const stmts[2][3][2] = {
+		{{&q_ri_page_all, &q_ri_page_name}, {&q_ri_page_pairs, &q_ri_page_pairs_name},
+		 {&q_ri_page_tags, &q_ri_page_tags_name}},
+		{{&q_ri_count_all, &q_ri_count_name}, {&q_ri_count_pairs, &q_ri_count_pairs_name},
+		 {&q_ri_count_tags, &q_ri_count_tags_name}},
 	};
-	CsmsStmt   *stmt = stmts[count][f->by_tags][f->by_name];
+	CsmsStmt   *stmt = stmts[count][!f->by_tags ? 0 : f->nany == 0 ? 1 : 2][f->by_name];
 	Datum		args[RI_NARGS];
 	Datum		values[RI_NCOLS];
 	bool		nulls[RI_NCOLS];
 	char	   *hi;
 	SPITupleTable *rows;
 	TupleDesc	detail_desc;
+	pg_uuid_t  *ids;
+	Datum	   *details;
+	bool	   *no_detail;
 	uint64		n,
 				i;
 
@@ -620,18 +652,23 @@ csms_tags_find(CsmsCall *call, ReturnSetInfo *rsinfo, const CsmsTagFilter *f, bo
 		return;
 	}
 
-	/* each row with the secret's description (csms_secret), which runs statements */
+	/* each row with the secret's metadata (csms_secret), all in one statement */
 	rows = SPI_tuptable;
+	ids = palloc(sizeof(pg_uuid_t) * Max(n, 1));
+	details = palloc(sizeof(Datum) * Max(n, 1));
+	no_detail = palloc(sizeof(bool) * Max(n, 1));
+	for (i = 0; i < n; i++)
+		ids[i] = *DatumGetUUIDP(SPI_getbinval(rows->vals[i], rows->tupdesc, 1, &nulls[0]));
 	detail_desc = lookup_rowtype_tupdesc_copy(TupleDescAttr(rsinfo->setDesc, 4)->atttypid, -1);
+	csms_secret_datums(call, detail_desc, ids, (int) n, details, no_detail);
 	for (i = 0; i < n; i++)
 	{
 		int			c;
 
 		for (c = 0; c < 4; c++)
 			values[c] = SPI_getbinval(rows->vals[i], rows->tupdesc, c + 1, &nulls[c]);
-		values[4] = HeapTupleGetDatum(csms_secret_tuple(call, detail_desc,
-														DatumGetUUIDP(values[0])));
-		nulls[4] = false;
+		values[4] = details[i];
+		nulls[4] = no_detail[i];
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 }

@@ -10,7 +10,8 @@
  *	  other metadata), reading them describe; the listings show the secrets
  *	  the caller may describe.  A replica takes no change (the gate refuses
  *	  it): its tags are its primary's, which reach it in the same
- *	  transaction.
+ *	  transaction.  None needs the account's project id: the account comes
+ *	  from the per-backend cache in the home region.
  *
  * src/tags_api.c
  *
@@ -54,7 +55,7 @@ tags_change(const char *fname, const char *name, const CsmsTagList *l, bool remo
 	CsmsSecret *s;
 	bool		changed;
 
-	csms_call_begin(&call, fname, 0);
+	csms_call_begin(&call, fname, CSMS_CACHED_ACCOUNT);
 	s = csms_secret_open(&call, name, CSMS_ACT_WRITE_META, CSMS_PRIV_MANAGE);
 	changed = remove ? csms_tags_remove(s, l) : csms_tags_put(s, l);
 	if (must_exist && !changed)
@@ -131,7 +132,7 @@ csms_list_secret_tags(PG_FUNCTION_ARGS)
 	CsmsSecret *s;
 
 	InitMaterializedSRF(fcinfo, 0);
-	csms_call_begin(&call, "csms_list_secret_tags", 0);
+	csms_call_begin(&call, "csms_list_secret_tags", CSMS_CACHED_ACCOUNT);
 	s = csms_secret_open(&call, name, CSMS_ACT_READ_META, CSMS_PRIV_DESCRIBE);
 	csms_tags_list(&call, (ReturnSetInfo *) fcinfo->resultinfo, s);
 	csms_call_end(&call);
@@ -145,7 +146,7 @@ csms_list_project_tags(PG_FUNCTION_ARGS)
 	CsmsCall	call;
 
 	InitMaterializedSRF(fcinfo, 0);
-	csms_call_begin(&call, "csms_list_project_tags", 0);
+	csms_call_begin(&call, "csms_list_project_tags", CSMS_CACHED_ACCOUNT);
 	csms_tags_of_region(&call, (ReturnSetInfo *) fcinfo->resultinfo);
 	csms_call_end(&call);
 	return (Datum) 0;
@@ -184,7 +185,7 @@ csms_list_resource_instances(PG_FUNCTION_ARGS)
 	}
 
 	InitMaterializedSRF(fcinfo, 0);
-	csms_call_begin(&call, "csms_list_resource_instances", 0);
+	csms_call_begin(&call, "csms_list_resource_instances", CSMS_CACHED_ACCOUNT);
 	csms_tags_find(&call, (ReturnSetInfo *) fcinfo->resultinfo, &f, count, page_size, offset);
 	csms_call_end(&call);
 	return (Datum) 0;
