@@ -342,12 +342,13 @@ SELECT count(csms_create_secret('ix-' || g, 'x',
   FROM generate_series(1, 2000) g;
 -- vacuumed too, so that autovacuum does not change the plans below while they are shown
 VACUUM ANALYZE csms.secrets, csms.tags;
--- The statements of src/tag.c, as the extension runs them: q_ri_page_pairs
--- (a page by (key, value) pairs) and q_ri_page_name (by a name prefix) may
--- be planned for their values or generically, q_ri_count_tags_name (with a
--- key of any value) is planned for its values at every run.  A (key, value)
--- pair is a range of csms.tags_key_value_idx, a key with any value too, a
--- name prefix a range of csms.secrets_name_region_key.
+-- The statements of src/tag.c: q_ri_page_pairs (a page by (key, value)
+-- pairs) and q_ri_page_name (by a name prefix) are planned generically, as
+-- the extension runs them, and for these values, as a session that forces
+-- custom plans would run them; q_ri_count_tags_name (with a key of any
+-- value) is planned for its values at every run.  A (key, value) pair is a
+-- range of csms.tags_key_value_idx, a key with any value too, a name prefix
+-- a range of csms.secrets_name_region_key.
 PREPARE ri_page_pairs(text, text[], text[], text[], int8, text, text, int4, int4) AS
 SELECT p.id, p.name, COALESCE((SELECT pg_catalog.jsonb_object_agg(t.key, t.value)
   FROM csms.tags t WHERE t.secret_id OPERATOR(pg_catalog.=) p.id), '{}'::pg_catalog.jsonb), p.total
@@ -421,9 +422,9 @@ DEALLOCATE ri_page_pairs;
 DEALLOCATE ri_count_tags_name;
 DEALLOCATE ri_page_name;
 -- the API's own statements, as they run: the scans of the two tables counted
--- around the calls show no sequential scan, and both indexes used; each kind
--- of call runs more than five times, after which the plan cache may plan it
--- generically
+-- around the calls show no sequential scan, and both indexes used (each
+-- kind of call runs several times: the first run of a generic plan makes
+-- it, the later ones reuse it)
 SELECT pg_stat_force_next_flush();
 CREATE TEMP TABLE tg_scans AS
 	SELECT relname, seq_scan FROM pg_stat_all_tables WHERE schemaname = 'csms' AND relname IN ('secrets', 'tags');

@@ -10,12 +10,14 @@
  *	  key per secret, so counting its rows says how many keys it has).  A
  *	  name match is a prefix of names, one range of the index on
  *	  csms.secrets (name, region).  Each combination of the two has its own
- *	  statement, so that a generic plan is a plan of index ranges too; but
- *	  a key with any value, whose range may hold most of csms.tags or
- *	  nothing, is planned for its values at every run (CURSOR_OPT_CUSTOM_PLAN:
- *	  its generic plan would read all of csms.tags.  A session that sets
- *	  plan_cache_mode = force_generic_plan gets that plan all the same: the
- *	  setting comes first).
+ *	  statement.  Those without a key of any value are planned once,
+ *	  generically (CURSOR_OPT_GENERIC_PLAN): their plans are index lookups
+ *	  whatever the values, and planning them at every call cost a call a
+ *	  sixth of its time.  A key with any value, whose range may hold most of
+ *	  csms.tags or nothing, is planned for its values at every run
+ *	  (CURSOR_OPT_CUSTOM_PLAN): its generic plan would read all of
+ *	  csms.tags.  (A session's plan_cache_mode, when it forces one or the
+ *	  other, comes first.)
  *
  * src/tag.c
  *
@@ -111,7 +113,7 @@ static CsmsStmt q_tags_of_region = {
 /*
  * The secrets that have every key of the filter with one of its values:
  * each (key, value) pair is an index range, and a secret turns up once per
- * key it matches.  Without keys of any value ($4 empty), also planned
+ * key it matches.  Without keys of any value ($4 empty), planned
  * generically: every pair is a lookup in the index whatever its values.
  */
 #define RI_FROM_PAIRS \
@@ -142,19 +144,23 @@ static CsmsStmt q_tags_of_region = {
 
 static CsmsStmt q_ri_page_all = {
 	"SELECT" RI_PAGE_COLUMNS RI_FROM_ALL RI_WHERE RI_PAGE_TAIL,
-	9, {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT8OID, TEXTOID, TEXTOID, INT4OID, INT4OID}
+	9, {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT8OID, TEXTOID, TEXTOID, INT4OID, INT4OID},
+	CURSOR_OPT_GENERIC_PLAN
 };
 static CsmsStmt q_ri_page_name = {
 	"SELECT" RI_PAGE_COLUMNS RI_FROM_ALL RI_WHERE RI_PREFIX RI_PAGE_TAIL,
-	9, {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT8OID, TEXTOID, TEXTOID, INT4OID, INT4OID}
+	9, {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT8OID, TEXTOID, TEXTOID, INT4OID, INT4OID},
+	CURSOR_OPT_GENERIC_PLAN
 };
 static CsmsStmt q_ri_page_pairs = {
 	"SELECT" RI_PAGE_COLUMNS RI_FROM_PAIRS RI_WHERE RI_PAGE_TAIL,
-	9, {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT8OID, TEXTOID, TEXTOID, INT4OID, INT4OID}
+	9, {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT8OID, TEXTOID, TEXTOID, INT4OID, INT4OID},
+	CURSOR_OPT_GENERIC_PLAN
 };
 static CsmsStmt q_ri_page_pairs_name = {
 	"SELECT" RI_PAGE_COLUMNS RI_FROM_PAIRS RI_WHERE RI_PREFIX RI_PAGE_TAIL,
-	9, {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT8OID, TEXTOID, TEXTOID, INT4OID, INT4OID}
+	9, {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT8OID, TEXTOID, TEXTOID, INT4OID, INT4OID},
+	CURSOR_OPT_GENERIC_PLAN
 };
 static CsmsStmt q_ri_page_tags = {
 	"SELECT" RI_PAGE_COLUMNS RI_FROM_TAGS RI_WHERE RI_PAGE_TAIL,
@@ -168,19 +174,23 @@ static CsmsStmt q_ri_page_tags_name = {
 };
 static CsmsStmt q_ri_count_all = {
 	"SELECT pg_catalog.count(*) FROM" RI_FROM_ALL RI_WHERE,
-	9, {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT8OID, TEXTOID, TEXTOID, INT4OID, INT4OID}
+	9, {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT8OID, TEXTOID, TEXTOID, INT4OID, INT4OID},
+	CURSOR_OPT_GENERIC_PLAN
 };
 static CsmsStmt q_ri_count_name = {
 	"SELECT pg_catalog.count(*) FROM" RI_FROM_ALL RI_WHERE RI_PREFIX,
-	9, {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT8OID, TEXTOID, TEXTOID, INT4OID, INT4OID}
+	9, {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT8OID, TEXTOID, TEXTOID, INT4OID, INT4OID},
+	CURSOR_OPT_GENERIC_PLAN
 };
 static CsmsStmt q_ri_count_pairs = {
 	"SELECT pg_catalog.count(*) FROM" RI_FROM_PAIRS RI_WHERE,
-	9, {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT8OID, TEXTOID, TEXTOID, INT4OID, INT4OID}
+	9, {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT8OID, TEXTOID, TEXTOID, INT4OID, INT4OID},
+	CURSOR_OPT_GENERIC_PLAN
 };
 static CsmsStmt q_ri_count_pairs_name = {
 	"SELECT pg_catalog.count(*) FROM" RI_FROM_PAIRS RI_WHERE RI_PREFIX,
-	9, {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT8OID, TEXTOID, TEXTOID, INT4OID, INT4OID}
+	9, {TEXTOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, INT8OID, TEXTOID, TEXTOID, INT4OID, INT4OID},
+	CURSOR_OPT_GENERIC_PLAN
 };
 static CsmsStmt q_ri_count_tags = {
 	"SELECT pg_catalog.count(*) FROM" RI_FROM_TAGS RI_WHERE,
