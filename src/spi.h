@@ -27,9 +27,11 @@
 #define CSMS_MAX_ARGS			24
 
 /*
- * A saved SPI plan, prepared on first use.  cursor_options: 0, or
- * CURSOR_OPT_CUSTOM_PLAN for a statement whose best plan depends on its
- * values (planned for them at every run, never generically).
+ * A saved SPI plan, prepared on first use.  cursor_options: 0 (the plan
+ * cache chooses), CURSOR_OPT_CUSTOM_PLAN for a statement whose plan must
+ * depend on its values (planned for them at every run, never generically),
+ * or CURSOR_OPT_GENERIC_PLAN for one whose plan is good for any values
+ * (planned once, until an invalidation).
  */
 typedef struct CsmsStmt
 {
