@@ -49,6 +49,7 @@ OBJS = \
 	src/backup.o \
 	src/maintenance.o \
 	src/keys.o \
+	src/tag.o \
 	src/keys_api.o \
 	src/secrets_api.o \
 	src/versions_api.o \
@@ -56,6 +57,7 @@ OBJS = \
 	src/backup_api.o \
 	src/password_api.o \
 	src/acl_api.o \
+	src/tags_api.o \
 	src/events_api.o \
 	src/maintenance_api.o \
 	src/module.o
@@ -63,9 +65,9 @@ OBJS = \
 DATA = sql/secrets--1.0.sql sql/secrets--1.1.sql sql/secrets--1.0--1.1.sql
 PGFILEDESC = "secrets - a secrets manager inside PostgreSQL"
 
-REGRESS = setup keys secrets versions values stages password tamper backup regions security acl lifecycle hostile
+REGRESS = setup keys secrets versions values stages password tamper backup regions security acl tags lifecycle hostile
 REGRESS_OPTS = --inputdir=.
-ISOLATION = concurrent_versions version_locking concurrent_create replica_sync read_cache write_cache usage_sync acl_revoke
+ISOLATION = concurrent_versions version_locking concurrent_create replica_sync read_cache write_cache usage_sync acl_revoke tags_limit
 ISOLATION_OPTS = --inputdir=.
 
 PG_CPPFLAGS = -I$(srcdir)/src

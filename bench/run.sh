@@ -11,6 +11,10 @@
 #   create       csms_create_secret            vs INSERT (plain, pgp_sym_encrypt)
 #   new version  csms_create_secret_version    vs UPDATE (plain, pgp_sym_encrypt)
 #   scale        read at BENCH_N and at BENCH_BIG secrets
+#   list by tag  csms_list_resource_instances   vs SELECT from a plain table
+#                (filter by one tag: a page of  and a table of its tags,
+#                10 of its 100 secrets) over    indexed
+#                BENCH_TAGS tagged secrets
 #   memory       one backend before/after reading BENCH_MEM_N distinct secrets
 #
 # in two setups, one after the other: "tuned" (the library preloaded,
@@ -31,6 +35,8 @@
 # Settings (environment, full mode only):
 #   BENCH_N=10000 BENCH_REPLICAS=N/10 BENCH_BIG=1000000 BENCH_MEM_N=100000 BENCH_DURATION=6
 #   BENCH_RUNS=5 BENCH_CLIENTS="1 2" BENCH_BATCH=100000
+#   BENCH_TAGS=100000    tagged secrets (database bench_tags), 100 for each
+#                        value of the tag the list workloads filter by
 #   BENCH_RETRIES=2      runs during which other processes used more than
 #                        BENCH_MAX_OTHERS=10 % of the machine's CPU are done
 #                        again, at most this many times each and
@@ -84,6 +90,7 @@ esac
 
 if [ "$mode" = smoke ]; then
 	N=200 REPLICAS=20 BIG=1000 MEM_N=200 DURATION=2 RUNS=1 CLIENTS="2" BATCH=500 RETRIES=0 RETRY_BUDGET=0
+	TAGS=500
 	SHARED_BUFFERS=128MB
 	USAGE_SLOTS=65536
 	HUGE=off
@@ -91,6 +98,7 @@ else
 	N=${BENCH_N:-10000}
 	REPLICAS=${BENCH_REPLICAS:-$((N / 10))}
 	BIG=${BENCH_BIG:-1000000}
+	TAGS=${BENCH_TAGS:-100000}
 	MEM_N=${BENCH_MEM_N:-100000}
 	DURATION=${BENCH_DURATION:-6}
 	RUNS=${BENCH_RUNS:-5}
@@ -113,7 +121,7 @@ else
 fi
 defaults=no
 default_sb=$([ "$setup" = tuned ] && echo "2GB on" || echo "256MB off")
-[ "$mode" = full ] && [ -z "${BENCH_ONLY:-}" ] && [ "$N $BIG $MEM_N $DURATION $RUNS $CLIENTS $BATCH $SHARED_BUFFERS $HUGE" = "10000 1000000 100000 6 5 1 2 100000 $default_sb" ] && defaults=yes
+[ "$mode" = full ] && [ -z "${BENCH_ONLY:-}" ] && [ "$N $BIG $MEM_N $TAGS $DURATION $RUNS $CLIENTS $BATCH $SHARED_BUFFERS $HUGE" = "10000 1000000 100000 100000 6 5 1 2 100000 $default_sb" ] && defaults=yes
 [ "$MEM_N" -gt "$BIG" ] && MEM_N=$BIG
 MAX_OTHERS=${BENCH_MAX_OTHERS:-10}	# % of the machine's CPU used by others that makes a run count as disturbed
 
@@ -323,6 +331,31 @@ a=$(now)
 psql_ -d bench_big -c "SELECT count(csms_get_secret_value(name)) FROM csms.secrets" >/dev/null \
 	|| die "first read of every secret in bench_big"
 log "read every secret of bench_big once: $(secs "$a" "$(now)")s"
+# Tagged secrets x1..xTAGS with the tags team (t0, t1, ...: 100 secrets for
+# each), env (prod, test, dev) and app (a0..a96), and the same names and
+# tags in the plain tables plain_tagged and plain_tags; the list workloads
+# filter by one team.
+psql_ -d postgres -c "CREATE DATABASE bench_tags" || die "create database bench_tags"
+psql_ -d bench_tags -f "$work/scripts/setup.sql" >"$work/logs/setup-bench_tags.log" 2>&1 \
+	|| { cat "$work/logs/setup-bench_tags.log" >&2; die "setup of bench_tags"; }
+tags_sql="jsonb_build_object('team', 't' || mod(g, $((TAGS / 100))), 'env', (ARRAY['prod', 'test', 'dev'])[1 + mod(g, 3)], 'app', 'a' || mod(g, 97))"
+a=$(now)
+psql_ -d bench_tags -v n="$TAGS" -v batch="$BATCH" >/dev/null <<EOF || die "loading tagged secrets into bench_tags"
+SELECT format('SELECT count(csms_create_secret(''x'' || g, secret_string => ${value_sql//\'/\'\'},
+                 tags => ${tags_sql//\'/\'\'})) FROM generate_series(%s, %s) g', lo, least(lo + :batch - 1, :n))
+  FROM generate_series(1, :n, :batch) lo
+\gexec
+EOF
+load_secs[bench_tags.csms]=$(secs "$a" "$(now)")
+a=$(now)
+psql_ -d bench_tags -v n="$TAGS" >/dev/null <<EOF || die "loading the plain tables of tags into bench_tags"
+INSERT INTO plain_tagged SELECT 'x' || g, $value_sql FROM generate_series(1, :n) g;
+INSERT INTO plain_tags SELECT 'x' || g, t.key, t.value
+  FROM generate_series(1, :n) g, jsonb_each_text($tags_sql) t;
+VACUUM ANALYZE;
+EOF
+load_secs[bench_tags.plain]=$(secs "$a" "$(now)")
+log "loaded $TAGS tagged secrets: csms ${load_secs[bench_tags.csms]}s, plain ${load_secs[bench_tags.plain]}s"
 sizes=$(psql_ -d bench_big -At -F ' ' -c "
 	SELECT pg_total_relation_size('csms.secrets') + pg_total_relation_size('csms.versions'),
 	       pg_total_relation_size('plain')") || die "sizes"
@@ -349,11 +382,14 @@ workloads=(
 	"big_plain|read: plain SELECT value WHERE name = \$1|bench_big|read_plain.sql|$BIG||big_plain"
 	"scale_csms|read: csms_get_secret_value (scale phase)|bench|read_csms.sql|$N||scale_plain"
 	"scale_plain|read: plain SELECT value WHERE name = \$1 (scale phase)|bench|read_plain.sql|$N||scale_plain"
+	"tags_csms|list by tag: csms_list_resource_instances filter by one tag (100 secrets), a page of 10|bench_tags|tags_csms.sql|$TAGS||tags_plain"
+	"tags_plain|list by tag: plain SELECT, a table of tags indexed by (key, value, name)|bench_tags|tags_plain.sql|$TAGS||tags_plain"
 )
 phases=("read_csms read_csms_ro read_plain read_pgcrypto read_grant read_pattern"
 	"create_csms create_plain create_pgcrypto"
 	"version_csms version_replica version_plain version_pgcrypto"
-	"big_csms big_csms_ro big_plain scale_csms scale_plain")
+	"big_csms big_csms_ro big_plain scale_csms scale_plain"
+	"tags_csms tags_plain")
 if [ -n "${BENCH_ONLY:-}" ]; then	# a subset of the workloads, for quick looks
 	kept=()
 	for phase in "${phases[@]}"; do
@@ -508,6 +544,7 @@ r_big=$(ratio "$(med big_csms "$target_c")" "$(med big_plain "$target_c")" 3)
 r_scale_cross=$(ratio "$(med big_csms "$target_c")" "$(med read_csms "$target_c")")
 r_scale_ro=$(ratio "$(med big_csms_ro "$target_c")" "$(med read_csms_ro "$target_c")")
 r_scale_plain=$(ratio "$(med big_plain "$target_c")" "$(med scale_plain "$target_c")")
+r_tags=$(ratio "$(med tags_csms "$target_c")" "$(med tags_plain "$target_c")" 3)
 
 machine_cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)
 machine_ram=$(awk '/^MemTotal/ { printf "%.1f GB", $2 / 1048576 }' /proc/meminfo)
@@ -533,7 +570,7 @@ fi
 	echo "- date: $stamp, revision $revision; $lib_note"
 	echo "- machine: $(nproc) CPUs ($machine_cpu), $machine_ram RAM; pgbench runs on the same machine"
 	echo "- $pg_version"
-	echo "- parameters: pgbench -M prepared -T $DURATION, clients $CLIENTS (-j = clients), median of $RUNS runs (runs of a phase interleaved); $(human "$N") secrets (read, create, new version), $(human "$BIG") for scale (each read once after loading, as a server up for a grain has); values of 100 bytes; random names uniform over the loaded set"
+	echo "- parameters: pgbench -M prepared -T $DURATION, clients $CLIENTS (-j = clients), median of $RUNS runs (runs of a phase interleaved); $(human "$N") secrets (read, create, new version), $(human "$TAGS") tagged (list by tag), $(human "$BIG") for scale (each read once after loading, as a server up for a grain has); values of 100 bytes; random names uniform over the loaded set"
 	if [ "$setup" = tuned ]; then
 		echo "- setup **tuned** (what README recommends): shared_preload_libraries = 'secrets' (a read that finds last_used_time csms.last_used_grain = $(psql_ -d bench -At -c "LOAD 'secrets'" -c 'SHOW csms.last_used_grain') old notes it in shared memory; a background worker writes it in place every csms.usage_flush_interval = $(psql_ -d bench -At -c 'SHOW csms.usage_flush_interval'), csms.usage_slots = $(psql_ -d bench -At -c 'SHOW csms.usage_slots')), shared_buffers = $SHARED_BUFFERS, huge_pages = $huge_note, synchronous_commit = off, max_wal_size = 8GB, checkpoint_timeout = 1h, max_connections = 20, --no-locale, otherwise defaults; VACUUM ANALYZE and CHECKPOINT before each phase"
 	else
@@ -565,13 +602,14 @@ fi
 	echo "| new version (at the 20-version limit) vs plain UPDATE | >= 0.70 | $r_version | $(goal_met "$r_version" ">=" 0.70) |"
 	echo "| new version of a secret with one replica (20-version limit) vs plain UPDATE | reported | $r_version_replica | |"
 	echo "| read at $(human "$BIG") vs read at $(human "$N") (both in the scale phase) | >= 0.90 | $r_scale | $(goal_met "$r_scale" ">=" 0.90) |"
+	echo "| list by one tag over $(human "$TAGS") secrets (csms_list_resource_instances) vs the plain tables | reported | $r_tags | |"
 	echo "| memory: backend after reading $(human "$MEM_N") distinct secrets vs a fresh one (RssAnon) | <= +5 MB | +$mem_after MB | $(goal_met "$mem_after" "<=" 5) |"
 	echo
 	echo "Scale, for reference: the scale phase interleaves reads at $(human "$BIG") and at $(human "$N"), so that background work (the usage worker writing the reads of $(human "$BIG") secrets, autovacuum) weighs on both alike; plain read $(human "$BIG")/$(human "$N") in that phase = $r_scale_plain; csms read at $(human "$BIG") over csms read at $(human "$N") of the read phase = $r_scale_cross; with csms.track_last_used = off, over the read phase = $r_scale_ro."
 	echo
 	echo "Memory of one backend (RssAnon = private resident memory; contexts = sum of pg_backend_memory_contexts): fresh $((anon_fresh / 1024)) MB / $(awk -v b="$ctx_fresh" 'BEGIN { printf "%.1f", b / 1048576 }') MB; after one read $(mb $((anon_warm - anon_fresh)) 1024) / $(mb $((ctx_warm - ctx_fresh)) 1048576); after $(human "$MEM_N") distinct reads, one statement each, $(mb $((anon_after - anon_fresh)) 1024) / $(mb $((ctx_after - ctx_fresh)) 1048576) (vs after one read: $(mb $((anon_after - anon_warm)) 1024) / $(mb $((ctx_after - ctx_warm)) 1048576))."
 	echo
-	echo "Load (batches of $(human "$BATCH") per transaction): $(human "$N") secrets in ${load_secs[bench.csms]} s ($(rate "$N" "${load_secs[bench.csms]}")/s), $(human "$BIG") secrets in ${load_secs[bench_big.csms]} s ($(rate "$BIG" "${load_secs[bench_big.csms]}")/s); plain $(human "$BIG") rows in ${load_secs[bench_big.plain]} s ($(rate "$BIG" "${load_secs[bench_big.plain]}")/s); pgcrypto $(human "$N") rows in ${load_secs[bench.enc]} s ($(rate "$N" "${load_secs[bench.enc]}")/s). On disk at $(human "$BIG"): csms.secrets + versions with indexes $(awk -v b="$size_csms" 'BEGIN { printf "%.0f", b / 1048576 }') MB, plain with index $(awk -v b="$size_plain" 'BEGIN { printf "%.0f", b / 1048576 }') MB."
+	echo "Load (batches of $(human "$BATCH") per transaction): $(human "$N") secrets in ${load_secs[bench.csms]} s ($(rate "$N" "${load_secs[bench.csms]}")/s), $(human "$BIG") secrets in ${load_secs[bench_big.csms]} s ($(rate "$BIG" "${load_secs[bench_big.csms]}")/s); plain $(human "$BIG") rows in ${load_secs[bench_big.plain]} s ($(rate "$BIG" "${load_secs[bench_big.plain]}")/s); pgcrypto $(human "$N") rows in ${load_secs[bench.enc]} s ($(rate "$N" "${load_secs[bench.enc]}")/s); $(human "$TAGS") tagged secrets (three tags each) in ${load_secs[bench_tags.csms]} s ($(rate "$TAGS" "${load_secs[bench_tags.csms]}")/s), in the plain tables in ${load_secs[bench_tags.plain]} s. On disk at $(human "$BIG"): csms.secrets + versions with indexes $(awk -v b="$size_csms" 'BEGIN { printf "%.0f", b / 1048576 }') MB, plain with index $(awk -v b="$size_plain" 'BEGIN { printf "%.0f", b / 1048576 }') MB."
 } >"$work/table.md"
 
 mkdir -p "$here/results"

@@ -22,3 +22,17 @@ CREATE TABLE enc (
 
 -- names of the secrets and rows made by the create workloads
 CREATE SEQUENCE bench_seq;
+
+-- tagged secrets as a DBA would keep them: a table, and a table of their
+-- tags (one value per key) indexed for the filter by (key, value)
+CREATE TABLE plain_tagged (
+	name	text COLLATE "C" PRIMARY KEY,
+	value	text NOT NULL
+);
+CREATE TABLE plain_tags (
+	name	text COLLATE "C" NOT NULL REFERENCES plain_tagged,
+	key		text NOT NULL,
+	value	text NOT NULL,
+	PRIMARY KEY (name, key)
+);
+CREATE INDEX plain_tags_key_value ON plain_tags (key, value, name);

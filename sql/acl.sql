@@ -60,7 +60,7 @@ BEGIN
 	PERFORM csms_revoke_key(k, r) FROM unnest('{mk,eu:mk}'::text[]) k,
 		unnest('{acl_exact,acl_allbut,acl_other}'::name[]) r;
 	PERFORM csms_enable_key('mk');
-	PERFORM csms_create_secret('mx', 'value x');
+	PERFORM csms_create_secret('mx', 'value x', tags => '{"env": "prod"}');
 	PERFORM csms_create_secret_version('mx', 'value x2', version_stages => '{LBL}');
 	PERFORM csms_update_secret_stage('mx', 'LBL', 'v1');
 	PERFORM csms_create_replica('mx', 'eu');
@@ -112,6 +112,11 @@ INSERT INTO acl_matrix (fn, on_what, privilege, region, call) VALUES
 	('csms_promote_replica', 'secret', 'manage', 'eu', $$SELECT * FROM csms_promote_replica('mx')$$),
 	('csms_grant', 'secret', 'manage', '', $$SELECT * FROM csms_grant('mx', 'acl_other', '{manage}')$$),
 	('csms_revoke', 'secret', 'manage', '', $$SELECT csms_revoke('mx', 'acl_other')$$),
+	('csms_list_secret_tags', 'secret', 'describe', '', $$SELECT * FROM csms_list_secret_tags('mx')$$),
+	('csms_list_secret_tags (replica)', 'secret', 'describe', 'eu', $$SELECT * FROM csms_list_secret_tags('mx')$$),
+	('csms_create_secret_tag', 'secret', 'manage', '', $$SELECT csms_create_secret_tag('mx', 'team', 'a')$$),
+	('csms_delete_secret_tag', 'secret', 'manage', '', $$SELECT csms_delete_secret_tag('mx', 'env')$$),
+	('csms_batch_secret_tags', 'secret', 'manage', '', $$SELECT csms_batch_secret_tags('mx', 'create', '[{"key": "team", "value": "a"}]')$$),
 	('csms_create_secret (kms_key_id)', 'key', 'use', '', $$SELECT * FROM csms_create_secret('new', 'x', kms_key_id => 'mk')$$),
 	('csms_restore', 'key', 'use', '', $$SELECT * FROM csms_restore((SELECT blob FROM acl_blob))$$),
 	('csms_rotate_key', 'key', 'manage', '', $$SELECT * FROM csms_rotate_key('mk')$$),

@@ -202,6 +202,75 @@ REVOKE ALL ON FUNCTION @extschema@.csms_set_owner(text, name) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.csms_reassign_owned(name, name) FROM PUBLIC;
 REVOKE ALL ON FUNCTION csms.caller_may_see(text, pg_catalog.regrole, uuid, text, text) FROM PUBLIC;
 
+-- Tags (1.1) ---------------------------------------------------------------
+
+/*
+ * csms_list_resource_instances finds secrets by tags through this index:
+ * each (key, value) of a filter, or a key with any value, is one range of
+ * it, which holds the secret ids too (src/tag.c).
+ */
+CREATE INDEX tags_key_value_idx ON csms.tags (key, value, secret_id);
+
+CREATE TYPE @extschema@.csms_tag AS (
+	key				text,
+	value			text
+);
+
+CREATE TYPE @extschema@.csms_project_tag AS (
+	key				text,
+	"values"		text[]
+);
+
+CREATE TYPE @extschema@.csms_resource_instance AS (
+	resource_id		uuid,
+	resource_name	text,
+	tags			jsonb,
+	total_count		bigint,
+	resource_detail	@extschema@.csms_secret
+);
+
+CREATE FUNCTION @extschema@.csms_create_secret_tag(name text, key text, value text)
+	RETURNS void
+	AS 'MODULE_PATHNAME', 'csms_create_secret_tag' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.csms_delete_secret_tag(name text, key text)
+	RETURNS void
+	AS 'MODULE_PATHNAME', 'csms_delete_secret_tag' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.csms_batch_secret_tags(name text, action text, tags jsonb)
+	RETURNS void
+	AS 'MODULE_PATHNAME', 'csms_batch_secret_tags' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.csms_list_secret_tags(name text)
+	RETURNS SETOF @extschema@.csms_tag
+	AS 'MODULE_PATHNAME', 'csms_list_secret_tags' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.csms_list_project_tags()
+	RETURNS SETOF @extschema@.csms_project_tag
+	AS 'MODULE_PATHNAME', 'csms_list_project_tags' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.csms_list_resource_instances(
+	action text,
+	tags jsonb DEFAULT NULL,
+	matches jsonb DEFAULT NULL,
+	page_size integer DEFAULT 10,
+	"offset" integer DEFAULT 0)
+	RETURNS SETOF @extschema@.csms_resource_instance
+	AS 'MODULE_PATHNAME', 'csms_list_resource_instances' LANGUAGE C VOLATILE;
+
+-- the new functions, as every function of a fresh install: no EXECUTE for PUBLIC
+REVOKE ALL ON FUNCTION @extschema@.csms_create_secret_tag(text, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.csms_delete_secret_tag(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.csms_batch_secret_tags(text, text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.csms_list_secret_tags(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.csms_list_project_tags() FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.csms_list_resource_instances(text, jsonb, jsonb, integer, integer) FROM PUBLIC;
+
+COMMENT ON TYPE @extschema@.csms_tag IS 'A tag of a secret: a key and its value';
+COMMENT ON TYPE @extschema@.csms_project_tag IS 'A tag key of the secrets of a region, with every value it has there';
+COMMENT ON TYPE @extschema@.csms_resource_instance IS 'A secret found by tags and name, with its tags and metadata, and how many were found';
+COMMENT ON FUNCTION @extschema@.csms_create_secret_tag IS 'Tag a secret, or give a key it has a new value (privilege manage)';
+COMMENT ON FUNCTION @extschema@.csms_delete_secret_tag IS 'Remove a tag from a secret (privilege manage)';
+COMMENT ON FUNCTION @extschema@.csms_batch_secret_tags IS 'Create or delete 1 to 20 tags of a secret at once (privilege manage)';
+COMMENT ON FUNCTION @extschema@.csms_list_secret_tags IS 'The tags of a secret, by key (privilege describe)';
+COMMENT ON FUNCTION @extschema@.csms_list_project_tags IS 'The tag keys of the session''s region, with their values, on the secrets the caller may describe';
+COMMENT ON FUNCTION @extschema@.csms_list_resource_instances IS 'Secrets of the session''s region that the caller may describe, by tags and name prefix: a page, or how many';
+
 -- What \df+ and \dT+ show ------------------------------------------------------
 
 COMMENT ON TYPE @extschema@.csms_replica IS 'A replica of a secret in another region, as csms_secret.replicas lists it';

@@ -51,6 +51,15 @@ static CsmsStmt q_secret_row = {
 	1, {UUIDOID}
 };
 
+/* the rows of several secrets, in the order of their ids */
+static CsmsStmt q_secret_rows = {
+	"SELECT " SECRET_COLUMNS
+	" FROM pg_catalog.unnest($1) WITH ORDINALITY AS u(id, n)"
+	" JOIN csms.secrets s ON s.id OPERATOR(pg_catalog.=) u.id CROSS JOIN csms.account a"
+	" ORDER BY u.n",
+	1, {UUIDARRAYOID}
+};
+
 static CsmsStmt q_secret_list = {
 	"SELECT " SECRET_COLUMNS " FROM csms.secrets s CROSS JOIN csms.account a"
 	" WHERE s.region OPERATOR(pg_catalog.=) $1"
@@ -414,6 +423,52 @@ csms_secret_tuple(CsmsCall *call, TupleDesc tupdesc, const pg_uuid_t *id)
 	tup = heap_form_tuple(tupdesc, values, nulls);
 	MemoryContextSwitchTo(old);
 	return tup;
+}
+
+/*
+ * The csms_secret rows of secrets ids[0..n-1] (a listing's page), as Datums
+ * of tupdesc's type, formed in the caller's context: one statement for all
+ * of them.  A secret that is gone (not through the API) is NULL.
+ */
+void
+csms_secret_datums(CsmsCall *call, TupleDesc tupdesc, const pg_uuid_t *ids, int n,
+				   Datum *out, bool *isnull)
+{
+	Oid			replicas_type = TupleDescAttr(tupdesc, CSMS_OUT_REPLICAS)->atttypid;
+	Datum	   *elems;
+	Datum		arg;
+	SPITupleTable *rows;
+	uint64		got,
+				i;
+	int			j = 0;
+
+	if (n == 0)
+		return;
+	elems = palloc(sizeof(Datum) * n);
+	for (i = 0; i < n; i++)
+		elems[i] = UUIDPGetDatum(&ids[i]);
+	arg = PointerGetDatum(construct_array(elems, n, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
+	got = csms_exec(&q_secret_rows, &arg, NULL, SPI_OK_SELECT, 0);
+	rows = SPI_tuptable;
+	for (i = 0; i < n; i++)
+		isnull[i] = true;
+	for (i = 0; i < got; i++)
+	{
+		Datum		values[CSMS_OUT_NCOLS];
+		bool		nulls[CSMS_OUT_NCOLS];
+		MemoryContext old;
+
+		secret_values(call, rows->vals[i], rows->tupdesc, replicas_type, values, nulls);
+		/* the rows come in the order of ids, without those that are gone */
+		while (j < n && memcmp(&ids[j], DatumGetUUIDP(values[CSMS_OUT_ID]), UUID_LEN) != 0)
+			j++;
+		if (j == n)
+			elog(ERROR, "secret rows out of order");
+		old = MemoryContextSwitchTo(call->caller_cxt);
+		out[j] = HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls));
+		MemoryContextSwitchTo(old);
+		isnull[j++] = false;
+	}
 }
 
 /* One page of secrets of the call's region (secret.h) */

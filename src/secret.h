@@ -143,6 +143,14 @@ extern void csms_secret_set_state(CsmsSecret *s, const char *state);
 /* The csms_secret row of secret id, formed in the caller's context. */
 extern HeapTuple csms_secret_tuple(CsmsCall *call, TupleDesc tupdesc, const pg_uuid_t *id);
 
+/*
+ * The csms_secret rows of secrets ids[0..n-1] as Datums of tupdesc's type
+ * (isnull[i] for one that is gone), formed in the caller's context, with one
+ * statement.
+ */
+extern void csms_secret_datums(CsmsCall *call, TupleDesc tupdesc, const pg_uuid_t *ids,
+							   int n, Datum *out, bool *isnull);
+
 /* One page of secrets of the call's region into a materialized SRF. */
 extern void csms_secret_list(CsmsCall *call, ReturnSetInfo *rsinfo, int page_size,
 							 const char *marker, const char *event);

@@ -26,12 +26,19 @@
 
 #define CSMS_MAX_ARGS			24
 
-/* A saved SPI plan, prepared on first use. */
+/*
+ * A saved SPI plan, prepared on first use.  cursor_options: 0 (the plan
+ * cache chooses), CURSOR_OPT_CUSTOM_PLAN for a statement whose plan must
+ * depend on its values (planned for them at every run, never generically),
+ * or CURSOR_OPT_GENERIC_PLAN for one whose plan is good for any values
+ * (planned once, until an invalidation).
+ */
 typedef struct CsmsStmt
 {
 	const char *sql;
 	int			nargs;
 	Oid			argtypes[CSMS_MAX_ARGS];
+	int			cursor_options;
 	SPIPlanPtr	plan;
 } CsmsStmt;
 

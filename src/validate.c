@@ -284,6 +284,33 @@ tag_chars_ok(const char *s, bool is_value)
 	return true;
 }
 
+/* A tag key: 22023 unless it keeps the rules above */
+void
+csms_check_tag_key(const char *key)
+{
+	int			clen = pg_mbstrlen(key);
+
+	if (clen < 1 || clen > 128 || !tag_chars_ok(key, false) ||
+		isspace((unsigned char) key[0]) ||
+		isspace((unsigned char) key[strlen(key) - 1]) ||
+		strncmp(key, "_sys_", 5) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid tag key \"%s\"", csms_trunc(key)),
+				 errdetail("A tag key is 1 to 128 letters, digits, spaces or \"_.:=+-@\", does not start or end with a space, and does not start with \"_sys_\".")));
+}
+
+/* A tag value: 22023 unless it keeps the rules above */
+void
+csms_check_tag_value(const char *value)
+{
+	if (pg_mbstrlen(value) > 255 || !tag_chars_ok(value, true))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for tag"),
+				 errdetail("A tag value is 0 to 255 letters, digits, spaces or \"_.:/=+-@\".")));
+}
+
 /* A JSON object of at most CSMS_MAX_TAGS members, keys and values checked */
 void
 csms_check_tags(Jsonb *tags)
@@ -291,7 +318,6 @@ csms_check_tags(Jsonb *tags)
 	JsonbIterator *it;
 	JsonbValue	v;
 	JsonbIteratorToken tok;
-	int			count = 0;
 
 	if (!JB_ROOT_IS_OBJECT(tags) || JB_ROOT_IS_SCALAR(tags))
 		ereport(ERROR,
@@ -309,37 +335,16 @@ csms_check_tags(Jsonb *tags)
 	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
 	{
 		if (tok == WJB_KEY)
-		{
-			char	   *key = pnstrdup(v.val.string.val, v.val.string.len);
-			int			clen = pg_mbstrlen(key);
-
-			count++;
-			if (clen < 1 || clen > 128 || !tag_chars_ok(key, false) ||
-				isspace((unsigned char) key[0]) ||
-				isspace((unsigned char) key[strlen(key) - 1]) ||
-				strncmp(key, "_sys_", 5) == 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("invalid tag key \"%s\"", csms_trunc(key)),
-						 errdetail("A tag key is 1 to 128 letters, digits, spaces or \"_.:=+-@\", does not start or end with a space, and does not start with \"_sys_\".")));
-		}
+			csms_check_tag_key(pnstrdup(v.val.string.val, v.val.string.len));
 		else if (tok == WJB_VALUE)
 		{
-			char	   *val;
-
 			if (v.type != jbvString)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("tags must be a JSON object of string values")));
-			val = pnstrdup(v.val.string.val, v.val.string.len);
-			if (pg_mbstrlen(val) > 255 || !tag_chars_ok(val, true))
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("invalid value for tag"),
-						 errdetail("A tag value is 0 to 255 letters, digits, spaces or \"_.:/=+-@\".")));
+			csms_check_tag_value(pnstrdup(v.val.string.val, v.val.string.len));
 		}
 	}
-	(void) count;
 }
 
 /*

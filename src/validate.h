@@ -33,6 +33,8 @@ extern ArrayType *csms_check_stage_list(ArrayType *stages, int *nstages,
 										char ***names);
 extern void csms_check_event_subscriptions(ArrayType *subs);
 extern void csms_check_tags(Jsonb *tags);
+extern void csms_check_tag_key(const char *key);
+extern void csms_check_tag_value(const char *value);
 extern void csms_check_rotation_config(Jsonb *config, const char *secret_type);
 extern void csms_check_printable(const char *what, const char *s, int maxlen);
 extern void csms_check_key_alias(const char *alias);
