@@ -24,8 +24,9 @@
 # psql runs without -q, as an interactive user sees it, from standard input
 # (no "psql:file:line:" prefix), with the default VERBOSITY.  Before the
 # comparison both sides are masked for what legitimately changes from one
-# run to the next: UUIDs, times, 32-hex-digit ids, root key fingerprints, the
-# path of the data directory; runs of spaces and of table rule characters
+# run to the next: UUIDs, times (also as JSON writes them), 32-hex-digit ids,
+# root key fingerprints, the path of the data directory, the PID that
+# sent a notification; runs of spaces and of table rule characters
 # are squeezed (column widths follow the values).
 use strict;
 use warnings;
@@ -43,6 +44,9 @@ sub normalize
 	{
 		$l =~ s/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/<uuid>/g;
 		$l =~ s/\b\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d{1,6})?[+-]\d\d(?::\d\d)?/<time>/g;
+		# JSON times (notification payloads), the PID a notification names
+		$l =~ s/\b\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?[+-]\d\d:\d\d/<time>/g;
+		$l =~ s/(received from server process with PID) \d+/$1 <pid>/g;
 		$l =~ s/\b[0-9a-f]{32}\b/<id>/g;
 		$l =~ s/\b[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}\b/<fingerprint>/g;
 		$l =~ s{"[^"]*/csms_root\.key"}{"<data directory>/csms_root.key"}g;
@@ -186,6 +190,9 @@ sub self_test
 	$t->('uuid and time masked',
 		 normalize("4ad03ad2-012a-44de-a927-4d19da8867ac | 2026-11-22 23:40:38.499884+00")
 		 eq normalize("09f09bdb-6f4d-4e88-913b-2936aa1830f3 | 2026-12-01 01:02:03.4+00"));
+	$t->('notification times and PIDs masked',
+		 normalize('payload "{"eventTime": "2026-12-03T11:11:48.249973+00:00"}" received from server process with PID 30164.')
+		 eq normalize('payload "{"eventTime": "2026-12-04T01:02:03.4+00:00"}" received from server process with PID 7.'));
 	$t->('values are compared', normalize(" v1 | Tr0ub4dor&3") ne normalize(" v1 | Tr0ub4dor&4"));
 	$t->('widths squeezed', normalize("  name   \n---------\n tls-key") eq normalize(" name \n------\n tls-key"));
 	my ($s, $e) = parse("```sql\nSELECT 1;\n```\n");

@@ -45,3 +45,21 @@ SELECT (csms_enable_secret('app-db')).state;
 
 -- Passwords from the CSPRNG.
 SELECT csms_generate_random_password(24, exclude_punctuation => true, require_each_included_type => true);
+
+-- Lifecycle: an event whose notifications this session hears at commit,
+-- a deletion scheduled and cancelled, tags, and the due work on demand.
+SELECT name, event_types, notification FROM csms_create_event('app-events',
+	'{SECRET_VERSION_CREATED,SECRET_DELETED}',
+	notification => '{"target_type": "NOTIFY", "target_name": "app_events"}');
+LISTEN app_events;
+SELECT name FROM csms_create_secret('old-token', 't-1', event_subscriptions => '{app-events}');
+SELECT csms_create_secret_tag('old-token', 'team', 'app');
+SELECT resource_name, tags FROM csms_list_resource_instances('filter', tags => '[{"key": "team", "values": ["app"]}]');
+SELECT name, state, scheduled_delete_time FROM csms_schedule_secret_deletion('old-token', 7);
+SELECT csms_get_secret_value('old-token');
+SELECT name, state FROM csms_cancel_secret_deletion('old-token');
+SELECT name, state FROM csms_schedule_secret_deletion('old-token', 7);
+SET csms.now_offset = '8d';	-- a test aid: the due work's clock a week ahead
+CALL csms_run_maintenance();
+RESET csms.now_offset;
+SELECT event_type, secret_name, status FROM csms_list_notification_records(5);
