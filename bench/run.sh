@@ -373,6 +373,8 @@ workloads=(
 	"create_csms|create: csms_create_secret|bench|create_csms.sql|$N||create_plain"
 	"create_plain|create: plain INSERT|bench|create_plain.sql|$N||create_plain"
 	"create_pgcrypto|create: INSERT pgp_sym_encrypt|bench|create_pgcrypto.sql|$N||create_plain"
+	"create_event|create: csms_create_secret subscribed to an event (a record and a pg_notify)|bench|create_event_csms.sql|$N||create_event_plain"
+	"create_event_plain|create: plain INSERT, an audit row and pg_notify of it|bench|create_event_plain.sql|$N||create_event_plain"
 	"version_csms|new version: csms_create_secret_version|bench|version_csms.sql|$N||version_plain"
 	"version_replica|new version: csms_create_secret_version of a secret with one replica|bench|version_replica.sql|$REPLICAS||version_plain"
 	"version_plain|new version: plain UPDATE|bench|version_plain.sql|$N||version_plain"
@@ -386,7 +388,7 @@ workloads=(
 	"tags_plain|list by tag: plain SELECT, a table of tags indexed by (key, value, name)|bench_tags|tags_plain.sql|$TAGS||tags_plain"
 )
 phases=("read_csms read_csms_ro read_plain read_pgcrypto read_grant read_pattern"
-	"create_csms create_plain create_pgcrypto"
+	"create_csms create_plain create_pgcrypto create_event create_event_plain"
 	"version_csms version_replica version_plain version_pgcrypto"
 	"big_csms big_csms_ro big_plain scale_csms scale_plain"
 	"tags_csms tags_plain")
@@ -545,6 +547,8 @@ r_scale_cross=$(ratio "$(med big_csms "$target_c")" "$(med read_csms "$target_c"
 r_scale_ro=$(ratio "$(med big_csms_ro "$target_c")" "$(med read_csms_ro "$target_c")")
 r_scale_plain=$(ratio "$(med big_plain "$target_c")" "$(med scale_plain "$target_c")")
 r_tags=$(ratio "$(med tags_csms "$target_c")" "$(med tags_plain "$target_c")" 3)
+r_create_event=$(ratio "$(med create_event "$target_c")" "$(med create_event_plain "$target_c")" 3)
+r_create_event_insert=$(ratio "$(med create_event "$target_c")" "$(med create_plain "$target_c")" 3)
 
 machine_cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)
 machine_ram=$(awk '/^MemTotal/ { printf "%.1f GB", $2 / 1048576 }' /proc/meminfo)
@@ -603,6 +607,7 @@ fi
 	echo "| new version of a secret with one replica (20-version limit) vs plain UPDATE | reported | $r_version_replica | |"
 	echo "| read at $(human "$BIG") vs read at $(human "$N") (both in the scale phase) | >= 0.90 | $r_scale | $(goal_met "$r_scale" ">=" 0.90) |"
 	echo "| list by one tag over $(human "$TAGS") secrets (csms_list_resource_instances) vs the plain tables | reported | $r_tags | |"
+	echo "| create with one event subscription vs plain INSERT + audit row + pg_notify (vs plain INSERT alone: $r_create_event_insert) | reported | $r_create_event | |"
 	echo "| memory: backend after reading $(human "$MEM_N") distinct secrets vs a fresh one (RssAnon) | <= +5 MB | +$mem_after MB | $(goal_met "$mem_after" "<=" 5) |"
 	echo
 	echo "Scale, for reference: the scale phase interleaves reads at $(human "$BIG") and at $(human "$N"), so that background work (the usage worker writing the reads of $(human "$BIG") secrets, autovacuum) weighs on both alike; plain read $(human "$BIG")/$(human "$N") in that phase = $r_scale_plain; csms read at $(human "$BIG") over csms read at $(human "$N") of the read phase = $r_scale_cross; with csms.track_last_used = off, over the read phase = $r_scale_ro."

@@ -23,6 +23,18 @@ CREATE TABLE enc (
 -- names of the secrets and rows made by the create workloads
 CREATE SEQUENCE bench_seq;
 
+-- the event of the create with a subscription (create_event): every create
+-- notifies a channel (nobody listens) and writes a notification record
+SELECT name FROM csms_create_event('bench-events', '{SECRET_VERSION_CREATED}',
+	notification => '{"target_type": "NOTIFY", "target_name": "bench_events"}');
+-- its plain counterpart: the row, an audit row, and the same notification
+CREATE TABLE plain_events (
+	id		bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	at		timestamptz NOT NULL,
+	name	text NOT NULL,
+	content	jsonb NOT NULL
+);
+
 -- tagged secrets as a DBA would keep them: a table, and a table of their
 -- tags (one value per key) indexed for the filter by (key, value)
 CREATE TABLE plain_tagged (
