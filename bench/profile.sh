@@ -15,7 +15,8 @@
 #                 (the data keys of the set are remembered: envelope.c)
 #   read_plain    SELECT value FROM plain WHERE name = $1
 #   base          SELECT $1 (what any statement costs in this harness)
-#   create_*, version_*: csms_create_secret / INSERT, csms_create_secret_version / UPDATE
+#   create_*, version_*: csms_create_secret / INSERT, csms_create_secret_version / UPDATE;
+#                 create_event: csms_create_secret subscribed to an event
 # Each is run twice, with K1 and K2 statements; (Ir(K2) - Ir(K1)) / (K2 - K1)
 # is the cost of one statement with start-up costs cancelled out.  Then the
 # inclusive cost per call of the main functions below each csms_* entry point.
@@ -106,6 +107,7 @@ PREPARE r(text) AS SELECT csms_get_secret_value(\$1);"; prefix=h ;;
 		base) setup="PREPARE r(text) AS SELECT \$1;" ;;
 		create_csms) setup="PREPARE r(text) AS SELECT id FROM csms_create_secret(\$1, secret_string => '$V');"; prefix=c ;;
 		create_plain) setup="PREPARE r(text) AS INSERT INTO plain (name, value) VALUES (\$1, '$V');"; prefix=c ;;
+		create_event) setup="PREPARE r(text) AS SELECT id FROM csms_create_secret(\$1, secret_string => '$V', event_subscriptions => '{bench-events}');"; prefix=c ;;
 		version_csms) setup="PREPARE r(text) AS SELECT id FROM csms_create_secret_version(\$1, secret_string => '$V');" ;;
 		version_plain) setup="PREPARE r(text) AS UPDATE plain SET value = '$V' WHERE name = \$1;" ;;
 	esac
@@ -170,14 +172,14 @@ breakdown() {	# KIND ENTRY FUNCTIONS...
 	b=${per_stmt[base]}
 	for pair in "read_plain read_plain" "read_csms_ro read_plain" "read_csms_grant read_plain" \
 		"read_csms_pattern read_plain" "read_csms_hot read_plain" "read_csms read_plain" \
-		"create_plain create_plain" "create_csms create_plain" "version_plain version_plain" "version_csms version_plain"; do
+		"create_plain create_plain" "create_csms create_plain" "create_event create_plain" "version_plain version_plain" "version_csms version_plain"; do
 		set -- $pair
 		[ -n "${per_stmt[$1]:-}" ] && [ -n "${per_stmt[$2]:-}" ] || continue
 		echo "| $1 | ${per_stmt[$1]} | $(( ${per_stmt[$1]} - b )) | $(awk -v x="$(( ${per_stmt[$1]} - b ))" -v y="$(( ${per_stmt[$2]} - b ))" 'BEGIN { printf "%.1fx", x / y }') |"
 	done
-	common="csms_fast_read index_lookup index_getnext_slot index_open table_open get_relname_relid csms_root_key_load csms_touch_secret csms_call_begin csms_exec SPI_execute_plan GetCachedPlan ExecutorStart ExecutorEnd ExecInitNode TupleDescInitEntry RI_FKey_check_ins ExecConstraints stringToNode textregexeq heap_lock_tuple ExecInsertIndexTuples csms_key_resolve csms_key_by_id csms_key_material csms_secret_open csms_secret_tuple metadata_result csms_seal_value csms_open_value csms_gcm_encrypt csms_gcm_decrypt EVP_EncryptInit_ex EVP_DecryptInit_ex csms_random_bytes CommitTransactionCommand"
+	common="csms_fast_read index_lookup index_getnext_slot index_open table_open get_relname_relid csms_root_key_load csms_touch_secret csms_call_begin csms_exec SPI_execute_plan GetCachedPlan ExecutorStart ExecutorEnd ExecInitNode TupleDescInitEntry RI_FKey_check_ins ExecConstraints stringToNode textregexeq heap_lock_tuple ExecInsertIndexTuples csms_key_resolve csms_key_by_id csms_key_material csms_secret_open csms_secret_tuple metadata_result csms_seal_value csms_open_value csms_gcm_encrypt csms_gcm_decrypt EVP_EncryptInit_ex EVP_DecryptInit_ex csms_random_bytes csms_events_check_subscriptions csms_events_fire PreCommit_Notify Async_Notify CommitTransactionCommand"
 	for pair in "read_csms_ro csms_get_secret_value" "read_csms_hot csms_get_secret_value" "read_csms csms_get_secret_value" \
-		"create_csms csms_create_secret" "version_csms csms_create_secret_version"; do
+		"create_csms csms_create_secret" "create_event csms_create_secret" "version_csms csms_create_secret_version"; do
 		set -- $pair
 		[ -n "${per_stmt[$1]:-}" ] || continue
 		echo

@@ -97,6 +97,18 @@ SELECT try($$SELECT csms_list_notification_records(10, 0)$$);
 SELECT count(*) FROM csms_list_notification_records(2);
 SELECT count(*) FROM csms_list_notification_records(50, (SELECT max(id) FROM csms.notification_records));
 
+-- a backup's subscription to an event that is gone is dropped on restore
+SELECT name FROM csms_create_event('lc_tmp', '{SECRET_DELETED}',
+	notification => '{"target_type": "NOTIFY", "target_name": "lc_tmp"}');
+SELECT name FROM csms_create_secret('lc_t', 'value t', event_subscriptions => '{lc_tmp}');
+SELECT csms_backup_secret('lc_t') AS blob_t \gset
+SELECT csms_delete_secret('lc_t');
+SELECT csms_delete_event('lc_tmp');
+SET client_min_messages = notice;
+SELECT name, event_subscriptions FROM csms_restore(:'blob_t');
+SET client_min_messages = warning;
+SELECT csms_delete_secret('lc_t');
+
 -- Scheduled deletion ----------------------------------------------------
 SELECT state, date_trunc('second', scheduled_delete_time - now()) AS window
   FROM csms_schedule_secret_deletion('lc_a');
@@ -160,11 +172,16 @@ SET csms.region = 'eu';
 SELECT event_type, secret_name, target, version FROM records();
 RESET csms.region;
 SELECT event_type, secret_name, target, version FROM records(2);
-SELECT csms_delete_replica('lc_r', 'eu');
-SELECT csms_delete_secret('lc_r');
+-- the replica's subscription is its primary's: it does not hold the event there
 SET csms.region = 'eu';
 SELECT csms_delete_event('lc_events');
 RESET csms.region;
+SELECT id FROM csms_create_secret_version('lc_r', 'r3');
+SET csms.region = 'eu';
+SELECT count(*) AS eu_records FROM records();
+RESET csms.region;
+SELECT csms_delete_replica('lc_r', 'eu');
+SELECT csms_delete_secret('lc_r');
 
 -- The due work ----------------------------------------------------------
 SELECT try($$CALL csms_run_maintenance()$$);
@@ -197,6 +214,10 @@ CALL csms_run_maintenance();
 SET client_min_messages = warning;
 SELECT name FROM csms_list_secrets() WHERE name LIKE 'lc\_%' ORDER BY 1;
 SELECT event_type, secret_name FROM records(1);
+-- batches run READ COMMITTED whatever the session's default
+SET default_transaction_isolation = 'repeatable read';
+CALL csms_run_maintenance();
+RESET default_transaction_isolation;
 SET csms.now_offset = '11d';
 -- in a transaction block the whole work is one transaction, and rolls back with it
 BEGIN;

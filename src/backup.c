@@ -692,6 +692,20 @@ csms_backup_restore(CsmsCall *call, csms_blob_parsed *parsed, pg_uuid_t *id_out)
 		}
 		subs = construct_array(elems, (int) v->count, TEXTOID, -1, false, TYPALIGN_INT);
 		csms_check_event_subscriptions(subs);
+		/* a subscription names an event of the region: one that is gone is dropped */
+		{
+			const char *event = csms_event_subscribed(PointerGetDatum(subs));
+
+			if (event && !csms_event_exists(call, event))
+			{
+				ereport(NOTICE,
+						(errmsg("event \"%s\" of the backup does not exist in region \"%s\"",
+								event, call->region),
+						 errdetail("The restored secret subscribes to no event."),
+						 errhint("Create the event with csms_create_event(), then subscribe the secret with csms_update_secret().")));
+				subs = construct_empty_array(TEXTOID);
+			}
+		}
 		args[12] = PointerGetDatum(subs);
 	}
 	args[13] = csms_text_datum(get_string(secret, "secret.", "enterprise_project_id", false));

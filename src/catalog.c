@@ -32,6 +32,7 @@ static const char *const rel_names[CSMS_NRELS] = {
 	[CSMS_SECRETS] = "secrets",
 	[CSMS_VERSIONS] = "versions",
 	[CSMS_GRANTS] = "grants",
+	[CSMS_EVENTS] = "events",
 };
 
 static const struct

@@ -38,6 +38,7 @@ typedef enum CsmsRel
 	CSMS_SECRETS,
 	CSMS_VERSIONS,
 	CSMS_GRANTS,
+	CSMS_EVENTS,
 	CSMS_NRELS
 } CsmsRel;
 

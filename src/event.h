@@ -58,6 +58,9 @@ extern void csms_events_fire(const char *type, const CsmsEventSubject *subjects,
 /* The event an event_subscriptions array names (its first), or NULL */
 extern const char *csms_event_subscribed(Datum subscriptions);
 
+/* Whether event `name` exists in the call's region (locked FOR KEY SHARE) */
+extern bool csms_event_exists(CsmsCall *call, const char *name);
+
 /* 42704 unless every event subs names (checked) exists in the call's region */
 extern void csms_events_check_subscriptions(CsmsCall *call, ArrayType *subs);
 

@@ -39,8 +39,8 @@ event_spec(FunctionCallInfo fcinfo, CsmsEventSpec *spec, bool create)
 	}
 	else if (create)
 		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("event_types must not be null")));
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("event_types must not be NULL")));
 	if (!PG_ARGISNULL(2))
 	{
 		spec->state = csms_arg_text(fcinfo, 2, "state");
@@ -52,8 +52,8 @@ event_spec(FunctionCallInfo fcinfo, CsmsEventSpec *spec, bool create)
 		spec->target_name = csms_event_check_notification(PG_GETARG_JSONB_P(3));
 	else if (create)
 		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("notification must not be null"),
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("notification must not be NULL"),
 				 errhint("Name the channel to notify: notification => '{\"target_type\": \"NOTIFY\", \"target_name\": \"secrets_events\"}'.")));
 }
 

@@ -79,12 +79,17 @@ csms_due_batch_size(CsmsDueWork kind)
 
 /* The batches -------------------------------------------------------------- */
 
-/* secrets due for deletion; FOR UPDATE, as a deletion through the gate locks */
+/*
+ * Secrets due for deletion; FOR UPDATE, as a deletion through the gate
+ * locks.  Only standalone ones: the API never schedules a primary or a
+ * replica, whose deletion would also have to mend the other side.
+ */
 static CsmsStmt q_due_deletions = {
 	"SELECT s.id FROM csms.secrets s"
 	" WHERE s.scheduled_delete_time IS NOT NULL"
 	"   AND s.scheduled_delete_time OPERATOR(pg_catalog.<=) $1"
 	"   AND s.state OPERATOR(pg_catalog.=) 'PENDING_DELETE'"
+	"   AND s.replica_type OPERATOR(pg_catalog.=) 'STANDALONE'"
 	" ORDER BY s.scheduled_delete_time LIMIT $2"
 	" FOR UPDATE SKIP LOCKED",
 	2, {TIMESTAMPTZOID, INT4OID}

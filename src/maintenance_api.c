@@ -11,6 +11,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 
@@ -54,8 +55,18 @@ csms_run_maintenance(PG_FUNCTION_ARGS)
 	 * commit between batches; each batch runs in a call frame of its own,
 	 * left before the commit.
 	 */
+	/*
+	 * Each batch in a READ COMMITTED transaction of its own, as the worker's:
+	 * under REPEATABLE READ, FOR UPDATE SKIP LOCKED fails (40001) on a row a
+	 * concurrent run or a cancel changed.  The CALL's own transaction, whose
+	 * level is the caller's, commits before the first batch.
+	 */
 	if (nonatomic)
+	{
 		csms_spi_nonatomic_enter();
+		csms_spi_commit();
+		XactIsoLevel = XACT_READ_COMMITTED;
+	}
 	memset(&counts, 0, sizeof(counts));
 	for (kind = 0; kind < CSMS_DUE_NKINDS; kind++)
 	{
@@ -69,7 +80,10 @@ csms_run_maintenance(PG_FUNCTION_ARGS)
 			n = csms_due_batch(&call, (CsmsDueWork) kind, csms_due_now());
 			csms_call_end(&call);
 			if (nonatomic)
+			{
 				csms_spi_commit();
+				XactIsoLevel = XACT_READ_COMMITTED;
+			}
 			counts.done[kind] += n;
 			if (n < csms_due_batch_size((CsmsDueWork) kind))
 				break;
