@@ -356,6 +356,24 @@ VACUUM ANALYZE;
 EOF
 load_secs[bench_tags.plain]=$(secs "$a" "$(now)")
 log "loaded $TAGS tagged secrets: csms ${load_secs[bench_tags.csms]}s, plain ${load_secs[bench_tags.plain]}s"
+# the list by tag answers from indexes: the scans of csms.secrets and
+# csms.tags that one filter and one count over all the tagged secrets make
+tag_scans=$(psql_ -d bench_tags -At -F ' ' <<'SQL'
+VACUUM ANALYZE csms.secrets;
+VACUUM ANALYZE csms.tags;
+SELECT pg_stat_force_next_flush();
+CREATE TEMP TABLE before AS SELECT relname, seq_scan, coalesce(idx_scan, 0) AS idx_scan
+  FROM pg_stat_all_tables WHERE schemaname = 'csms' AND relname IN ('secrets', 'tags');
+SELECT count(*) FROM csms_list_resource_instances('filter', tags => '[{"key": "team", "values": ["t1"]}]');
+SELECT count(*) FROM csms_list_resource_instances('count', tags => '[{"key": "team", "values": ["t1"]}]');
+SELECT pg_stat_force_next_flush();
+SELECT string_agg(t.relname || ': ' || (t.seq_scan - b.seq_scan) || ' sequential, '
+       || (coalesce(t.idx_scan, 0) - b.idx_scan) || ' index', '; ' ORDER BY t.relname)
+  FROM pg_stat_all_tables t JOIN before b USING (relname) WHERE t.schemaname = 'csms';
+SQL
+) || die "tag scans"
+tag_scans=$(tail -n 1 <<<"$tag_scans")
+log "scans of one filter and one count by tag over $TAGS secrets: $tag_scans"
 sizes=$(psql_ -d bench_big -At -F ' ' -c "
 	SELECT pg_total_relation_size('csms.secrets') + pg_total_relation_size('csms.versions'),
 	       pg_total_relation_size('plain')") || die "sizes"
@@ -609,6 +627,8 @@ fi
 	echo "| list by one tag over $(human "$TAGS") secrets (csms_list_resource_instances) vs the plain tables | reported | $r_tags | |"
 	echo "| create with one event subscription vs plain INSERT + audit row + pg_notify (vs plain INSERT alone: $r_create_event_insert) | reported | $r_create_event | |"
 	echo "| memory: backend after reading $(human "$MEM_N") distinct secrets vs a fresh one (RssAnon) | <= +5 MB | +$mem_after MB | $(goal_met "$mem_after" "<=" 5) |"
+	echo
+	echo "Scans of csms.secrets and csms.tags by one filter and one count by tag over $(human "$TAGS") secrets (pg_stat_all_tables): $tag_scans."
 	echo
 	echo "Scale, for reference: the scale phase interleaves reads at $(human "$BIG") and at $(human "$N"), so that background work (the usage worker writing the reads of $(human "$BIG") secrets, autovacuum) weighs on both alike; plain read $(human "$BIG")/$(human "$N") in that phase = $r_scale_plain; csms read at $(human "$BIG") over csms read at $(human "$N") of the read phase = $r_scale_cross; with csms.track_last_used = off, over the read phase = $r_scale_ro."
 	echo
