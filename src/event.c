@@ -4,9 +4,10 @@
  *	  Events and their notifications (see event.h).
  *
  *	  A notification is one row of csms.notification_records and one
- *	  pg_notify, made by one statement (q_fire): the row and the notify are
- *	  part of the transaction that made the change, so a listener hears of
- *	  a change when it commits and never of one that rolled back.
+ *	  pg_notify, made by one statement (q_fire_one, or q_fire for several
+ *	  secrets): the row and the notify are part of the transaction that made
+ *	  the change, so a listener hears of a change when it commits and never
+ *	  of one that rolled back.
  *
  * src/event.c
  *
