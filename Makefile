@@ -30,6 +30,7 @@ OBJS = \
 	src/sqlmask.o \
 	src/util.o \
 	src/settings.o \
+	src/workers.o \
 	src/validate.o \
 	src/catalog.o \
 	src/spi.o \

@@ -24,7 +24,7 @@ use warnings;
 our @LAYERS = (
 	[ 'pure',     [qw(crypto alloc keymem json blob sqlmask)],
 	  'no PostgreSQL header: crypto, allocation, key pages, JSON, the blob codec, SQL text masking' ],
-	[ 'base',     [qw(util settings validate context redact)],
+	[ 'base',     [qw(util settings workers validate context redact)],
 	  'limits and helpers, settings, argument checks, the call context, log redaction' ],
 	[ 'storage',  [qw(catalog spi rowio roledep)],
 	  'the relations of schema csms, SQL statements, row reads and writes without the planner, roles recorded as dependencies' ],

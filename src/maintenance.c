@@ -48,6 +48,7 @@
 
 #include "util.h"
 #include "settings.h"
+#include "workers.h"
 #include "catalog.h"
 #include "spi.h"
 #include "frame.h"
@@ -272,23 +273,8 @@ static bool
 run_worker(Oid dbid)
 {
 	static bool start_failed = false;	/* say it once, not every round */
-	BackgroundWorker worker;
-	BackgroundWorkerHandle *handle;
-	BgwHandleStatus status;
-	pid_t		pid;
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	strlcpy(worker.bgw_library_name, MyBgworkerEntry->bgw_library_name, BGW_MAXLEN);
-	strlcpy(worker.bgw_function_name, "csms_maintenance_worker_main", BGW_MAXLEN);
-	snprintf(worker.bgw_name, BGW_MAXLEN, "csms maintenance for database %u", dbid);
-	strlcpy(worker.bgw_type, "csms maintenance", BGW_MAXLEN);
-	worker.bgw_main_arg = ObjectIdGetDatum(dbid);
-	worker.bgw_notify_pid = MyProcPid;
-
-	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+	if (!csms_run_database_worker("csms_maintenance_worker_main", "csms maintenance", dbid))
 	{
 		if (!start_failed)
 			ereport(LOG,
@@ -300,12 +286,6 @@ run_worker(Oid dbid)
 		return false;
 	}
 	start_failed = false;
-	status = WaitForBackgroundWorkerStartup(handle, &pid);
-	if (status == BGWH_STARTED)
-		status = WaitForBackgroundWorkerShutdown(handle);
-	if (status == BGWH_POSTMASTER_DIED)
-		proc_exit(1);
-	pfree(handle);
 	return true;
 }
 
