@@ -187,6 +187,9 @@ SELECT csms_delete_secret('lc_r');
 SELECT try($$CALL csms_run_maintenance()$$);
 -- nothing is due yet
 CALL csms_run_maintenance();
+SELECT try($$SET csms.now_offset = '4000d'$$);
+SELECT try($$SET csms.now_offset = 'soon'$$);
+SELECT try($$SET csms.maintenance_interval = '5min'$$);
 SET csms.now_offset = '2h';
 SHOW csms.now_offset;
 -- lc_b's v3 expired: announced once
