@@ -28,6 +28,8 @@ OBJS = \
 	src/json.o \
 	src/blob.o \
 	src/sqlmask.o \
+	src/scram.o \
+	src/password.o \
 	src/util.o \
 	src/settings.o \
 	src/workers.o \
@@ -51,6 +53,7 @@ OBJS = \
 	src/maintenance.o \
 	src/keys.o \
 	src/tag.o \
+	src/rotation.o \
 	src/keys_api.o \
 	src/secrets_api.o \
 	src/versions_api.o \
@@ -60,6 +63,7 @@ OBJS = \
 	src/acl_api.o \
 	src/tags_api.o \
 	src/events_api.o \
+	src/rotation_api.o \
 	src/maintenance_api.o \
 	src/module.o
 

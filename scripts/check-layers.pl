@@ -22,8 +22,8 @@ use strict;
 use warnings;
 
 our @LAYERS = (
-	[ 'pure',     [qw(crypto alloc keymem json blob sqlmask)],
-	  'no PostgreSQL header: crypto, allocation, key pages, JSON, the blob codec, SQL text masking' ],
+	[ 'pure',     [qw(crypto alloc keymem json blob sqlmask scram password)],
+	  'no PostgreSQL header: crypto, allocation, key pages, JSON, the blob codec, SQL text masking, SCRAM verifiers, random passwords' ],
 	[ 'base',     [qw(util settings workers validate context redact)],
 	  'limits and helpers, settings, argument checks, the call context, log redaction' ],
 	[ 'storage',  [qw(catalog spi rowio roledep)],
@@ -34,9 +34,9 @@ our @LAYERS = (
 	  'seal, open and re-wrap values; the data-key memo' ],
 	[ 'frame',    [qw(frame acl)],
 	  'the call frame: SPI, owner, search_path, account, region, root key; who may do what' ],
-	[ 'domain',   [qw(usage event secret version value replica backup keys tag maintenance)],
-	  'secrets, versions and stages, values, replicas, backups, master keys, last_used_time, tags, events, the due work' ],
-	[ 'api',      [qw(keys_api secrets_api versions_api replicas_api backup_api password_api acl_api tags_api events_api maintenance_api)],
+	[ 'domain',   [qw(usage event secret version value replica backup keys tag rotation maintenance)],
+	  'secrets, versions and stages, values, replicas, backups, master keys, last_used_time, tags, events, rotation, the due work' ],
+	[ 'api',      [qw(keys_api secrets_api versions_api replicas_api backup_api password_api acl_api tags_api events_api rotation_api maintenance_api)],
 	  'the SQL entry points' ],
 	[ 'module',   [qw(module)],
 	  '_PG_init: settings, shared memory, hooks' ],

@@ -166,6 +166,11 @@ CREATE TABLE csms.secrets (
 	 */
 	state_before_deletion text,
 	/*
+	 * Automatic rotations that failed in a row since the last success
+	 * (1.1): the third turns auto_rotation off.  NULL for none.
+	 */
+	rotation_failures integer,
+	/*
 	 * name first: a lookup compares names, and regions only between rows
 	 * of one name (a secret and its replicas), never on the way down
 	 */
@@ -861,6 +866,74 @@ COMMENT ON FUNCTION @extschema@.csms_update_event IS 'Change an event''s types, 
 COMMENT ON FUNCTION @extschema@.csms_delete_event IS 'Delete an event no secret subscribes to (csms_admin)';
 COMMENT ON FUNCTION @extschema@.csms_list_notification_records IS 'Notifications sent in the session''s region for secrets the caller may describe, newest first';
 COMMENT ON PROCEDURE @extschema@.csms_run_maintenance IS 'Do the due work now: purge secrets due for deletion, announce expired versions, drop old notification records (csms_admin)';
+
+-- Rotation (1.1): rotate now, automatic rotation, the tasks ----------------
+
+-- due automatic rotations, found by the maintenance without a scan of every secret
+CREATE INDEX secrets_rotation_due ON csms.secrets (next_rotation_time)
+	WHERE auto_rotation AND next_rotation_time IS NOT NULL;
+
+/*
+ * Every rotation, manual or automatic, successful or failed (the cloud's
+ * ListSecretTask): what was rotated, how, when, the version it made or the
+ * error it met (never a value).  Deleted with its secret; the maintenance
+ * deletes tasks older than three months.
+ */
+CREATE TABLE csms.secret_tasks (
+	seq				bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,	-- the listing's order
+	id				uuid NOT NULL UNIQUE,
+	secret_id		uuid NOT NULL,	-- a row of csms.secrets (no foreign key: a failed rotation's task is written beside the secret's lock)
+	region			text COLLATE pg_catalog."C" NOT NULL,
+	secret_name		text COLLATE pg_catalog."C" NOT NULL,
+	rotation_func_urn text,
+	status			text NOT NULL CHECK (status OPERATOR(pg_catalog.=) ANY (ARRAY['SUCCESS', 'FAILED'])),
+	operate_type	text NOT NULL,	-- SINGLE_USER, MULTI_USER, FUNCTION
+	trigger_type	text NOT NULL CHECK (trigger_type OPERATOR(pg_catalog.=) ANY (ARRAY['MANUAL', 'AUTOMATIC'])),
+	task_time		timestamptz NOT NULL,
+	attempt_nums	integer NOT NULL,	-- the attempts in a row this one ends (1 after a success)
+	error_code		text,			-- FAILED: the SQLSTATE
+	error_msg		text,			-- FAILED: the error's message (at most 512 characters)
+	version			integer			-- SUCCESS: the version it made
+);
+CREATE INDEX secret_tasks_secret ON csms.secret_tasks (secret_id, seq);
+CREATE INDEX secret_tasks_region ON csms.secret_tasks (region, seq);
+CREATE INDEX secret_tasks_time ON csms.secret_tasks (task_time);
+SELECT pg_catalog.pg_extension_config_dump('csms.secret_tasks', '');
+SELECT pg_catalog.pg_extension_config_dump('csms.secret_tasks_seq_seq', '');
+
+CREATE TYPE @extschema@.csms_rotation AS (
+	rotation_task_id uuid,
+	secret_name		text,
+	version_id		text
+);
+
+CREATE TYPE @extschema@.csms_secret_task AS (
+	task_id			uuid,
+	secret_name		text,
+	rotation_func_urn text,
+	task_status		text,
+	operate_type	text,
+	trigger_type	text,
+	task_time		timestamptz,
+	attempt_nums	integer,
+	task_error_code	text,
+	task_error_msg	text,
+	version_id		text
+);
+
+CREATE FUNCTION @extschema@.csms_rotate_secret(name text)
+	RETURNS @extschema@.csms_rotation
+	AS 'MODULE_PATHNAME', 'csms_rotate_secret' LANGUAGE C VOLATILE;
+CREATE FUNCTION @extschema@.csms_list_secret_tasks(secret_name text DEFAULT NULL,
+	status text DEFAULT NULL, task_id uuid DEFAULT NULL, page_size integer DEFAULT 50,
+	marker uuid DEFAULT NULL)
+	RETURNS SETOF @extschema@.csms_secret_task
+	AS 'MODULE_PATHNAME', 'csms_list_secret_tasks' LANGUAGE C VOLATILE;
+
+COMMENT ON TYPE @extschema@.csms_rotation IS 'A rotation: its task and the version it made SYSCURRENT';
+COMMENT ON TYPE @extschema@.csms_secret_task IS 'A rotation task: how a secret was rotated, when, and the version made or the error met';
+COMMENT ON FUNCTION @extschema@.csms_rotate_secret IS 'Rotate a secret now: a new SYSCURRENT version from its rotation (PG-ROLE: a new password set on the role), in this transaction (privilege write)';
+COMMENT ON FUNCTION @extschema@.csms_list_secret_tasks IS 'Rotation tasks of the session''s region for secrets the caller may describe, newest first';
 
 -- Secure by default: nobody but superusers may call the API until an
 -- administrator grants EXECUTE on what each role may call.

@@ -70,24 +70,7 @@ plain_free(void *ctx, void *ptr)
 
 static const csms_allocator plain_allocator = {plain_alloc, plain_free, NULL};
 
-/*
- * Secret (payload, JSON tree, writer buffers): wiped when the memory context
- * goes, whatever path leaves; free wipes nothing more (the codecs wipe
- * before they free) and leaves the memory to the context.
- */
-static void *
-secret_alloc(void *ctx, size_t size)
-{
-	return csms_alloc_sensitive(size);
-}
-
-/* Nothing: the codecs wipe before they free; the context wipes the rest */
-static void
-secret_free(void *ctx, void *ptr)
-{
-}
-
-static const csms_allocator secret_allocator = {secret_alloc, secret_free, NULL};
+/* Secret (payload, JSON tree, writer buffers): csms_sensitive_allocator (util.h) */
 
 /* Errors ---------------------------------------------------------------- */
 
@@ -233,7 +216,7 @@ csms_backup_make(CsmsCall *call, const char *name)
 	meta = csms_col_text(0, 1);
 	tags = csms_col_text(0, 2);
 
-	csms_json_buf_init(&buf, &secret_allocator);
+	csms_json_buf_init(&buf, &csms_sensitive_allocator);
 	csms_json_buf_raw(&buf, "{\"format\": 1, \"domain_id\": ", 27);
 	csms_json_buf_string(&buf, call->domain_id, strlen(call->domain_id));
 	csms_json_buf_raw(&buf, ", \"region\": ", 12);
@@ -594,14 +577,14 @@ csms_backup_restore(CsmsCall *call, csms_blob_parsed *parsed, pg_uuid_t *id_out)
 	{
 		csms_blob_parsed sp = *parsed;
 
-		sp.allocator = secret_allocator;
+		sp.allocator = csms_sensitive_allocator;
 		st = csms_blob_open(&sp, backup->material, &payload, &payload_len);
 	}
 	csms_wipe(backup->material, CSMS_KEY_LEN);
 	if (st != CSMS_BLOB_OK)
 		blob_error(st);
 
-	jst = csms_json_parse((const char *) payload, payload_len, &secret_allocator, &doc);
+	jst = csms_json_parse((const char *) payload, payload_len, &csms_sensitive_allocator, &doc);
 	if (jst != CSMS_JSON_OK)
 		payload_error("%s", csms_json_strerror(jst));
 	if (doc->type != CSMS_JSON_OBJECT)
@@ -648,7 +631,8 @@ csms_backup_restore(CsmsCall *call, csms_blob_parsed *parsed, pg_uuid_t *id_out)
 	else
 		nulls[4] = 'n';
 	s = get_string(secret, "secret.", "secret_type", false);
-	if (strcmp(s, "COMMON") != 0 && strcmp(s, "RDS-FG") != 0 && strcmp(s, "GaussDB-FG") != 0)
+	if (strcmp(s, "COMMON") != 0 && strcmp(s, "RDS-FG") != 0 && strcmp(s, "GaussDB-FG") != 0 &&
+		strcmp(s, "PG-ROLE") != 0)
 		payload_error("member \"secret.secret_type\" is not a secret type");
 	args[5] = csms_text_datum(s);
 	args[6] = BoolGetDatum(get_bool(secret, "secret.", "auto_rotation"));
@@ -895,8 +879,8 @@ csms_backup_restore(CsmsCall *call, csms_blob_parsed *parsed, pg_uuid_t *id_out)
 		args[1] = JsonbPGetDatum(tags_jsonb);
 		csms_exec(&q_restore_tags, args, NULL, SPI_OK_INSERT, 0);
 	}
-	csms_json_free(doc, &secret_allocator);
-	csms_free_secret(&secret_allocator, payload, payload_len);
+	csms_json_free(doc, &csms_sensitive_allocator);
+	csms_free_secret(&csms_sensitive_allocator, payload, payload_len);
 	csms_blob_parsed_free(parsed);
 	*id_out = id;
 }

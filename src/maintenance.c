@@ -54,13 +54,15 @@
 #include "frame.h"
 #include "secret.h"
 #include "event.h"
+#include "rotation.h"
 #include "maintenance.h"
 
 /* items per batch (one transaction each) */
 static const int batch_sizes[CSMS_DUE_NKINDS] = {
 	[CSMS_DUE_PURGE] = 200,		/* secrets, each with up to 20 versions */
 	[CSMS_DUE_EXPIRY] = 1000,	/* versions */
-	[CSMS_DUE_RECORDS] = 5000,	/* notification records */
+	[CSMS_DUE_RECORDS] = 5000,	/* notification records, rotation tasks */
+	[CSMS_DUE_ROTATION] = 50,	/* secrets, each rotated in a subtransaction */
 };
 
 /* notification records are kept three months (csms-api.md, 4.27) */
@@ -180,14 +182,22 @@ csms_due_batch(CsmsCall *call, CsmsDueWork kind, TimestampTz now)
 			{
 				Interval	months;
 
+				TimestampTz cutoff;
+				uint64		n;
+
 				memset(&months, 0, sizeof(months));
 				months.month = RECORD_RETENTION_MONTHS;
-				return csms_notification_retire(
-					DatumGetTimestampTz(DirectFunctionCall2(timestamptz_mi_interval,
-															TimestampTzGetDatum(now),
-															IntervalPGetDatum(&months))),
-					limit);
+				cutoff = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_mi_interval,
+																 TimestampTzGetDatum(now),
+																 IntervalPGetDatum(&months)));
+				n = csms_notification_retire(cutoff, limit);
+				/* tasks are kept as long (CSMS_TASK_RETENTION_MONTHS) */
+				if (n < (uint64) limit)
+					n += csms_task_retire(cutoff, limit - (int) n);
+				return n;
 			}
+		case CSMS_DUE_ROTATION:
+			return csms_rotation_batch(call, now, limit);
 		case CSMS_DUE_NKINDS:
 			break;
 	}
@@ -200,13 +210,15 @@ csms_due_summary(const CsmsDueCounts *c)
 {
 	StringInfoData buf;
 
-	if (c->done[CSMS_DUE_PURGE] + c->done[CSMS_DUE_EXPIRY] + c->done[CSMS_DUE_RECORDS] == 0)
+	if (c->done[CSMS_DUE_PURGE] + c->done[CSMS_DUE_EXPIRY] + c->done[CSMS_DUE_RECORDS] +
+		c->done[CSMS_DUE_ROTATION] == 0)
 		return NULL;
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "secrets purged: " UINT64_FORMAT ", version expiries announced: "
-					 UINT64_FORMAT ", notification records removed: " UINT64_FORMAT,
+					 UINT64_FORMAT ", notification records and tasks removed: " UINT64_FORMAT
+					 ", rotations attempted: " UINT64_FORMAT,
 					 c->done[CSMS_DUE_PURGE], c->done[CSMS_DUE_EXPIRY],
-					 c->done[CSMS_DUE_RECORDS]);
+					 c->done[CSMS_DUE_RECORDS], c->done[CSMS_DUE_ROTATION]);
 	return buf.data;
 }
 

@@ -27,7 +27,8 @@ typedef enum CsmsDueWork
 {
 	CSMS_DUE_PURGE,				/* secrets whose deletion time has come */
 	CSMS_DUE_EXPIRY,			/* versions whose expiry has passed */
-	CSMS_DUE_RECORDS,			/* notification records older than 3 months */
+	CSMS_DUE_RECORDS,			/* notification records and rotation tasks older than 3 months */
+	CSMS_DUE_ROTATION,			/* automatic rotations whose time has come */
 	CSMS_DUE_NKINDS
 } CsmsDueWork;
 

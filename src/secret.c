@@ -75,7 +75,8 @@ static CsmsStmt q_secret_delete = {
 	"WITH v AS (DELETE FROM csms.versions WHERE secret_id OPERATOR(pg_catalog.=) ANY ($1)),"
 	" t AS (DELETE FROM csms.tags WHERE secret_id OPERATOR(pg_catalog.=) ANY ($1)),"
 	" g AS (DELETE FROM csms.grants WHERE object_type OPERATOR(pg_catalog.=) 'secret'"
-	"       AND object_id OPERATOR(pg_catalog.=) ANY ($1))"
+	"       AND object_id OPERATOR(pg_catalog.=) ANY ($1)),"
+	" k AS (DELETE FROM csms.secret_tasks WHERE secret_id OPERATOR(pg_catalog.=) ANY ($1))"
 	" DELETE FROM csms.secrets WHERE id OPERATOR(pg_catalog.=) ANY ($1)"
 	" RETURNING id, name, region, secret_type, event_subscriptions",
 	1, {UUIDARRAYOID}
@@ -345,6 +346,10 @@ csms_secret_open(CsmsCall *call, const char *name, CsmsAction action, int priv)
 			if (strcmp(s->state, "ENABLED") != 0)
 				state_error(s, "changing its versions");
 			break;
+		case CSMS_ACT_ROTATE:
+			if (strcmp(s->state, "ENABLED") != 0)
+				state_error(s, "rotation");
+			break;
 		case CSMS_ACT_WRITE_META:
 		case CSMS_ACT_SET_STATE:
 			if (strcmp(s->state, "ENABLED") != 0 && strcmp(s->state, "DISABLED") != 0)
@@ -513,7 +518,8 @@ csms_secret_set_state(CsmsSecret *s, const char *state)
 }
 
 /*
- * Delete secrets ids[0..n-1] with their versions, tags and grants: the one
+ * Delete secrets ids[0..n-1] with their versions, tags, grants and rotation
+ * tasks: the one
  * place a secret is deleted.  SECRET_DELETED fires first, while the rows
  * still say whom to tell.
  */

@@ -40,7 +40,8 @@ typedef enum CsmsAction
 	CSMS_ACT_BACKUP,			/* backup: any state but FROZEN */
 	CSMS_ACT_ACL,				/* grants, owner: any state, locked */
 	CSMS_ACT_SCHEDULE_DELETION, /* schedule deletion: ENABLED or DISABLED */
-	CSMS_ACT_CANCEL_DELETION	/* cancel it: PENDING_DELETE only */
+	CSMS_ACT_CANCEL_DELETION,	/* cancel it: PENDING_DELETE only */
+	CSMS_ACT_ROTATE				/* rotation: ENABLED only, never a replica */
 } CsmsAction;
 
 /*

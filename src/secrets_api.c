@@ -19,6 +19,7 @@
 #include "secret.h"
 #include "version.h"
 #include "replica.h"
+#include "rotation.h"
 #include "event.h"
 
 PG_FUNCTION_INFO_V1(csms_create_secret);
@@ -56,11 +57,11 @@ csms_create_secret(PG_FUNCTION_ARGS)
 		csms_check_description(ns.description);
 	ns.secret_type = PG_ARGISNULL(5) ? "COMMON" : csms_arg_text(fcinfo, 5, "secret_type");
 	if (strcmp(ns.secret_type, "COMMON") != 0 && strcmp(ns.secret_type, "RDS-FG") != 0 &&
-		strcmp(ns.secret_type, "GaussDB-FG") != 0)
+		strcmp(ns.secret_type, "GaussDB-FG") != 0 && strcmp(ns.secret_type, "PG-ROLE") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid secret type \"%s\"", csms_trunc(ns.secret_type)),
-				 errdetail("The secret types are COMMON, RDS-FG and GaussDB-FG.")));
+				 errdetail("The secret types are COMMON, RDS-FG, GaussDB-FG and PG-ROLE.")));
 	ns.auto_rotation = PG_ARGISNULL(6) ? false : PG_GETARG_BOOL(6);
 	ns.rotation_period = csms_arg_text_opt(fcinfo, 7);
 	if (ns.rotation_period)
@@ -79,12 +80,15 @@ csms_create_secret(PG_FUNCTION_ARGS)
 	csms_check_printable("enterprise project id", ns.enterprise_project_id, 36);
 	ns.rotation_func_urn = csms_arg_text_opt(fcinfo, 11);
 	if (ns.rotation_func_urn)
-		csms_check_printable("rotation function URN", ns.rotation_func_urn, 1024);
+		ns.rotation_func_urn = csms_rotation_function_resolve(ns.rotation_func_urn);
 	ns.tags = PG_ARGISNULL(12) ? NULL : PG_GETARG_JSONB_P(12);
 	if (ns.tags)
 		csms_check_tags(ns.tags);
 
 	csms_call_begin(&call, "csms_create_secret", CSMS_NEED_ROOT_KEY | CSMS_CACHED_ACCOUNT);
+	if (strcmp(ns.secret_type, "PG-ROLE") == 0)
+		csms_pgrole_check_value(call.save_uid, ns.name, ns.rotation_config, ns.kind,
+								ns.value, ns.len);
 	if (ns.subscriptions)
 		csms_events_check_subscriptions(&call, ns.subscriptions);
 	csms_secret_create(&call, &ns, &made);
@@ -162,7 +166,7 @@ csms_update_secret(PG_FUNCTION_ARGS)
 		csms_check_event_subscriptions(c.subscriptions);
 	c.rotation_func_urn = csms_arg_text_opt(fcinfo, 6);
 	if (c.rotation_func_urn && c.rotation_func_urn[0] != '\0')
-		csms_check_printable("rotation function URN", c.rotation_func_urn, 1024);
+		c.rotation_func_urn = csms_rotation_function_resolve(c.rotation_func_urn);
 
 	csms_call_begin(&call, "csms_update_secret", CSMS_NEED_ROOT_KEY);
 	s = csms_secret_open(&call, name, CSMS_ACT_WRITE_META, CSMS_PRIV_MANAGE);

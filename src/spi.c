@@ -181,6 +181,23 @@ csms_exec_latest(CsmsStmt *stmt, Datum *values, const char *nulls, long tcount)
 	return SPI_processed;
 }
 
+/*
+ * A utility statement whose text the caller built, every identifier and
+ * literal in it quoted (ALTER ROLE of a rotation): no parameters, no plan
+ * to keep, the pinned search_path.
+ */
+void
+csms_exec_utility(const char *sql)
+{
+	int			rc;
+
+	pin_search_path();
+	rc = SPI_execute(sql, false, 0);
+	if (rc != SPI_OK_UTILITY)
+		elog(ERROR, "unexpected SPI result %s for a utility statement",
+			 SPI_result_code_string(rc));
+}
+
 /* A column of a row of the last result */
 Datum
 csms_col(uint64 row, int col, bool *isnull)

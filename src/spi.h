@@ -53,6 +53,7 @@ extern uint64 csms_exec_latest(CsmsStmt *stmt, Datum *values, const char *nulls,
 							   long tcount);
 
 /* column col (from 1) of row `row` of the last statement's result */
+extern void csms_exec_utility(const char *sql);
 extern Datum csms_col(uint64 row, int col, bool *isnull);
 extern char *csms_col_text(uint64 row, int col);	/* NULL if SQL NULL */
 extern bytea *csms_col_bytea(uint64 row, int col);

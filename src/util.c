@@ -126,6 +126,25 @@ csms_alloc_sensitive(Size size)
 	return b->ptr;
 }
 
+/*
+ * The allocator of the pure codecs for secret data (payloads, JSON trees,
+ * writer buffers): csms_alloc_sensitive, wiped when the memory context
+ * goes, whatever path leaves; free wipes nothing more (the codecs wipe
+ * before they free) and leaves the memory to the context.
+ */
+static void *
+sensitive_codec_alloc(void *ctx, size_t size)
+{
+	return csms_alloc_sensitive(size);
+}
+
+static void
+sensitive_codec_free(void *ctx, void *ptr)
+{
+}
+
+const csms_allocator csms_sensitive_allocator = {sensitive_codec_alloc, sensitive_codec_free, NULL};
+
 /* A text argument that must be given: 22023 when it is NULL. */
 char *
 csms_arg_text(FunctionCallInfo fcinfo, int argno, const char *argname)

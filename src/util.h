@@ -23,6 +23,8 @@
 #include "access/tupdesc.h"
 #include "utils/uuid.h"
 
+#include "alloc.h"
+
 #include "crypto.h"
 
 #undef TEXTDOMAIN
@@ -51,6 +53,9 @@ extern Datum csms_text_datum(const char *s);
 
 /* a buffer for key material or plaintext, wiped when its memory context goes */
 extern void *csms_alloc_sensitive(Size size);
+
+/* the pure codecs' allocator for secret data: csms_alloc_sensitive */
+extern const csms_allocator csms_sensitive_allocator;
 
 /* arguments */
 extern char *csms_arg_text(FunctionCallInfo fcinfo, int argno, const char *argname);

@@ -371,7 +371,9 @@ csms_value_arg(FunctionCallInfo fcinfo, int string_arg, int binary_arg,
 
 /*
  * rotation_config of a secret of type secret_type: a JSON object of at most
- * 1024 characters; RDS-FG and GaussDB-FG need InstanceId and SecretSubType.
+ * 1024 characters; RDS-FG and GaussDB-FG need InstanceId and SecretSubType;
+ * PG-ROLE may give SecretSubType (SingleUser by default), and MultiUser
+ * needs Usernames, the two roles that alternate.
  */
 void
 csms_check_rotation_config(Jsonb *config, const char *secret_type)
@@ -410,6 +412,51 @@ csms_check_rotation_config(Jsonb *config, const char *secret_type)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("invalid rotation_config for a secret of type %s", secret_type),
 					 errdetail("It needs a string \"InstanceId\" and \"SecretSubType\" \"SingleUser\" or \"MultiUser\".")));
+	}
+	if (strcmp(secret_type, "PG-ROLE") == 0)
+	{
+		JsonbValue *sub = getKeyJsonValueFromContainer(&config->root, "SecretSubType", 13, NULL);
+		JsonbValue *users = getKeyJsonValueFromContainer(&config->root, "Usernames", 9, NULL);
+		bool		multi = false;
+
+		if (sub != NULL)
+		{
+			if (sub->type != jbvString ||
+				!((sub->val.string.len == 10 && strncmp(sub->val.string.val, "SingleUser", 10) == 0) ||
+				  (sub->val.string.len == 9 && strncmp(sub->val.string.val, "MultiUser", 9) == 0)))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("invalid rotation_config for a secret of type PG-ROLE"),
+						 errdetail("\"SecretSubType\" is \"SingleUser\" or \"MultiUser\".")));
+			multi = sub->val.string.len == 9;
+		}
+		if (multi)
+		{
+			JsonbValue *a = NULL,
+					   *b = NULL;
+
+			if (users != NULL && users->type == jbvBinary &&
+				JsonContainerIsArray(users->val.binary.data) &&
+				JsonContainerSize(users->val.binary.data) == 2)
+			{
+				a = getIthJsonbValueFromContainer(users->val.binary.data, 0);
+				b = getIthJsonbValueFromContainer(users->val.binary.data, 1);
+			}
+			if (a == NULL || b == NULL || a->type != jbvString || b->type != jbvString ||
+				a->val.string.len == 0 || a->val.string.len >= NAMEDATALEN ||
+				b->val.string.len == 0 || b->val.string.len >= NAMEDATALEN ||
+				(a->val.string.len == b->val.string.len &&
+				 strncmp(a->val.string.val, b->val.string.val, a->val.string.len) == 0))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("invalid rotation_config for a MultiUser secret of type PG-ROLE"),
+						 errdetail("\"Usernames\" is an array of the two different login roles that alternate, for example [\"app_blue\", \"app_green\"].")));
+		}
+		else if (users != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("invalid rotation_config for a SingleUser secret of type PG-ROLE"),
+					 errdetail("\"Usernames\" belongs to \"SecretSubType\": \"MultiUser\"; a SingleUser secret rotates the role its value names.")));
 	}
 }
 

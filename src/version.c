@@ -531,6 +531,51 @@ csms_version_add(CsmsCall *call, CsmsSecret *s, char kind, const char *value, Si
 	s->version_count += 1 - pruned;
 }
 
+static CsmsStmt q_version_sealed = {
+	"SELECT v.key_id, v.key_version, v.wrapped_dek, v.ciphertext, k.alias, k.state"
+	" FROM csms.versions v JOIN csms.keys k ON k.id OPERATOR(pg_catalog.=) v.key_id"
+	" WHERE v.secret_id OPERATOR(pg_catalog.=) $1 AND v.version OPERATOR(pg_catalog.=) $2",
+	2, {UUIDOID, INT4OID}
+};
+
+/*
+ * Version `version` of s opened, for the extension's own use (a rotation
+ * reads the credentials it replaces): the value in the current memory
+ * context, wiped when it is reset.  The caller checked the privileges.
+ */
+bytea *
+csms_version_open(CsmsCall *call, CsmsSecret *s, int version, char *kind)
+{
+	Datum		args[2];
+	bool		isnull;
+	CsmsKey    *key;
+	bytea	   *plain;
+	pg_uuid_t	key_id;
+	int			key_version;
+	bytea	   *wrapped_dek,
+			   *ciphertext;
+	char	   *alias,
+			   *state;
+
+	args[0] = UUIDPGetDatum(&s->id);
+	args[1] = Int32GetDatum(version);
+	if (csms_exec(&q_version_sealed, args, NULL, SPI_OK_SELECT, 1) != 1)
+		version_not_found(s->name, version);
+	/* the row's values first: the key's lookup runs queries of its own */
+	key_id = *DatumGetUUIDP(csms_col(0, 1, &isnull));
+	key_version = DatumGetInt32(csms_col(0, 2, &isnull));
+	wrapped_dek = csms_col_bytea(0, 3);
+	ciphertext = csms_col_bytea(0, 4);
+	alias = csms_col_text(0, 5);
+	state = csms_col_text(0, 6);
+	csms_call_need_root_key(call);
+	key = csms_key_for_version(call, &key_id, alias, state, key_version);
+	plain = csms_open_value(call, &s->id, call->region, s->name, version, key,
+							wrapped_dek, ciphertext, kind);
+	csms_wipe(key->material, CSMS_KEY_LEN);
+	return plain;
+}
+
 /* Re-wrap every version's data key under `to`, then the SYSCURRENT copy */
 static void
 versions_rewrap(CsmsCall *call, CsmsSecret *s, CsmsKey *to)

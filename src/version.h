@@ -103,6 +103,9 @@ extern HeapTuple csms_version_made_tuple(CsmsCall *call, TupleDesc tupdesc,
 /* version (0: the SYSCURRENT one) of s, which must exist (42704) */
 extern int	csms_version_resolve(CsmsSecret *s, int version);
 
+/* version `version` of s opened for the extension's own use (wiped with its context) */
+extern bytea *csms_version_open(CsmsCall *call, CsmsSecret *s, int version, char *kind);
+
 /* Set (or, expire_time NULL, clear) the expiry of a version of s. */
 extern void csms_version_set_expiry(CsmsSecret *s, int version, const Datum *expire_time);
 
