@@ -70,7 +70,7 @@ OBJS = \
 DATA = sql/secrets--1.0.sql sql/secrets--1.1.sql sql/secrets--1.0--1.1.sql
 PGFILEDESC = "secrets - a secrets manager inside PostgreSQL"
 
-REGRESS = setup keys secrets versions values stages password tamper backup regions security acl tags lifecycle hostile
+REGRESS = setup keys secrets versions values stages password tamper backup regions security acl tags lifecycle rotation hostile
 REGRESS_OPTS = --inputdir=.
 ISOLATION = concurrent_versions version_locking concurrent_create replica_sync read_cache write_cache usage_sync acl_revoke tags_limit events_race
 ISOLATION_OPTS = --inputdir=.

@@ -60,7 +60,8 @@ BEGIN
 	PERFORM csms_revoke_key(k, r) FROM unnest('{mk,eu:mk}'::text[]) k,
 		unnest('{acl_exact,acl_allbut,acl_other}'::name[]) r;
 	PERFORM csms_enable_key('mk');
-	PERFORM csms_create_secret('mx', 'value x', tags => '{"env": "prod"}');
+	PERFORM csms_create_secret('mx', 'value x', tags => '{"env": "prod"}',
+		rotation_func_urn => 'rotate_demo');
 	PERFORM csms_create_secret_version('mx', 'value x2', version_stages => '{LBL}');
 	PERFORM csms_update_secret_stage('mx', 'LBL', 'v1');
 	PERFORM csms_create_replica('mx', 'eu');
@@ -103,6 +104,7 @@ INSERT INTO acl_matrix (fn, on_what, privilege, region, call) VALUES
 	('csms_update_secret_version', 'secret', 'write', '', $$SELECT * FROM csms_update_secret_version('mx', 'v1', now() + '1 day')$$),
 	('csms_update_secret_stage', 'secret', 'write', '', $$SELECT * FROM csms_update_secret_stage('mx', 'LBL', 'v2')$$),
 	('csms_delete_secret_stage', 'secret', 'write', '', $$SELECT csms_delete_secret_stage('mx', 'LBL')$$),
+	('csms_rotate_secret', 'secret', 'write', '', $$SELECT * FROM csms_rotate_secret('mx')$$),
 	('csms_update_secret', 'secret', 'manage', '', $$SELECT * FROM csms_update_secret('mx', description => 'd')$$),
 	('csms_disable_secret', 'secret', 'manage', '', $$SELECT * FROM csms_disable_secret('mx')$$),
 	('csms_enable_secret', 'secret', 'manage', '', $$SELECT * FROM csms_enable_secret('mx')$$),

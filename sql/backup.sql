@@ -6,7 +6,7 @@
 SELECT name FROM csms_create_secret('bk', 'first: päss "q" \ é',
 	description => 'backed up', tags => '{"env": "prod", "team": "db"}',
 	auto_rotation => true, rotation_period => '30d',
-	event_subscriptions => '{ev1}', rotation_func_urn => 'urn:fss:x');
+	event_subscriptions => '{ev1}', rotation_func_urn => 'rotate_demo');
 SELECT id FROM csms_create_secret_version('bk', secret_binary => '\x00ff000102'::bytea, version_stages => '{BIN}');
 SELECT id FROM csms_create_secret_version('bk', '', expire_time => '2031-01-01 00:00+00');
 SELECT id FROM csms_create_secret_version('bk', repeat('z', 32768));

@@ -13,7 +13,7 @@ SELECT name, state, description, secret_type, auto_rotation, rotation_period,
 		rotation_period => '30d',
 		rotation_config => '{"InstanceId": "i-1", "SecretSubType": "MultiUser"}',
 		event_subscriptions => '{rotation-events}', enterprise_project_id => 'proj-1',
-		rotation_func_urn => 'urn:fss:local:abc:function:default:rotate:latest',
+		rotation_func_urn => 'rotate_demo',
 		tags => '{"env": "prod", "team": "db"}') \gx
 SELECT key, value FROM csms.tags t JOIN csms.secrets s ON s.id = t.secret_id
  WHERE s.name = 'db-main' ORDER BY key;

@@ -81,3 +81,8 @@ SELECT count(*) FROM csms_list_keys();
 SET csms.region = 'nowhere';
 SELECT try($$SELECT * FROM csms_list_keys()$$);
 RESET csms.region;
+
+-- a rotation function the suites name (rotation_func_urn): the new value
+-- from the secret's name and the new version's id
+CREATE FUNCTION public.rotate_demo(secret_name text, version_id text) RETURNS text
+	LANGUAGE sql AS $$ SELECT 'rotated ' || secret_name || ' ' || version_id $$;

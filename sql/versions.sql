@@ -101,7 +101,7 @@ SELECT update_time > create_time AS touched FROM csms_show_secret('ver');
 CREATE TEMP TABLE made AS SELECT * FROM csms_create_secret('rows', 'v', description => 'd',
 	auto_rotation => true, rotation_period => '30d', rotation_config => '{"a": 1}',
 	event_subscriptions => '{ev1}', enterprise_project_id => 'proj',
-	rotation_func_urn => 'urn:x', tags => '{"k": "v"}');
+	rotation_func_urn => 'rotate_demo', tags => '{"k": "v"}');
 SELECT (SELECT row(m.*)::text FROM made m) = (SELECT row(s.*)::text FROM csms_show_secret('rows') s) AS same;
 CREATE TEMP TABLE made2 AS SELECT * FROM csms_create_secret('rows2', secret_binary => '\x01', rotation_period => '5h');
 SELECT (SELECT row(m.*)::text FROM made2 m) = (SELECT row(s.*)::text FROM csms_show_secret('rows2') s) AS same;

@@ -50,6 +50,7 @@
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
+#include "utils/lsyscache.h"
 #include "utils/regproc.h"
 #include "utils/resowner.h"
 #include "utils/snapmgr.h"
@@ -127,6 +128,27 @@ check_function_shape(Oid f, const char *shown)
 				 errdetail("A rotation function is a function (secret_name text, version_id text) RETURNS text that returns the new value.")));
 }
 
+/*
+ * The function `spec` names with the current search_path: a bare name must
+ * name one function, a signature names it exactly; InvalidOid if none.
+ */
+static Oid
+function_lookup(const char *spec)
+{
+	LOCAL_FCINFO(fcinfo, 1);
+	Datum		d;
+
+	/* to_regproc and to_regprocedure: NULL when none (or, bare, several) */
+	InitFunctionCallInfoData(*fcinfo, NULL, 1, InvalidOid, NULL, NULL);
+	fcinfo->args[0].value = CStringGetTextDatum(spec);
+	fcinfo->args[0].isnull = false;
+	if (strchr(spec, '(') == NULL)
+		d = to_regproc(fcinfo);
+	else
+		d = to_regprocedure(fcinfo);
+	return fcinfo->isnull ? InvalidOid : DatumGetObjectId(d);
+}
+
 /* The rotation function a caller names (rotation.h) */
 char *
 csms_rotation_function_resolve(const char *spec)
@@ -135,11 +157,12 @@ csms_rotation_function_resolve(const char *spec)
 	AclResult	acl;
 
 	csms_check_printable("rotation function", spec, 1024);
-	/* a bare name must name one function; a signature names it exactly */
-	if (strchr(spec, '(') == NULL)
-		f = DatumGetObjectId(DirectFunctionCall1(regprocin, CStringGetDatum(spec)));
-	else
-		f = DatumGetObjectId(DirectFunctionCall1(regprocedurein, CStringGetDatum(spec)));
+	f = function_lookup(spec);
+	if (!OidIsValid(f))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("rotation function %s does not exist", spec),
+				 errhint("Name a function (secret_name text, version_id text) RETURNS text, by its name or as name(text, text); a name must be unique.")));
 	check_function_shape(f, spec);
 	acl = pg_proc_aclcheck(f, GetUserId(), ACL_EXECUTE);
 	if (acl != ACLCHECK_OK)
@@ -147,14 +170,16 @@ csms_rotation_function_resolve(const char *spec)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied for rotation function %s", spec),
 				 errdetail("Naming a rotation function needs the privilege EXECUTE on it.")));
-	return format_procedure_qualified(f);
+	/* its arguments are (text, text): pg_catalog's text, the pinned search_path's first */
+	return psprintf("%s(text,text)",
+					quote_qualified_identifier(get_namespace_name(get_func_namespace(f)),
+											   get_func_name(f)));
 }
 
 /* The new value from s's rotation function: its text, in wiped memory */
 static char *
 function_value(CsmsSecret *s, const RotationPlan *p, int version, Size *len)
 {
-	Datum		fn;
 	Oid			f;
 	HeapTuple	tup;
 	Oid			owner;
@@ -167,14 +192,13 @@ function_value(CsmsSecret *s, const RotationPlan *p, int version, Size *len)
 	char	   *out;
 
 	/* stored qualified; gone or changed since it was named: the task fails */
-	fn = DirectFunctionCall1(to_regprocedure, CStringGetTextDatum(p->func_urn));
-	if (fn == (Datum) 0)
+	f = function_lookup(p->func_urn);
+	if (!OidIsValid(f))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_FUNCTION),
 				 errmsg("rotation function %s of secret \"%s\" does not exist", p->func_urn,
 						s->name),
 				 errhint("Name an existing function with csms_update_secret(rotation_func_urn => ...).")));
-	f = DatumGetObjectId(fn);
 	check_function_shape(f, p->func_urn);
 	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(f));
 	if (!HeapTupleIsValid(tup))
