@@ -24,6 +24,10 @@ CREATE ROLE csms_hostile_heir;	-- whom it gives its secrets to (csms_reassign_ow
 GRANT csms_hostile_heir TO csms_hostile;
 CREATE SCHEMA hostile AUTHORIZATION csms_hostile;
 GRANT CREATE ON SCHEMA public TO csms_hostile;
+-- its rotation function: of its own, as a rotation function must be
+CREATE FUNCTION public.hostile_rotate(secret_name text, version_id text) RETURNS text
+	LANGUAGE sql AS $$ SELECT 'rotated' $$;
+ALTER FUNCTION public.hostile_rotate(text, text) OWNER TO csms_hostile;
 -- the first gate is open: the role may call every function of the extension
 DO $$
 DECLARE

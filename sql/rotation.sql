@@ -201,7 +201,19 @@ SELECT try($$SELECT csms_update_secret('fn', rotation_func_urn => E'rot\n')$$);
 SELECT try($$SELECT csms_create_secret('fn2', 'x', rotation_func_urn => 'lower')$$);
 SET ROLE rot_writer;
 SELECT try($$SELECT csms_create_secret('fn-private', 'x', rotation_func_urn => 'rot_private')$$);
+-- it runs as its owner: a function of another role is refused, one's own runs as oneself
+SELECT try($$SELECT csms_create_secret('fn-other', 'x', rotation_func_urn => 'rotate_demo')$$);
 RESET ROLE;
+CREATE FUNCTION rot_mine(secret_name text, version_id text) RETURNS text
+	LANGUAGE sql AS $$ SELECT current_user || ' ' || version_id $$;
+ALTER FUNCTION rot_mine(text, text) OWNER TO rot_writer;
+SET ROLE rot_writer;
+SELECT name, rotation_func_urn FROM csms_create_secret('fn-mine', 'x', rotation_func_urn => 'rot_mine');
+SELECT version_id FROM csms_rotate_secret('fn-mine');
+SELECT csms_get_secret_value('fn-mine');
+SELECT csms_delete_secret('fn-mine');
+RESET ROLE;
+DROP FUNCTION rot_mine(text, text);
 -- a COMMON secret without one is refused, and no task is written
 SELECT name FROM csms_create_secret('plain-rot', 'x');
 SELECT try($$SELECT csms_rotate_secret('plain-rot')$$);

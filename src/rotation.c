@@ -154,6 +154,7 @@ char *
 csms_rotation_function_resolve(const char *spec)
 {
 	Oid			f;
+	Oid			owner;
 	AclResult	acl;
 
 	csms_check_printable("rotation function", spec, 1024);
@@ -170,6 +171,22 @@ csms_rotation_function_resolve(const char *spec)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied for rotation function %s", spec),
 				 errdetail("Naming a rotation function needs the privilege EXECUTE on it.")));
+	/* it will run as its owner: only with rights the caller has already */
+	{
+		HeapTuple	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(f));
+
+		if (!HeapTupleIsValid(tup))
+			elog(ERROR, "cache lookup failed for function %u", f);
+		owner = ((Form_pg_proc) GETSTRUCT(tup))->proowner;
+		ReleaseSysCache(tup);
+	}
+	if (!has_privs_of_role(GetUserId(), owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for rotation function %s", spec),
+				 errdetail("A rotation function runs as its owner, role \"%s\", whose privileges the caller does not have.",
+						   GetUserNameFromId(owner, false)),
+				 errhint("Name a function of your own.")));
 	/* its arguments are (text, text): pg_catalog's text, the pinned search_path's first */
 	return psprintf("%s(text,text)",
 					quote_qualified_identifier(get_namespace_name(get_func_namespace(f)),
