@@ -439,7 +439,8 @@ csms_maintenance_worker_main(Datum arg)
 					break;
 				StartTransactionCommand();
 				PushActiveSnapshot(GetTransactionSnapshot());
-				csms_call_enter(&call, "csms maintenance", false);
+				/* the account too: a rotation needs the root key */
+				csms_call_begin(&call, "csms maintenance", 0);
 				n = csms_due_batch(&call, (CsmsDueWork) kind, csms_due_now());
 				csms_call_end(&call);
 				PopActiveSnapshot();

@@ -687,9 +687,13 @@ check_rotatable(CsmsSecret *s, const RotationPlan *p)
 				 errhint("Name one with csms_update_secret(rotation_func_urn => ...).")));
 }
 
-/* The rotation proper, in the caller's subtransaction: the version it made */
-static int
-rotate(CsmsCall *call, CsmsSecret *s, const RotationPlan *p)
+/*
+ * The rotation proper, in the caller's subtransaction: the new version,
+ * then what records it (times, task, event, replicas), so that a failure
+ * anywhere leaves nothing of it.
+ */
+static void
+rotate(CsmsCall *call, CsmsSecret *s, const RotationPlan *p, TaskRow *t)
 {
 	char	   *value;
 	Size		len;
@@ -702,7 +706,8 @@ rotate(CsmsCall *call, CsmsSecret *s, const RotationPlan *p)
 		value = function_value(s, p, s->last_version + 1, &len);
 	csms_version_add(call, s, CSMS_KIND_STRING, value, len, NULL, 0, NULL, &made);
 	csms_wipe(value, len);
-	return made.version;
+	t->version = made.version;
+	rotation_succeeded(call, s, p, t);
 }
 
 /* An error's message for a task: at most TASK_MSG_MAX characters */
@@ -716,11 +721,11 @@ task_message(ErrorData *e)
 }
 
 /*
- * Run rotate() in a subtransaction: true and *version on success; on an
- * error, the subtransaction rolled back and false with the error in *err.
+ * Run rotate() in a subtransaction: true on success; on an error, the
+ * subtransaction rolled back and false with the error in *err.
  */
 static bool
-rotate_guarded(CsmsCall *call, CsmsSecret *s, const RotationPlan *p, int *version,
+rotate_guarded(CsmsCall *call, CsmsSecret *s, const RotationPlan *p, TaskRow *t,
 			   ErrorData **err)
 {
 	MemoryContext cxt = CurrentMemoryContext;
@@ -731,7 +736,7 @@ rotate_guarded(CsmsCall *call, CsmsSecret *s, const RotationPlan *p, int *versio
 	MemoryContextSwitchTo(cxt);
 	PG_TRY();
 	{
-		*version = rotate(call, s, p);
+		rotate(call, s, p, t);
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = owner;
@@ -897,14 +902,15 @@ csms_secret_rotate(CsmsCall *call, const char *name, CsmsRotation *out)
 	t.automatic = false;
 	t.time = GetCurrentTransactionStartTimestamp();
 	t.attempts = 1;
-	if (!rotate_guarded(call, s, &p, &t.version, &err))
+	if (!rotate_guarded(call, s, &p, &t, &err))
 	{
+		t.version = 0;
+		t.success = false;
 		t.error_code = unpack_sql_state(err->sqlerrcode);
 		t.error_msg = task_message(err);
 		record_failure_apart(&t);
 		ReThrowError(err);
 	}
-	rotation_succeeded(call, s, &p, &t);
 	out->task_id = t.id;
 	out->version = t.version;
 }
@@ -963,11 +969,8 @@ rotate_due(CsmsCall *call, const char *name, TimestampTz now)
 	t.automatic = true;
 	t.time = now;
 	t.attempts = p.failures + 1;
-	if (rotate_guarded(call, s, &p, &t.version, &err))
-	{
-		rotation_succeeded(call, s, &p, &t);
+	if (rotate_guarded(call, s, &p, &t, &err))
 		return;
-	}
 	else
 	{
 		Datum		args[3];
@@ -979,6 +982,8 @@ rotate_due(CsmsCall *call, const char *name, TimestampTz now)
 		args[2] = Int32GetDatum(CSMS_ROTATION_MAX_FAILURES);
 		csms_exec(&q_rotation_failed, args, NULL, SPI_OK_UPDATE_RETURNING, 1);
 		still_on = DatumGetBool(csms_col(0, 2, &isnull));
+		t.version = 0;
+		t.success = false;
 		t.error_code = unpack_sql_state(err->sqlerrcode);
 		t.error_msg = task_message(err);
 		task_insert(&t);
