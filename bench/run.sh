@@ -15,6 +15,12 @@
 #                (filter by one tag: a page of  and a table of its tags,
 #                10 of its 100 secrets) over    indexed
 #                BENCH_TAGS tagged secrets
+#   rotate       csms_rotate_secret             vs csms_create_secret_version
+#                (PG-ROLE SingleUser: SCRAM-    of the same secrets and value
+#                SHA-256 verifier and ALTER     size
+#                ROLE; COMMON: a trivial
+#                rotation function) over
+#                BENCH_ROT secrets of each kind
 #   memory       one backend before/after reading BENCH_MEM_N distinct secrets
 #
 # in two setups, one after the other: "tuned" (the library preloaded,
@@ -37,6 +43,9 @@
 #   BENCH_RUNS=5 BENCH_CLIENTS="1 2" BENCH_BATCH=100000
 #   BENCH_TAGS=100000    tagged secrets (database bench_tags), 100 for each
 #                        value of the tag the list workloads filter by
+#   BENCH_ROT=1000       secrets of each kind the rotate phase rotates (and
+#                        login roles bench_role_1.. for the PG-ROLE ones):
+#                        enough that 2 clients rarely pick the same one
 #   BENCH_RETRIES=2      runs during which other processes used more than
 #                        BENCH_MAX_OTHERS=10 % of the machine's CPU are done
 #                        again, at most this many times each and
@@ -91,6 +100,7 @@ esac
 if [ "$mode" = smoke ]; then
 	N=200 REPLICAS=20 BIG=1000 MEM_N=200 DURATION=2 RUNS=1 CLIENTS="2" BATCH=500 RETRIES=0 RETRY_BUDGET=0
 	TAGS=500
+	ROT=20
 	SHARED_BUFFERS=128MB
 	USAGE_SLOTS=65536
 	HUGE=off
@@ -99,6 +109,7 @@ else
 	REPLICAS=${BENCH_REPLICAS:-$((N / 10))}
 	BIG=${BENCH_BIG:-1000000}
 	TAGS=${BENCH_TAGS:-100000}
+	ROT=${BENCH_ROT:-1000}
 	MEM_N=${BENCH_MEM_N:-100000}
 	DURATION=${BENCH_DURATION:-6}
 	RUNS=${BENCH_RUNS:-5}
@@ -121,7 +132,7 @@ else
 fi
 defaults=no
 default_sb=$([ "$setup" = tuned ] && echo "2GB on" || echo "256MB off")
-[ "$mode" = full ] && [ -z "${BENCH_ONLY:-}" ] && [ "$N $BIG $MEM_N $TAGS $DURATION $RUNS $CLIENTS $BATCH $SHARED_BUFFERS $HUGE" = "10000 1000000 100000 100000 6 5 1 2 100000 $default_sb" ] && defaults=yes
+[ "$mode" = full ] && [ -z "${BENCH_ONLY:-}" ] && [ "$N $BIG $MEM_N $TAGS $ROT $DURATION $RUNS $CLIENTS $BATCH $SHARED_BUFFERS $HUGE" = "10000 1000000 100000 100000 1000 6 5 1 2 100000 $default_sb" ] && defaults=yes
 [ "$MEM_N" -gt "$BIG" ] && MEM_N=$BIG
 MAX_OTHERS=${BENCH_MAX_OTHERS:-10}	# % of the machine's CPU used by others that makes a run count as disturbed
 
@@ -318,6 +329,39 @@ SELECT count(csms_create_replica('r' || g, 'eu-bench')) FROM generate_series(1, 
 VACUUM ANALYZE;
 EOF2
 log "19 more versions of each secret of bench, $REPLICAS secrets with 20 versions and a replica: $(secs "$a" "$(now)")s"
+# Rotations (the rotate phase), all owned by the superuser: ROT login roles
+# bench_role_1.. (not superusers) and PG-ROLE SingleUser secrets rot-role-1..
+# naming them, and ROT COMMON secrets rot-func-1.. that rotate through
+# bench_rot (setup.sql).  Each gets 19 more versions of the rotation's value
+# size and shape, so that every measured rotation and new version is at the
+# 20-version limit and prunes one.  One rotation of each kind checks that
+# they work before the runs; the verifier the first left in pg_authid gives
+# the PBKDF2 iteration count the table reports.
+a=$(now)
+psql_ -d bench -v n="$ROT" >/dev/null <<EOF2 || die "rotation secrets and roles in bench"
+SELECT format('CREATE ROLE bench_role_%s LOGIN', g) FROM generate_series(1, :n) g
+\gexec
+SELECT count(csms_create_secret('rot-role-' || g, secret_type => 'PG-ROLE',
+         secret_string => format('{"username": "bench_role_%s", "password": "x"}', g)))
+  FROM generate_series(1, :n) g;
+SELECT format('SELECT count(csms_create_secret_version(''rot-role-'' || g, secret_string => format(''{"username": "bench_role_%%s", "password": "0123456789abcdefghijklmnopqrstuv"}'', g))) FROM generate_series(1, %s) g', :n)
+  FROM generate_series(2, 20) v
+\gexec
+SELECT count(csms_create_secret('rot-func-' || g, secret_string => $value_sql,
+         rotation_func_urn => 'bench_rot'))
+  FROM generate_series(1, :n) g;
+SELECT format('SELECT count(csms_create_secret_version(''rot-func-'' || g, secret_string => ${value_sql//\'/\'\'})) FROM generate_series(1, %s) g', :n)
+  FROM generate_series(2, 20) v
+\gexec
+SELECT version_id FROM csms_rotate_secret('rot-role-1');
+SELECT version_id FROM csms_rotate_secret('rot-func-1');
+VACUUM ANALYZE;
+EOF2
+scram_iter=$(psql_ -d bench -At -c "SELECT split_part(split_part(rolpassword, '\$', 2), ':', 1)
+	FROM pg_authid WHERE rolname = 'bench_role_1' AND rolpassword LIKE 'SCRAM-SHA-256\$%'") \
+	|| die "the verifier of bench_role_1"
+[ -n "$scram_iter" ] || die "rotating rot-role-1 left no SCRAM-SHA-256 verifier on bench_role_1"
+log "$ROT roles with PG-ROLE secrets and $ROT COMMON secrets with a rotation function, 20 versions each: $(secs "$a" "$(now)")s; SCRAM-SHA-256 verifiers of $scram_iter iterations"
 log "loading $BIG secrets (database bench_big)"
 load_db bench_big "$BIG" no
 log "loaded: secrets ${load_secs[bench_big.csms]}s ($(rate "$BIG" "${load_secs[bench_big.csms]}")/s), plain ${load_secs[bench_big.plain]}s"
@@ -397,6 +441,10 @@ workloads=(
 	"version_replica|new version: csms_create_secret_version of a secret with one replica|bench|version_replica.sql|$REPLICAS||version_plain"
 	"version_plain|new version: plain UPDATE|bench|version_plain.sql|$N||version_plain"
 	"version_pgcrypto|new version: UPDATE pgp_sym_encrypt|bench|version_pgcrypto.sql|$N||version_plain"
+	"rotate_role|rotate: csms_rotate_secret of a PG-ROLE SingleUser secret (SCRAM-SHA-256 verifier of $scram_iter iterations, ALTER ROLE)|bench|rotate_role.sql|$ROT||version_plain"
+	"version_role|new version: csms_create_secret_version of the same PG-ROLE secrets, a value of the rotation's size|bench|version_role.sql|$ROT||version_plain"
+	"rotate_func|rotate: csms_rotate_secret of a COMMON secret through a rotation function (SQL, 100 bytes)|bench|rotate_func.sql|$ROT||version_plain"
+	"version_func|new version: csms_create_secret_version of the same COMMON secrets (100 bytes)|bench|version_func.sql|$ROT||version_plain"
 	"big_csms|read: csms_get_secret_value|bench_big|read_csms.sql|$BIG||big_plain"
 	"big_csms_ro|read: csms_get_secret_value, csms.track_last_used = off (no last_used_time bookkeeping)|bench_big|read_csms.sql|$BIG|-c csms.track_last_used=off|big_plain"
 	"big_plain|read: plain SELECT value WHERE name = \$1|bench_big|read_plain.sql|$BIG||big_plain"
@@ -408,6 +456,7 @@ workloads=(
 phases=("read_csms read_csms_ro read_plain read_pgcrypto read_grant read_pattern"
 	"create_csms create_plain create_pgcrypto create_event create_event_plain"
 	"version_csms version_replica version_plain version_pgcrypto"
+	"rotate_role version_role rotate_func version_func"
 	"big_csms big_csms_ro big_plain scale_csms scale_plain"
 	"tags_csms tags_plain")
 if [ -n "${BENCH_ONLY:-}" ]; then	# a subset of the workloads, for quick looks
@@ -529,6 +578,9 @@ mem=$(psql_ -d bench_big -At -v n="$MEM_N" -f "$work/scripts/memory.sql") || die
 read -r anon_fresh ctx_fresh anon_warm ctx_warm anon_after ctx_after <<<"$mem"
 [ -n "$ctx_after" ] || die "memory measurement printed '$mem'"
 
+rot_tasks=$(psql_ -d bench -At -c "SELECT count(*) FILTER (WHERE status = 'SUCCESS') || ' SUCCESS, '
+	|| count(*) FILTER (WHERE status = 'FAILED') || ' FAILED' FROM csms.secret_tasks") || die "rotation tasks"
+
 # --- the table -------------------------------------------------------------
 median() {	# of the numeric words of $1; "ERROR" if any run failed
 	case " $1 " in *" ERROR "*) echo ERROR; return ;; esac
@@ -567,6 +619,8 @@ r_scale_plain=$(ratio "$(med big_plain "$target_c")" "$(med scale_plain "$target
 r_tags=$(ratio "$(med tags_csms "$target_c")" "$(med tags_plain "$target_c")" 3)
 r_create_event=$(ratio "$(med create_event "$target_c")" "$(med create_event_plain "$target_c")" 3)
 r_create_event_insert=$(ratio "$(med create_event "$target_c")" "$(med create_plain "$target_c")" 3)
+r_rotate_role=$(ratio "$(med rotate_role "$target_c")" "$(med version_role "$target_c")" 3)
+r_rotate_func=$(ratio "$(med rotate_func "$target_c")" "$(med version_func "$target_c")" 3)
 
 machine_cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n1)
 machine_ram=$(awk '/^MemTotal/ { printf "%.1f GB", $2 / 1048576 }' /proc/meminfo)
@@ -626,9 +680,13 @@ fi
 	echo "| read at $(human "$BIG") vs read at $(human "$N") (both in the scale phase) | >= 0.90 | $r_scale | $(goal_met "$r_scale" ">=" 0.90) |"
 	echo "| list by one tag over $(human "$TAGS") secrets (csms_list_resource_instances) vs the plain tables | reported | $r_tags | |"
 	echo "| create with one event subscription vs plain INSERT + audit row + pg_notify (vs plain INSERT alone: $r_create_event_insert) | reported | $r_create_event | |"
+	echo "| rotation of a PG-ROLE SingleUser secret (SCRAM-SHA-256, $scram_iter iterations, ALTER ROLE) vs csms_create_secret_version of the same secrets, same value size | reported | $r_rotate_role | |"
+	echo "| rotation of a COMMON secret through a trivial rotation function vs csms_create_secret_version of the same secrets, same value size | reported | $r_rotate_func | |"
 	echo "| memory: backend after reading $(human "$MEM_N") distinct secrets vs a fresh one (RssAnon) | <= +5 MB | +$mem_after MB | $(goal_met "$mem_after" "<=" 5) |"
 	echo
 	echo "Scans of csms.secrets and csms.tags by one filter and one count by tag over $(human "$TAGS") secrets (pg_stat_all_tables): $tag_scans."
+	echo
+	echo "Rotation: $(human "$ROT") login roles bench_role_1.. (not superusers) with PG-ROLE SingleUser secrets rot-role-1.. naming them, and $(human "$ROT") COMMON secrets rot-func-1.. with rotation_func_urn => 'bench_rot' (LANGUAGE sql, repeat('x', 100)), all owned by the superuser, each at the 20-version limit before the runs; a PG-ROLE rotation computes a SCRAM-SHA-256 verifier with $scram_iter PBKDF2 iterations (read from pg_authid after a rotation) and runs ALTER ROLE. The new-version rows of the rotate phase are their counterparts on the same secrets with a value of the same size, given by the client; the ratios above are rotation over them. Rotation tasks in csms.secret_tasks at the end: $rot_tasks."
 	echo
 	echo "Scale, for reference: the scale phase interleaves reads at $(human "$BIG") and at $(human "$N"), so that background work (the usage worker writing the reads of $(human "$BIG") secrets, autovacuum) weighs on both alike; plain read $(human "$BIG")/$(human "$N") in that phase = $r_scale_plain; csms read at $(human "$BIG") over csms read at $(human "$N") of the read phase = $r_scale_cross; with csms.track_last_used = off, over the read phase = $r_scale_ro."
 	echo

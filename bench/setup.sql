@@ -48,3 +48,8 @@ CREATE TABLE plain_tags (
 	PRIMARY KEY (name, key)
 );
 CREATE INDEX plain_tags_key_value ON plain_tags (key, value, name);
+
+-- the rotation function of the COMMON secrets rot-func-<i> (rotate_func.sql):
+-- as trivial as one can be, so that the rotation's own cost shows
+CREATE FUNCTION bench_rot(secret_name text, version_id text) RETURNS text
+	LANGUAGE sql AS $$ SELECT repeat('x', 100) $$;
