@@ -198,6 +198,7 @@ SELECT try($$SELECT csms_update_secret('fn', rotation_func_urn => 'rot_twice')$$
 SELECT try($$SELECT csms_update_secret('fn', rotation_func_urn => 'rot_proc(text,text)')$$);
 SELECT try($$SELECT csms_update_secret('fn', rotation_func_urn => 'rot_wrong(')$$);
 SELECT try($$SELECT csms_update_secret('fn', rotation_func_urn => E'rot\n')$$);
+SELECT try($$SELECT csms_update_secret('fn', rotation_func_urn => 'urn:fss:local:abc:function:default:rotate:latest')$$);
 SELECT try($$SELECT csms_create_secret('fn2', 'x', rotation_func_urn => 'lower')$$);
 SET ROLE rot_writer;
 SELECT try($$SELECT csms_create_secret('fn-private', 'x', rotation_func_urn => 'rot_private')$$);

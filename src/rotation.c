@@ -132,11 +132,26 @@ check_function_shape(Oid f, const char *shown)
  * The function `spec` names with the current search_path: a bare name must
  * name one function, a signature names it exactly; InvalidOid if none.
  */
+/* whether spec has the characters of a function name or signature only */
+static bool
+function_spec_ok(const char *spec)
+{
+	const char *p;
+
+	for (p = spec; *p; p++)
+		if (!(isalnum((unsigned char) *p) || strchr("_$.\"(), ", *p) != NULL))
+			return false;
+	return p != spec;
+}
+
 static Oid
 function_lookup(const char *spec)
 {
 	LOCAL_FCINFO(fcinfo, 1);
 	Datum		d;
+
+	if (!function_spec_ok(spec))
+		return InvalidOid;
 
 	/* to_regproc and to_regprocedure: NULL when none (or, bare, several) */
 	InitFunctionCallInfoData(*fcinfo, NULL, 1, InvalidOid, NULL, NULL);
@@ -158,6 +173,11 @@ csms_rotation_function_resolve(const char *spec)
 	AclResult	acl;
 
 	csms_check_printable("rotation function", spec, 1024);
+	if (!function_spec_ok(spec))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid rotation function \"%s\"", spec),
+				 errdetail("A rotation function is named as name, schema.name or name(text, text).")));
 	f = function_lookup(spec);
 	if (!OidIsValid(f))
 		ereport(ERROR,
