@@ -72,7 +72,7 @@ PGFILEDESC = "secrets - a secrets manager inside PostgreSQL"
 
 REGRESS = setup keys secrets versions values stages password tamper backup regions security acl tags lifecycle rotation hostile
 REGRESS_OPTS = --inputdir=.
-ISOLATION = concurrent_versions version_locking concurrent_create replica_sync read_cache write_cache usage_sync acl_revoke tags_limit events_race
+ISOLATION = concurrent_versions version_locking concurrent_create replica_sync read_cache write_cache usage_sync acl_revoke tags_limit events_race rotation_race
 ISOLATION_OPTS = --inputdir=.
 
 PG_CPPFLAGS = -I$(srcdir)/src

@@ -20,6 +20,8 @@ trap 'rm -rf "$work"' EXIT
 cp -r t "$work/t"
 mkdir -p "$work/test"
 cp -r test/interop "$work/test/interop"
+# t/016 compares live verifiers with the SCRAM-SHA-256 unit (test/test_scram --check)
+make -s -C test test_scram >/dev/null && cp test/test_scram "$work/test/test_scram"
 chmod 755 "$work"
 if [ "$(id -u)" -eq 0 ]; then
 	chown -R "$runas" "$work"
