@@ -79,6 +79,8 @@ SELECT (SELECT rolpassword FROM pg_authid WHERE rolname = 'rot_app') = (SELECT r
 SELECT try($$SELECT csms_create_secret_version('pg-app', 'not json')$$);
 SELECT try($$SELECT csms_create_secret_version('pg-app', '{"username": "rot_super", "password": "x"}')$$);
 SELECT id FROM csms_create_secret_version('pg-app', '{"username": "rot_app", "password": "set by hand"}');
+-- the role is the one the secret was made for: a writer cannot point it at another
+SELECT try($$SELECT csms_create_secret_version('pg-app', '{"username": "rot_blue", "password": "x"}')$$);
 
 -- PG-ROLE, MultiUser: the role under SYSPREVIOUS takes the new password ----
 SELECT name, rotation_config FROM csms_create_secret('pg-multi',
@@ -190,6 +192,26 @@ SELECT rotation_func_urn FROM csms_update_secret('fn', rotation_func_urn => 'rot
 -- it runs as its owner, under the call's search_path
 SELECT version_id FROM csms_rotate_secret('fn');
 SELECT csms_get_secret_value('fn');
+-- what it sets ends with it: nothing reaches the caller's session
+CREATE FUNCTION rot_sets(secret_name text, version_id text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM pg_catalog.set_config('search_path', 'rot_evil, pg_catalog', false);
+	PERFORM pg_catalog.set_config('work_mem', '77kB', false);
+	SET LOCAL statement_timeout = '1s';
+	RETURN 'set ' || version_id;
+END $$;
+SELECT rotation_func_urn FROM csms_update_secret('fn', rotation_func_urn => 'rot_sets');
+SHOW search_path;
+BEGIN;
+SELECT version_id FROM csms_rotate_secret('fn');
+SELECT current_setting('search_path') AS search_path, current_setting('work_mem') AS work_mem,
+	   current_setting('statement_timeout') AS statement_timeout;
+COMMIT;
+SHOW search_path;
+SHOW work_mem;
+SELECT csms_get_secret_value('fn');
+SELECT rotation_func_urn FROM csms_update_secret('fn', rotation_func_urn => 'rot_who');
+DROP FUNCTION rot_sets(text, text);
 SELECT try($$SELECT csms_update_secret('fn', rotation_func_urn => 'rot_missing')$$);
 SELECT try($$SELECT csms_update_secret('fn', rotation_func_urn => 'rot_missing(text,text)')$$);
 SELECT try($$SELECT csms_update_secret('fn', rotation_func_urn => 'rot_wrong')$$);
@@ -215,6 +237,22 @@ SELECT csms_get_secret_value('fn-mine');
 SELECT csms_delete_secret('fn-mine');
 RESET ROLE;
 DROP FUNCTION rot_mine(text, text);
+-- a restore keeps a backup's rotation function only for a role that could name it
+SELECT name FROM csms_create_secret('fn-bk', 'x', rotation_func_urn => 'rotate_demo');
+SELECT csms_grant('fn-bk', 'rot_writer', '{read}') IS NOT NULL AS granted;
+SET ROLE rot_writer;
+SELECT csms_backup_secret('fn-bk') AS fn_blob \gset
+RESET ROLE;
+SELECT csms_delete_secret('fn-bk');
+SET ROLE rot_writer;
+SET client_min_messages = notice;
+SELECT name, rotation_func_urn FROM csms_restore(:'fn_blob');
+SET client_min_messages = warning;
+SELECT csms_delete_secret('fn-bk');
+RESET ROLE;
+SELECT name, rotation_func_urn FROM csms_restore(:'fn_blob');
+SELECT csms_delete_secret('fn-bk');
+
 -- a COMMON secret without one is refused, and no task is written
 SELECT name FROM csms_create_secret('plain-rot', 'x');
 SELECT try($$SELECT csms_rotate_secret('plain-rot')$$);

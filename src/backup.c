@@ -48,6 +48,7 @@
 #include "secret.h"
 #include "version.h"
 #include "event.h"
+#include "rotation.h"
 #include "backup.h"
 
 #define PAYLOAD_FORMAT 1
@@ -694,6 +695,15 @@ csms_backup_restore(CsmsCall *call, csms_blob_parsed *parsed, pg_uuid_t *id_out)
 	}
 	args[13] = csms_text_datum(get_string(secret, "secret.", "enterprise_project_id", false));
 	s = get_string(secret, "secret.", "rotation_func_urn", true);
+	/* a rotation function runs as its owner: the restorer must be one who could name it */
+	if (s && !csms_rotation_function_allowed(s, call->save_uid))
+	{
+		ereport(NOTICE,
+				(errmsg("rotation function %s of the backup is not restored", csms_trunc(s)),
+				 errdetail("It is not a rotation function that the restoring role may name here (EXECUTE on it and the privileges of its owner)."),
+				 errhint("Name one with csms_update_secret(rotation_func_urn => ...).")));
+		s = NULL;
+	}
 	if (s)
 		args[14] = csms_text_datum(s);
 	else

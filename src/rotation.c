@@ -55,6 +55,8 @@
 #include "utils/resowner.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
+#include "utils/timeout.h"
+#include "utils/guc.h"
 #include "utils/timestamp.h"
 
 #include "json.h"
@@ -213,18 +215,48 @@ csms_rotation_function_resolve(const char *spec)
 											   get_func_name(f)));
 }
 
-/* The new value from s's rotation function: its text, in wiped memory */
+/* Whether `role` could name the rotation function stored as `stored` (rotation.h) */
+bool
+csms_rotation_function_allowed(const char *stored, Oid role)
+{
+	Oid			f = function_lookup(stored);
+	HeapTuple	tup;
+	Form_pg_proc p;
+	bool		ok;
+
+	if (!OidIsValid(f))
+		return false;
+	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(f));
+	if (!HeapTupleIsValid(tup))
+		return false;
+	p = (Form_pg_proc) GETSTRUCT(tup);
+	ok = p->prokind == PROKIND_FUNCTION && !p->proretset && p->prorettype == TEXTOID &&
+		p->pronargs == 2 && p->proargtypes.values[0] == TEXTOID &&
+		p->proargtypes.values[1] == TEXTOID && has_privs_of_role(role, p->proowner);
+	ReleaseSysCache(tup);
+	return ok && pg_proc_aclcheck(f, role, ACL_EXECUTE) == ACLCHECK_OK;
+}
+
+/*
+ * The new value from s's rotation function: its text, in wiped memory.
+ * The function's settings (set_config, SET, even without LOCAL) are undone
+ * when it returns: none may outlive it in the caller's session or reach
+ * the next rotation of a batch.  An automatic rotation gives it at most
+ * CSMS_ROTATION_TIMEOUT_MS, unless a statement timeout runs already.
+ */
 static char *
-function_value(CsmsSecret *s, const RotationPlan *p, int version, Size *len)
+function_value(CsmsSecret *s, const RotationPlan *p, int version, bool automatic, Size *len)
 {
 	Oid			f;
 	HeapTuple	tup;
 	Oid			owner;
 	Oid			save_uid;
 	int			save_sec;
+	int			nest;
+	bool		timer;
 	FmgrInfo	finfo;
 	LOCAL_FCINFO(fcinfo, 2);
-	Datum		result;
+	volatile Datum result = (Datum) 0;
 	text	   *t;
 	char	   *out;
 
@@ -243,18 +275,35 @@ function_value(CsmsSecret *s, const RotationPlan *p, int version, Size *len)
 	owner = ((Form_pg_proc) GETSTRUCT(tup))->proowner;
 	ReleaseSysCache(tup);
 
-	/* as its owner, restricted; an error restores the user with the subtransaction */
-	GetUserIdAndSecContext(&save_uid, &save_sec);
-	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
+	/*
+	 * As its owner, restricted, in a GUC nest level of its own; an error
+	 * restores the user and the settings with the subtransaction.
+	 */
 	fmgr_info(f, &finfo);
 	InitFunctionCallInfoData(*fcinfo, &finfo, 2, InvalidOid, NULL, NULL);
 	fcinfo->args[0].value = CStringGetTextDatum(s->name);
 	fcinfo->args[0].isnull = false;
 	fcinfo->args[1].value = CStringGetTextDatum(csms_version_id(version));
 	fcinfo->args[1].isnull = false;
-	result = FunctionCallInvoke(fcinfo);
+	timer = automatic && !get_timeout_active(STATEMENT_TIMEOUT);
+	GetUserIdAndSecContext(&save_uid, &save_sec);
+	nest = NewGUCNestLevel();
+	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	if (timer)
+		enable_timeout_after(STATEMENT_TIMEOUT, CSMS_ROTATION_TIMEOUT_MS);
+	PG_TRY();
+	{
+		result = FunctionCallInvoke(fcinfo);
+	}
+	PG_FINALLY();
+	{
+		if (timer)
+			disable_timeout(STATEMENT_TIMEOUT, false);
+	}
+	PG_END_TRY();
 	SetUserIdAndSecContext(save_uid, save_sec);
+	AtEOXact_GUC(false, nest);
 	if (fcinfo->isnull)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -305,6 +354,8 @@ config_user(Jsonb *config, int i)
  * password of login role `role`: never a superuser; a replication role only
  * for a superuser owner; else an owner that is superuser, has CREATEROLE
  * or is the role itself (PostgreSQL's own rule for ALTER ROLE ... PASSWORD).
+ * The messages name the secret, not the role: a SingleUser secret's role is
+ * part of its value, which no message, task or log line shows.
  */
 static void
 check_role(Oid owner, const char *secret_name, const char *role)
@@ -320,7 +371,8 @@ check_role(Oid owner, const char *secret_name, const char *role)
 	if (!HeapTupleIsValid(tup))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("role \"%s\" of PG-ROLE secret \"%s\" does not exist", role, secret_name)));
+				 errmsg("the role of PG-ROLE secret \"%s\" does not exist", secret_name),
+				 errdetail("Its value (or, for MultiUser, its rotation_config) names a role this cluster does not have.")));
 	a = (Form_pg_authid) GETSTRUCT(tup);
 	roleid = a->oid;
 	super = a->rolsuper;
@@ -331,21 +383,21 @@ check_role(Oid owner, const char *secret_name, const char *role)
 	if (!login)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("role \"%s\" of PG-ROLE secret \"%s\" cannot log in", role, secret_name),
+				 errmsg("the role of PG-ROLE secret \"%s\" cannot log in", secret_name),
 				 errdetail("A PG-ROLE secret holds the credentials of a login role.")));
 	if (super)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("the password of superuser \"%s\" cannot be rotated by secret \"%s\"",
-						role, secret_name),
+				 errmsg("the role of PG-ROLE secret \"%s\" is a superuser", secret_name),
 				 errdetail("The extension changes the passwords of roles that are not superusers only.")));
 	if (replication ? !superuser_arg(owner) :
 		!(superuser_arg(owner) || has_createrole_privilege(owner) || owner == roleid))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied to rotate the password of role \"%s\"", role),
-				 errdetail("The owner of secret \"%s\", role \"%s\", may not change that role's password.",
-						   secret_name, GetUserNameFromId(owner, false)),
+				 errmsg("permission denied to change the password of the role of PG-ROLE secret \"%s\"",
+						secret_name),
+				 errdetail("Its owner, role \"%s\", may not change that role's password.",
+						   GetUserNameFromId(owner, false)),
 				 errhint("%s", replication ?
 						 "Only a superuser may change the password of a replication role." :
 						 "The owner needs CREATEROLE, or to be that role itself.")));
@@ -494,14 +546,44 @@ plan_read(CsmsSecret *s, RotationPlan *p)
 		p->operate_type = "FUNCTION";
 }
 
-/* The check of a new version's PG-ROLE value (rotation.h) */
+/*
+ * The check of a new version's PG-ROLE value (rotation.h): as a new
+ * secret's, and for the same role.  A SingleUser secret's role is the one
+ * it was made for (its current version's): whoever may write a version may
+ * not point the rotation at another role (then rotate it and read its new
+ * password).  A MultiUser secret's two roles are its rotation_config's,
+ * which no update changes.
+ */
 void
-csms_pgrole_check_version(CsmsSecret *s, char kind, const char *value, Size len)
+csms_pgrole_check_version(CsmsCall *call, CsmsSecret *s, char kind, const char *value,
+						  Size len)
 {
 	RotationPlan p;
 
 	plan_read(s, &p);
 	csms_pgrole_check_value(s->owner, s->name, p.config, kind, value, len);
+	if (!config_multi(p.config))
+	{
+		int			current = csms_stages_version(&s->stages, "SYSCURRENT");
+		bytea	   *plain;
+		char		ckind;
+		PgRoleValue now,
+					next;
+		bool		same;
+
+		plain = csms_version_open(call, s, current > 0 ? current : s->last_version, &ckind);
+		pgrole_parse(s->name, ckind, VARDATA(plain), VARSIZE(plain) - VARHDRSZ, &now);
+		pgrole_parse(s->name, kind, value, len, &next);
+		same = strcmp(now.username->str, next.username->str) == 0;
+		csms_json_free(now.doc, &csms_sensitive_allocator);
+		csms_json_free(next.doc, &csms_sensitive_allocator);
+		if (!same)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("a new version of PG-ROLE secret \"%s\" must name the same role", s->name),
+					 errdetail("A SingleUser secret holds the credentials of the role it was created for."),
+					 errhint("Create another secret for another role.")));
+	}
 }
 
 /* ALTER ROLE role PASSWORD '<SCRAM-SHA-256 verifier of password>', as owner */
@@ -723,7 +805,7 @@ rotate(CsmsCall *call, CsmsSecret *s, const RotationPlan *p, TaskRow *t)
 	if (strcmp(s->secret_type, "PG-ROLE") == 0)
 		value = pgrole_value(call, s, p, &len);
 	else
-		value = function_value(s, p, s->last_version + 1, &len);
+		value = function_value(s, p, s->last_version + 1, t->automatic, &len);
 	csms_version_add(call, s, CSMS_KIND_STRING, value, len, NULL, 0, NULL, &made);
 	csms_wipe(value, len);
 	t->version = made.version;
@@ -735,18 +817,33 @@ static char *
 task_message(ErrorData *e)
 {
 	const char *m = e->message ? e->message : "unknown error";
-	int			n = pg_mbcliplen(m, strlen(m), TASK_MSG_MAX);
+	int			n = pg_mbcharcliplen(m, strlen(m), TASK_MSG_MAX);
 
 	return pnstrdup(m, n);
 }
 
+/* One attempt at rotating a secret, manual or automatic */
+typedef struct Attempt
+{
+	CsmsCall   *call;
+	const char *name;
+	pg_uuid_t	id;				/* automatic: the due secret */
+	TimestampTz now;
+	bool		skipped;		/* automatic: locked by another, or no longer due */
+	CsmsSecret *s;				/* NULL until the gate opened it */
+	RotationPlan p;
+	TaskRow		t;
+	const char *fail_code;		/* a failed attempt's SQLSTATE and message */
+	const char *fail_msg;
+} Attempt;
+
 /*
- * Run rotate() in a subtransaction: true on success; on an error, the
- * subtransaction rolled back and false with the error in *err.
+ * Run fn(a) in a subtransaction: true on success; on an error, the
+ * subtransaction rolled back (every row, lock, role change and setting it
+ * made) and false with the error in *err.
  */
 static bool
-rotate_guarded(CsmsCall *call, CsmsSecret *s, const RotationPlan *p, TaskRow *t,
-			   ErrorData **err)
+guarded(void (*fn) (Attempt *), Attempt *a, ErrorData **err)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
@@ -756,7 +853,7 @@ rotate_guarded(CsmsCall *call, CsmsSecret *s, const RotationPlan *p, TaskRow *t,
 	MemoryContextSwitchTo(cxt);
 	PG_TRY();
 	{
-		rotate(call, s, p, t);
+		fn(a);
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = owner;
@@ -773,6 +870,40 @@ rotate_guarded(CsmsCall *call, CsmsSecret *s, const RotationPlan *p, TaskRow *t,
 	}
 	PG_END_TRY();
 	return ok;
+}
+
+/* a's task before the attempt, from its secret and plan */
+static void
+task_begin(Attempt *a, bool automatic, TimestampTz when)
+{
+	memset(&a->t, 0, sizeof(a->t));
+	csms_random_uuid(&a->t.id);
+	a->t.secret_id = a->s->id;
+	a->t.region = a->call->region;
+	a->t.secret_name = a->s->name;
+	a->t.func_urn = a->p.func_urn;
+	a->t.operate_type = a->p.operate_type;
+	a->t.automatic = automatic;
+	a->t.time = when;
+	a->t.attempts = automatic ? a->p.failures + 1 : 1;
+}
+
+/* a's task, failed with err */
+static void
+task_failed(Attempt *a, ErrorData *err)
+{
+	a->fail_code = unpack_sql_state(err->sqlerrcode);
+	a->fail_msg = task_message(err);
+	a->t.version = 0;
+	a->t.success = false;
+	a->t.error_code = a->fail_code;
+	a->t.error_msg = a->fail_msg;
+}
+
+static void
+manual_attempt(Attempt *a)
+{
+	rotate(a->call, a->s, &a->p, &a->t);
 }
 
 /* The task recorder ---------------------------------------------------- */
@@ -801,14 +932,24 @@ typedef struct TaskRecord
 static void
 record_failure_apart(const TaskRow *t)
 {
-	dsm_segment *seg = dsm_create(sizeof(TaskRecord), 0);
-	TaskRecord *rec = dsm_segment_address(seg);
+	dsm_segment *seg = dsm_create(sizeof(TaskRecord), DSM_CREATE_NULL_IF_MAXSEGMENTS);
+	TaskRecord *rec;
 	BackgroundWorker worker;
 	BackgroundWorkerHandle *handle;
 	BgwHandleStatus status;
 	pid_t		pid;
 	bool		done = false;
 
+	if (seg == NULL)
+	{
+		ereport(WARNING,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("the failed rotation of secret \"%s\" could not be recorded as a task",
+						t->secret_name),
+				 errdetail("No dynamic shared memory segment was left to hand it to the recorder.")));
+		return;
+	}
+	rec = dsm_segment_address(seg);
 	memset(rec, 0, sizeof(*rec));
 	rec->id = t->id;
 	rec->secret_id = t->secret_id;
@@ -903,44 +1044,33 @@ csms_task_recorder_main(Datum arg)
 void
 csms_secret_rotate(CsmsCall *call, const char *name, CsmsRotation *out)
 {
-	CsmsSecret *s = csms_secret_open(call, name, CSMS_ACT_ROTATE, CSMS_PRIV_WRITE);
-	RotationPlan p;
-	TaskRow		t;
+	Attempt		a;
 	ErrorData  *err = NULL;
 
-	plan_read(s, &p);
-	check_rotatable(s, &p);		/* a refusal: no attempt, no task */
+	memset(&a, 0, sizeof(a));
+	a.call = call;
+	a.name = name;
+	a.s = csms_secret_open(call, name, CSMS_ACT_ROTATE, CSMS_PRIV_WRITE);
+	plan_read(a.s, &a.p);
+	check_rotatable(a.s, &a.p);	/* a refusal: no attempt, no task */
 	csms_call_need_root_key(call);
-
-	memset(&t, 0, sizeof(t));
-	csms_random_uuid(&t.id);
-	t.secret_id = s->id;
-	t.region = call->region;
-	t.secret_name = s->name;
-	t.func_urn = p.func_urn;
-	t.operate_type = p.operate_type;
-	t.automatic = false;
-	t.time = GetCurrentTransactionStartTimestamp();
-	t.attempts = 1;
-	if (!rotate_guarded(call, s, &p, &t, &err))
+	task_begin(&a, false, GetCurrentTransactionStartTimestamp());
+	if (!guarded(manual_attempt, &a, &err))
 	{
-		t.version = 0;
-		t.success = false;
-		t.error_code = unpack_sql_state(err->sqlerrcode);
-		t.error_msg = task_message(err);
-		record_failure_apart(&t);
+		task_failed(&a, err);
+		record_failure_apart(&a.t);
 		ReThrowError(err);
 	}
-	out->task_id = t.id;
-	out->version = t.version;
+	out->task_id = a.t.id;
+	out->version = a.t.version;
 }
 
 /* Automatic rotation (rotation.h) ----------------------------------------- */
 
 /*
- * Due secrets, locked as the gate would (FOR NO KEY UPDATE); SKIP LOCKED:
- * one being changed waits for the next batch.  Never a replica: it follows
- * its primary.
+ * Due secrets, oldest due first; each is then locked on its own when its
+ * turn comes (q_due_lock), so that a slow rotation holds no other one.
+ * Never a replica: it follows its primary.
  */
 static CsmsStmt q_due_rotations = {
 	"SELECT s.id, s.name, s.region FROM csms.secrets s"
@@ -948,9 +1078,22 @@ static CsmsStmt q_due_rotations = {
 	"   AND s.next_rotation_time OPERATOR(pg_catalog.<=) $1"
 	"   AND s.state OPERATOR(pg_catalog.=) 'ENABLED'"
 	"   AND s.replica_type OPERATOR(pg_catalog.<>) 'REPLICA'"
-	" ORDER BY s.next_rotation_time LIMIT $2"
-	" FOR NO KEY UPDATE SKIP LOCKED",
+	" ORDER BY s.next_rotation_time LIMIT $2",
 	2, {TIMESTAMPTZOID, INT4OID}
+};
+
+/*
+ * One due secret locked as the gate would (FOR NO KEY UPDATE), if it is
+ * still due; SKIP LOCKED: one being changed, or rotated by a run at the
+ * same time, waits for the next round.
+ */
+static CsmsStmt q_due_lock = {
+	"SELECT s.id FROM csms.secrets s WHERE s.id OPERATOR(pg_catalog.=) $1"
+	"   AND s.auto_rotation AND s.next_rotation_time OPERATOR(pg_catalog.<=) $2"
+	"   AND s.state OPERATOR(pg_catalog.=) 'ENABLED'"
+	"   AND s.replica_type OPERATOR(pg_catalog.<>) 'REPLICA'"
+	" FOR NO KEY UPDATE SKIP LOCKED",
+	2, {UUIDOID, TIMESTAMPTZOID}
 };
 
 /* an automatic failure: one more in a row; the third turns auto_rotation off */
@@ -968,63 +1111,103 @@ static CsmsStmt q_rotation_failed = {
 	3, {UUIDOID, TIMESTAMPTZOID, INT4OID}
 };
 
-/* Rotate one due secret of the batch; the gate's errors fail it too */
+/* An automatic attempt: the secret locked if still due, gated, rotated */
 static void
-rotate_due(CsmsCall *call, const char *name, TimestampTz now)
+due_attempt(Attempt *a)
 {
-	CsmsSecret *s;
-	RotationPlan p;
-	TaskRow		t;
-	ErrorData  *err = NULL;
+	Datum		args[2];
 
-	s = csms_secret_open(call, name, CSMS_ACT_ROTATE, 0);
-	plan_read(s, &p);
-	memset(&t, 0, sizeof(t));
-	csms_random_uuid(&t.id);
-	t.secret_id = s->id;
-	t.region = call->region;
-	t.secret_name = s->name;
-	t.func_urn = p.func_urn;
-	t.operate_type = p.operate_type;
-	t.automatic = true;
-	t.time = now;
-	t.attempts = p.failures + 1;
-	if (rotate_guarded(call, s, &p, &t, &err))
-		return;
-	else
+	args[0] = UUIDPGetDatum(&a->id);
+	args[1] = TimestampTzGetDatum(a->now);
+	if (csms_exec(&q_due_lock, args, NULL, SPI_OK_SELECT, 1) == 0)
 	{
-		Datum		args[3];
-		bool		isnull;
-		bool		still_on;
-
-		args[0] = UUIDPGetDatum(&s->id);
-		args[1] = TimestampTzGetDatum(now + (TimestampTz) CSMS_ROTATION_RETRY_SECS * USECS_PER_SEC);
-		args[2] = Int32GetDatum(CSMS_ROTATION_MAX_FAILURES);
-		csms_exec(&q_rotation_failed, args, NULL, SPI_OK_UPDATE_RETURNING, 1);
-		still_on = DatumGetBool(csms_col(0, 2, &isnull));
-		t.version = 0;
-		t.success = false;
-		t.error_code = unpack_sql_state(err->sqlerrcode);
-		t.error_msg = task_message(err);
-		task_insert(&t);
-		ereport(LOG,
-				(errmsg("automatic rotation of secret \"%s\" in region \"%s\" failed: %s",
-						s->name, call->region, t.error_msg),
-				 still_on ? 0 :
-				 errdetail("It failed %d times in a row: auto_rotation is now off.",
-						   CSMS_ROTATION_MAX_FAILURES)));
-		if (!still_on && s->event)
-		{
-			CsmsEventSubject x = {s->id, s->name, call->region, s->secret_type, s->event,
-			0, DT_NOBEGIN};
-
-			csms_events_fire(CSMS_EVENT_ROTATED_FAILED, &x, 1);
-		}
-		/* the replicas show that auto_rotation is off */
-		if (!still_on)
-			csms_replicas_follow(call, s);
-		FreeErrorData(err);
+		a->skipped = true;
+		return;
 	}
+	a->s = csms_secret_open(a->call, a->name, CSMS_ACT_ROTATE, 0);
+	plan_read(a->s, &a->p);
+	task_begin(a, true, a->now);
+	rotate(a->call, a->s, &a->p, &a->t);
+}
+
+/*
+ * After a failed automatic attempt (rolled back): one failure more, the
+ * retry an hour later or auto_rotation off, the task, the LOG line, and
+ * SECRET_ROTATED_FAILED on the third.
+ */
+static void
+due_failed(Attempt *a)
+{
+	Datum		args[3];
+	bool		isnull;
+	bool		still_on;
+	CsmsSecret *s;
+
+	/* the gate did not open it: open it now to record the failure */
+	if (a->s == NULL)
+	{
+		a->s = csms_secret_open(a->call, a->name, CSMS_ACT_READ_META, 0);
+		plan_read(a->s, &a->p);
+		task_begin(a, true, a->now);
+	}
+	a->t.version = 0;
+	a->t.success = false;
+	a->t.error_code = a->fail_code;
+	a->t.error_msg = a->fail_msg;
+	s = a->s;
+	args[0] = UUIDPGetDatum(&s->id);
+	args[1] = TimestampTzGetDatum(a->now + (TimestampTz) CSMS_ROTATION_RETRY_SECS * USECS_PER_SEC);
+	args[2] = Int32GetDatum(CSMS_ROTATION_MAX_FAILURES);
+	csms_exec(&q_rotation_failed, args, NULL, SPI_OK_UPDATE_RETURNING, 1);
+	still_on = DatumGetBool(csms_col(0, 2, &isnull));
+	task_insert(&a->t);
+	ereport(LOG,
+			(errmsg("automatic rotation of secret \"%s\" in region \"%s\" failed: %s",
+					s->name, a->call->region, a->t.error_msg),
+			 still_on ? 0 :
+			 errdetail("It failed %d times in a row: auto_rotation is now off.",
+					   CSMS_ROTATION_MAX_FAILURES)));
+	if (!still_on && s->event)
+	{
+		CsmsEventSubject x = {s->id, s->name, a->call->region, s->secret_type, s->event,
+		0, DT_NOBEGIN};
+
+		csms_events_fire(CSMS_EVENT_ROTATED_FAILED, &x, 1);
+	}
+	/* the replicas show that auto_rotation is off */
+	if (!still_on)
+		csms_replicas_follow(a->call, s);
+}
+
+/*
+ * Rotate one due secret of the batch, everything of it in subtransactions:
+ * whatever fails, the batch goes on.  True when the secret moved on (it
+ * rotated, or its failure is recorded).
+ */
+static bool
+rotate_due(CsmsCall *call, const pg_uuid_t *id, const char *name, TimestampTz now)
+{
+	Attempt		a;
+	ErrorData  *err = NULL;
+	ErrorData  *err2 = NULL;
+
+	memset(&a, 0, sizeof(a));
+	a.call = call;
+	a.name = name;
+	a.id = *id;
+	a.now = now;
+	if (guarded(due_attempt, &a, &err))
+		return !a.skipped;
+	task_failed(&a, err);
+	FreeErrorData(err);
+	if (guarded(due_failed, &a, &err2))
+		return true;
+	/* not even the failure could be recorded: say so, leave it due */
+	ereport(LOG,
+			(errmsg("automatic rotation of secret \"%s\" in region \"%s\" failed and could not be recorded: %s",
+					name, call->region, err2->message ? err2->message : "unknown error")));
+	FreeErrorData(err2);
+	return false;
 }
 
 uint64
@@ -1032,21 +1215,26 @@ csms_rotation_batch(CsmsCall *call, TimestampTz now, int limit)
 {
 	Datum		args[2];
 	uint64		n,
-				i;
+				i,
+				moved = 0;
+	pg_uuid_t  *ids;
 	char	  **names;
 	char	  **regions;
 	char		save_region[CSMS_NAME_MAXLEN + 1];
 	char		save_project[33];
+	bool		isnull;
 
 	args[0] = TimestampTzGetDatum(now);
 	args[1] = Int32GetDatum(limit);
 	n = csms_exec(&q_due_rotations, args, NULL, SPI_OK_SELECT, 0);
 	if (n == 0)
 		return 0;
+	ids = palloc(sizeof(pg_uuid_t) * n);
 	names = palloc(sizeof(char *) * n);
 	regions = palloc(sizeof(char *) * n);
 	for (i = 0; i < n; i++)
 	{
+		ids[i] = *DatumGetUUIDP(csms_col(i, 1, &isnull));
 		names[i] = csms_col_text(i, 2);
 		regions[i] = csms_col_text(i, 3);
 	}
@@ -1059,11 +1247,13 @@ csms_rotation_batch(CsmsCall *call, TimestampTz now, int limit)
 		strlcpy(call->region, regions[i], sizeof(call->region));
 		if (!csms_region_project(regions[i], call->project_id))
 			call->project_id[0] = '\0';
-		rotate_due(call, names[i], now);
+		if (rotate_due(call, &ids[i], names[i], now))
+			moved++;
 	}
 	strlcpy(call->region, save_region, sizeof(call->region));
 	strlcpy(call->project_id, save_project, sizeof(call->project_id));
-	return n;
+	/* fewer than `limit` moved on: the batch loop stops (maintenance.c) */
+	return moved;
 }
 
 /* Tasks --------------------------------------------------------------------- */

@@ -30,6 +30,8 @@
 #define CSMS_ROTATION_MAX_FAILURES	3
 /* after a failed automatic rotation, the next attempt (seconds) */
 #define CSMS_ROTATION_RETRY_SECS	3600
+/* what an automatic rotation gives a rotation function (milliseconds) */
+#define CSMS_ROTATION_TIMEOUT_MS	60000
 /* rotation tasks are kept three months, as notification records */
 #define CSMS_TASK_RETENTION_MONTHS	3
 
@@ -50,6 +52,12 @@ typedef struct CsmsRotation
 extern char *csms_rotation_function_resolve(const char *spec);
 
 /*
+ * Whether `role` could name the rotation function stored as `stored` (a
+ * restore: a backup's function is kept only then)
+ */
+extern bool csms_rotation_function_allowed(const char *stored, Oid role);
+
+/*
  * The value of a PG-ROLE secret owned by `owner` (a new secret's or a new
  * version's): a JSON object with username and password (and optionally
  * host, port, dbname) of a login role the owner may change the password
@@ -59,8 +67,12 @@ extern char *csms_rotation_function_resolve(const char *spec);
 extern void csms_pgrole_check_value(Oid owner, const char *secret_name, Jsonb *config,
 									char kind, const char *value, Size len);
 
-/* The same for a new version of s (its rotation_config from its row) */
-extern void csms_pgrole_check_version(CsmsSecret *s, char kind, const char *value, Size len);
+/*
+ * The same for a new version of s (its rotation_config from its row), which
+ * must name the role the secret was made for
+ */
+extern void csms_pgrole_check_version(CsmsCall *call, CsmsSecret *s, char kind,
+									  const char *value, Size len);
 
 /*
  * csms_rotate_secret: rotate secret `name` of the call's region now, in
@@ -72,8 +84,9 @@ extern void csms_secret_rotate(CsmsCall *call, const char *name, CsmsRotation *o
 
 /*
  * One batch of due automatic rotations (the due work): up to `limit`
- * secrets whose next_rotation_time is at or before `now`, each rotated in
- * a subtransaction of its own; how many were attempted.
+ * secrets whose next_rotation_time is at or before `now`, each locked and
+ * rotated in a subtransaction of its own; how many moved on (rotated, or
+ * their failure recorded).
  */
 extern uint64 csms_rotation_batch(CsmsCall *call, TimestampTz now, int limit);
 

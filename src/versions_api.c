@@ -108,7 +108,7 @@ csms_create_secret_version(PG_FUNCTION_ARGS)
 	csms_call_begin(&call, "csms_create_secret_version", CSMS_NEED_ROOT_KEY | CSMS_CACHED_ACCOUNT);
 	s = csms_secret_open(&call, name, CSMS_ACT_WRITE_VERSION, CSMS_PRIV_WRITE);
 	if (strcmp(s->secret_type, "PG-ROLE") == 0)
-		csms_pgrole_check_version(s, kind, value, len);
+		csms_pgrole_check_version(&call, s, kind, value, len);
 	csms_version_add(&call, s, kind, value, len, stages, nstages, expire, &made);
 
 	/* the result: every value is known, no query */

@@ -299,12 +299,12 @@ is(tasks('multi', 'task_status, operate_type, version_id'), "SUCCESS|MULTI_USER|
 	my ($rc, $out, $err) = try_sql(
 		qq{SELECT csms_create_secret('su', secret_string => '{"username": "su_target", "password": "x"}', secret_type => 'PG-ROLE')}
 	);
-	like($err, qr/ERROR:  42501: the password of superuser "su_target" cannot be rotated/,
+	like($err, qr/ERROR:  42501: the role of PG-ROLE secret "su" is a superuser/,
 		'a PG-ROLE secret of a superuser role is refused at creation (42501)');
 	($rc, $out, $err) = try_sql(
 		qq{SELECT csms_create_secret('su2', secret_string => '{"username": "app_blue", "password": "x"}', secret_type => 'PG-ROLE', rotation_config => '{"SecretSubType": "MultiUser", "Usernames": ["app_blue", "su_target"]}')}
 	);
-	like($err, qr/ERROR:  42501: the password of superuser "su_target"/,
+	like($err, qr/ERROR:  42501: the role of PG-ROLE secret "su2" is a superuser/,
 		'a MultiUser secret with a superuser among its Usernames too');
 
 	$node->safe_psql(
@@ -316,7 +316,7 @@ GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO plain_owner, cr_owner;
 	($rc, $out, $err) = try_sql(
 		qq{SET ROLE plain_owner; SELECT csms_create_secret('v', secret_string => '{"username": "victim", "password": "$initial{victim}"}', secret_type => 'PG-ROLE')}
 	);
-	like($err, qr/ERROR:  42501: permission denied to rotate the password of role "victim"/,
+	like($err, qr/ERROR:  42501: permission denied to change the password of the role of PG-ROLE secret "v"/,
 		'an owner without CREATEROLE is refused for another role at creation (42501)');
 	is($node->safe_psql('postgres', "SELECT count(*) FROM csms.secrets WHERE name = 'v'"), '0',
 		'and no secret was made');
@@ -334,7 +334,7 @@ GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO plain_owner, cr_owner;
 		my $set = $who eq 'postgres' ? '' : "SET ROLE $who; ";
 		($rc, $out, $err) = try_sql("${set}SELECT csms_rotate_secret('v')");
 		like($err,
-			qr/ERROR:  42501: permission denied to rotate the password of role "victim".*DETAIL:  The owner of secret "v", role "cr_owner"/s,
+			qr/ERROR:  42501: permission denied to change the password of the role of PG-ROLE secret "v".*DETAIL:  Its owner, role "cr_owner"/s,
 			"the owner lost CREATEROLE: the rotation (called by $who) is refused (42501)");
 	}
 	is(tasks('v', 'task_status, operate_type, trigger_type, task_error_code'),
@@ -345,7 +345,7 @@ GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO plain_owner, cr_owner;
 	is(versions('v'), 'v1:SYSCURRENT', 'no version was added');
 
 	($rc, $out, $err) = try_sql("SELECT csms_rotate_secret('v2')");
-	like($err, qr/ERROR:  42501: the password of superuser "victim2" cannot be rotated/,
+	like($err, qr/ERROR:  42501: the role of PG-ROLE secret "v2" is a superuser/,
 		'a role that became a superuser after creation: the rotation is refused (42501)');
 	is(tasks('v2', 'task_status, task_error_code'), 'FAILED|42501', 'and its task is FAILED');
 	is(versions('v2'), 'v1:SYSCURRENT', 'without a new version');
