@@ -743,9 +743,12 @@ csms_b64url_declen_max(size_t n)
 	return (n / 4) * 3 + (n % 4 == 0 ? 0 : (n % 4) - 1 + (n % 4 == 1));
 }
 
-/* Unpadded base64url, NUL-terminated */
-void
-csms_b64url_encode(const uint8_t *in, size_t n, char *out)
+static const char b64_alphabet[] =
+"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* base64 of in[0..n-1] in `alphabet`, padded with '=' when pad, NUL-terminated */
+static void
+b64_encode(const uint8_t *in, size_t n, char *out, const char *alphabet, bool pad)
 {
 	size_t		i = 0;
 	char	   *p = out;
@@ -754,28 +757,56 @@ csms_b64url_encode(const uint8_t *in, size_t n, char *out)
 	{
 		uint32_t	v = ((uint32_t) in[i] << 16) | ((uint32_t) in[i + 1] << 8) | in[i + 2];
 
-		*p++ = b64url_alphabet[(v >> 18) & 63];
-		*p++ = b64url_alphabet[(v >> 12) & 63];
-		*p++ = b64url_alphabet[(v >> 6) & 63];
-		*p++ = b64url_alphabet[v & 63];
+		*p++ = alphabet[(v >> 18) & 63];
+		*p++ = alphabet[(v >> 12) & 63];
+		*p++ = alphabet[(v >> 6) & 63];
+		*p++ = alphabet[v & 63];
 		i += 3;
 	}
 	if (n - i == 1)
 	{
 		uint32_t	v = (uint32_t) in[i] << 16;
 
-		*p++ = b64url_alphabet[(v >> 18) & 63];
-		*p++ = b64url_alphabet[(v >> 12) & 63];
+		*p++ = alphabet[(v >> 18) & 63];
+		*p++ = alphabet[(v >> 12) & 63];
+		if (pad)
+		{
+			*p++ = '=';
+			*p++ = '=';
+		}
 	}
 	else if (n - i == 2)
 	{
 		uint32_t	v = ((uint32_t) in[i] << 16) | ((uint32_t) in[i + 1] << 8);
 
-		*p++ = b64url_alphabet[(v >> 18) & 63];
-		*p++ = b64url_alphabet[(v >> 12) & 63];
-		*p++ = b64url_alphabet[(v >> 6) & 63];
+		*p++ = alphabet[(v >> 18) & 63];
+		*p++ = alphabet[(v >> 12) & 63];
+		*p++ = alphabet[(v >> 6) & 63];
+		if (pad)
+			*p++ = '=';
 	}
 	*p = '\0';
+}
+
+/* Unpadded base64url, NUL-terminated */
+void
+csms_b64url_encode(const uint8_t *in, size_t n, char *out)
+{
+	b64_encode(in, n, out, b64url_alphabet, false);
+}
+
+/* Characters of the padded standard encoding of n bytes */
+size_t
+csms_b64_enclen(size_t n)
+{
+	return CSMS_B64_ENCLEN(n);
+}
+
+/* Padded standard base64, NUL-terminated */
+void
+csms_b64_encode(const uint8_t *in, size_t n, char *out)
+{
+	b64_encode(in, n, out, b64_alphabet, true);
 }
 
 /* The 6-bit value of a base64url character, or -1 */

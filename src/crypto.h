@@ -164,6 +164,15 @@ extern void csms_b64url_encode(const uint8_t *in, size_t n, char *out);
 extern csms_crypto_status csms_b64url_decode(const char *in, size_t inlen,
 											 uint8_t *out, size_t *outlen);
 
+/*
+ * Standard base64 with padding (RFC 4648 section 4, alphabet A-Z a-z 0-9
+ * + /, as SCRAM verifiers write it).  out gets csms_b64_enclen(n) =
+ * CSMS_B64_ENCLEN(n) characters plus a NUL.
+ */
+#define CSMS_B64_ENCLEN(n)		((((n) + 2) / 3) * 4)
+extern size_t csms_b64_enclen(size_t n);
+extern void csms_b64_encode(const uint8_t *in, size_t n, char *out);
+
 /* The value of one hex digit (either case), or -1. */
 extern int	csms_hex_digit(unsigned char c);
 

@@ -29,56 +29,6 @@
 
 #define SCRAM_PREFIX	"SCRAM-SHA-256$"
 
-/* base64 ---------------------------------------------------------------- */
-
-static const char b64_alphabet[] =
-"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/* Characters of the padded encoding of n bytes */
-size_t
-csms_b64_enclen(size_t n)
-{
-	return CSMS_B64_ENCLEN(n);
-}
-
-/* Padded standard base64, NUL-terminated */
-void
-csms_b64_encode(const uint8_t *in, size_t n, char *out)
-{
-	size_t		i = 0;
-	char	   *p = out;
-
-	while (i + 3 <= n)
-	{
-		uint32_t	v = ((uint32_t) in[i] << 16) | ((uint32_t) in[i + 1] << 8) | in[i + 2];
-
-		*p++ = b64_alphabet[(v >> 18) & 63];
-		*p++ = b64_alphabet[(v >> 12) & 63];
-		*p++ = b64_alphabet[(v >> 6) & 63];
-		*p++ = b64_alphabet[v & 63];
-		i += 3;
-	}
-	if (n - i == 1)
-	{
-		uint32_t	v = (uint32_t) in[i] << 16;
-
-		*p++ = b64_alphabet[(v >> 18) & 63];
-		*p++ = b64_alphabet[(v >> 12) & 63];
-		*p++ = '=';
-		*p++ = '=';
-	}
-	else if (n - i == 2)
-	{
-		uint32_t	v = ((uint32_t) in[i] << 16) | ((uint32_t) in[i + 1] << 8);
-
-		*p++ = b64_alphabet[(v >> 18) & 63];
-		*p++ = b64_alphabet[(v >> 12) & 63];
-		*p++ = b64_alphabet[(v >> 6) & 63];
-		*p++ = '=';
-	}
-	*p = '\0';
-}
-
 /* SCRAM ----------------------------------------------------------------- */
 
 /* The arguments every function here takes, checked once */

@@ -42,7 +42,6 @@
 #define CSMS_SCRAM_KEY_LEN		32		/* SHA-256 output */
 
 /* Characters of the padded base64 encoding of n bytes, without the NUL */
-#define CSMS_B64_ENCLEN(n)		((((n) + 2) / 3) * 4)
 
 /*
  * Buffer size that holds any verifier with its NUL: the prefix
@@ -53,13 +52,6 @@
 	(14 + 10 + 1 + CSMS_B64_ENCLEN(CSMS_SCRAM_SALT_MAX) + 1 + \
 	 CSMS_B64_ENCLEN(CSMS_SCRAM_KEY_LEN) + 1 + \
 	 CSMS_B64_ENCLEN(CSMS_SCRAM_KEY_LEN) + 1)
-
-/*
- * Standard base64 with padding (RFC 4648 section 4, alphabet A-Z a-z 0-9
- * + /).  out gets csms_b64_enclen(n) characters plus a NUL.
- */
-extern size_t csms_b64_enclen(size_t n);
-extern void csms_b64_encode(const uint8_t *in, size_t n, char *out);
 
 /*
  * The SCRAM keys of a password: ClientKey, StoredKey and ServerKey, each
