@@ -75,6 +75,13 @@ psql_() { "${as_pg[@]}" "$bindir/psql" -h "$work" -p "$port" -U postgres -X -q -
 psql_ -d postgres -c "CREATE DATABASE bench" || die "create database"
 psql_ -d bench -f "$here/setup.sql" >/dev/null 2>&1 || die "setup"
 psql_ -d bench -c "SELECT count(csms_create_secret('s' || g, secret_string => rpad('value-of-s' || g || '-', 100, 'abcdefghij'))) FROM generate_series(1, $N) g" >/dev/null || die "load"
+# new versions are measured at the 20-version limit, as in run.sh: each one
+# also prunes the oldest (PROFILE_VERSIONS=1 keeps one version per secret)
+if [ "${PROFILE_VERSIONS:-20}" -gt 1 ]; then
+	for ((v = 2; v <= ${PROFILE_VERSIONS:-20}; v++)); do
+		psql_ -d bench -c "SELECT count(csms_create_secret_version('s' || g, secret_string => rpad('value-of-s' || g || '-', 100, 'abcdefghij'))) FROM generate_series(1, $N) g" >/dev/null || die "versions"
+	done
+fi
 psql_ -d bench -c "INSERT INTO plain SELECT 's' || g, rpad('value-of-s' || g || '-', 100, 'abcdefghij') FROM generate_series(1, $N) g" -c "VACUUM ANALYZE" || die "load plain"
 # the readers of access control (run.sh makes the same)
 psql_ -d bench -c "CREATE ROLE bench_direct" -c "CREATE ROLE bench_group" \
