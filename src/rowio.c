@@ -23,12 +23,22 @@
 #include "catalog/index.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
+#include "executor/nodeModifyTable.h"
 #include "storage/lmgr.h"
 #include "utils/snapmgr.h"
+#include "access/nbtree.h"
+#include "catalog/pg_am.h"
+#include "catalog/pg_trigger.h"
+#include "catalog/namespace.h"
+#include "optimizer/optimizer.h"
+#include "parser/parse_func.h"
+#include "utils/inval.h"
+#include "utils/memutils.h"
 
 
 #include "util.h"
 #include "catalog.h"
+#include "spi.h"
 #include "rowio.h"
 
 /*
@@ -73,6 +83,167 @@ fill_slot(Relation rel, CsmsRel table, TupleTableSlot *slot, const CsmsCol *cols
 	ExecStoreVirtualTuple(slot);
 }
 
+/*
+ * What a write needs of each index, kept per backend: PostgreSQL's
+ * ExecOpenIndices builds an index's IndexInfo for every statement, and its
+ * ExecInsertIndexTuples plans and compiles a partial index's predicate the
+ * first time the statement inserts a row (csms.secrets has two partial
+ * indexes and csms.versions one: 15,000 instructions of a create, a tenth
+ * of it, callgrind).  Here they are built once, in a memory context of
+ * their own, for plain btree indexes (no expressions): a relcache
+ * invalidation of the index or its table, or of everything, forgets them.
+ * An entry serves one writer at a time (a predicate's compiled state is not
+ * reentrant): a writer that finds it in use, as a nested write from a
+ * trigger would, builds its own as PostgreSQL does.  An abandoned writer
+ * (an error) leaves its entries in use until the transaction ends.
+ */
+typedef struct CachedIndex
+{
+	Oid			indexoid;
+	Oid			heapoid;
+	MemoryContext cxt;			/* the IndexInfo, its predicate's state */
+	IndexInfo  *ii;
+	bool		in_use;
+	bool		doomed;			/* invalidated while in use: freed when released */
+	struct CachedIndex *next;
+} CachedIndex;
+
+static CachedIndex *cached_indexes = NULL;	/* valid ones */
+static CachedIndex *doomed_indexes = NULL;	/* invalidated ones still in use */
+
+static void
+cached_index_free(CachedIndex *e)
+{
+	MemoryContextDelete(e->cxt);
+	pfree(e);
+}
+
+/* relcache callback: forget what an invalidation may have changed */
+static void
+index_cache_invalidate(Datum arg, Oid relid)
+{
+	CachedIndex **p = &cached_indexes;
+
+	while (*p)
+	{
+		CachedIndex *e = *p;
+
+		if (relid == InvalidOid || relid == e->indexoid || relid == e->heapoid)
+		{
+			*p = e->next;
+			if (e->in_use)
+			{
+				e->doomed = true;
+				e->next = doomed_indexes;
+				doomed_indexes = e;
+			}
+			else
+				cached_index_free(e);
+		}
+		else
+			p = &e->next;
+	}
+}
+
+/* At the end of a transaction no writer is left: every entry is free again. */
+static void
+index_cache_xact(XactEvent event, void *arg)
+{
+	CachedIndex *e;
+
+	if (event != XACT_EVENT_COMMIT && event != XACT_EVENT_ABORT &&
+		event != XACT_EVENT_PARALLEL_COMMIT && event != XACT_EVENT_PARALLEL_ABORT &&
+		event != XACT_EVENT_PREPARE)
+		return;
+	for (e = cached_indexes; e; e = e->next)
+		e->in_use = false;
+	while (doomed_indexes)
+	{
+		e = doomed_indexes;
+		doomed_indexes = e->next;
+		cached_index_free(e);
+	}
+}
+
+/*
+ * The IndexInfo of an open index for one writer: the backend's entry
+ * (*entry set; release it with index_info_release), or one built in the
+ * current context as ExecOpenIndices builds it (*entry NULL).
+ */
+static IndexInfo *
+index_info_acquire(Relation heap, Relation index, CachedIndex **entry)
+{
+	static bool registered = false;
+	Oid			indexoid = RelationGetRelid(index);
+	CachedIndex **p;
+	CachedIndex *e;
+	MemoryContext old;
+
+	*entry = NULL;
+	for (p = &cached_indexes; *p; p = &(*p)->next)
+		if ((*p)->indexoid == indexoid)
+			break;
+	e = *p;
+	/* built before the index was ready for inserts (CREATE INDEX CONCURRENTLY) */
+	if (e && !e->in_use && e->ii->ii_ReadyForInserts != index->rd_index->indisready)
+	{
+		*p = e->next;
+		cached_index_free(e);
+		e = NULL;
+	}
+	if (e == NULL && index->rd_rel->relam == BTREE_AM_OID &&
+		RelationGetIndexExpressions(index) == NIL)
+	{
+		if (!registered)
+		{
+			CacheRegisterRelcacheCallback(index_cache_invalidate, (Datum) 0);
+			RegisterXactCallback(index_cache_xact, NULL);
+			registered = true;
+		}
+		e = MemoryContextAllocZero(CacheMemoryContext, sizeof(CachedIndex));
+		e->cxt = AllocSetContextCreate(CacheMemoryContext, "csms index info",
+									   ALLOCSET_SMALL_SIZES);
+		old = MemoryContextSwitchTo(e->cxt);
+		e->ii = BuildIndexInfo(index);
+		/* as ExecPrepareQual would, once */
+		if (e->ii->ii_Predicate != NIL)
+			e->ii->ii_PredicateState =
+				ExecInitQual((List *) expression_planner((Expr *) e->ii->ii_Predicate), NULL);
+		MemoryContextSwitchTo(old);
+		e->indexoid = indexoid;
+		e->heapoid = RelationGetRelid(heap);
+		e->next = cached_indexes;
+		cached_indexes = e;
+	}
+	/* not cacheable, or in use: as ExecOpenIndices */
+	if (e == NULL || e->in_use)
+		return BuildIndexInfo(index);
+	/* a hint that one update computes for itself (index_unchanged_by_update) */
+	e->ii->ii_CheckedUnchanged = false;
+	e->ii->ii_IndexUnchanged = false;
+	e->in_use = true;
+	*entry = e;
+	return e->ii;
+}
+
+static void
+index_info_release(CachedIndex *e)
+{
+	if (e == NULL)
+		return;
+	e->in_use = false;
+	if (e->doomed)
+	{
+		CachedIndex **p = &doomed_indexes;
+
+		while (*p && *p != e)
+			p = &(*p)->next;
+		if (*p)
+			*p = e->next;
+		cached_index_free(e);
+	}
+}
+
 /* The executor state of one write to csms.<table>. */
 struct CsmsWriter
 {
@@ -84,7 +255,155 @@ struct CsmsWriter
 	TupleTableSlot *oldslot;	/* the row an update replaces or a delete removes */
 	int			cmds;
 	CsmsRel		table;
+	bool		indexes_open;
+	CachedIndex **entries;		/* per index: the cache entry of its IndexInfo */
 };
+
+/*
+ * Open the indexes of the writer's table, as ExecOpenIndices does (every
+ * index of the table, RowExclusiveLock), with the IndexInfos of the cache.
+ */
+static void
+writer_open_indexes(CsmsWriter *w)
+{
+	ResultRelInfo *rri = w->rri;
+	List	   *indexoids;
+	ListCell   *lc;
+	int			n,
+				i = 0;
+
+	Assert(!w->indexes_open);
+	w->indexes_open = true;
+	rri->ri_NumIndices = 0;
+	if (!RelationGetForm(w->rel)->relhasindex)
+		return;
+	indexoids = RelationGetIndexList(w->rel);
+	n = list_length(indexoids);
+	if (n == 0)
+		return;
+	rri->ri_IndexRelationDescs = palloc(sizeof(Relation) * n);
+	rri->ri_IndexRelationInfo = palloc(sizeof(IndexInfo *) * n);
+	w->entries = palloc0(sizeof(CachedIndex *) * n);
+	foreach(lc, indexoids)
+	{
+		Relation	index = index_open(lfirst_oid(lc), RowExclusiveLock);
+
+		rri->ri_IndexRelationDescs[i] = index;
+		rri->ri_IndexRelationInfo[i] = index_info_acquire(w->rel, index, &w->entries[i]);
+		/* counted as it goes, so that an error closes what is open */
+		rri->ri_NumIndices = ++i;
+	}
+	list_free(indexoids);
+}
+
+static void
+writer_close_indexes(CsmsWriter *w)
+{
+	int			i;
+
+	if (!w->indexes_open)
+		return;
+	for (i = 0; i < w->rri->ri_NumIndices; i++)
+		index_info_release(w->entries[i]);
+	ExecCloseIndices(w->rri);
+	w->indexes_open = false;
+}
+
+/*
+ * The trigger csms.role_dependencies() records the owners of rows that
+ * arrive otherwise than through the API (pg_restore's COPY) and returns at
+ * once inside a call of the extension, which records them itself
+ * (roledep.h): its statement trigger is left out of the API's writes, and
+ * with it the trigger queue's round trip (4,000 instructions of a create).
+ * Every other trigger fires.
+ */
+static Oid	role_dependencies_fn = InvalidOid;
+
+static void
+role_dependencies_forget(Oid relid)
+{
+	role_dependencies_fn = InvalidOid;
+}
+
+static void
+set_trigger_flags(TriggerDesc *td)
+{
+	int			i;
+
+	memset(&td->trig_insert_before_row, 0,
+		   sizeof(TriggerDesc) - offsetof(TriggerDesc, trig_insert_before_row));
+	for (i = 0; i < td->numtriggers; i++)
+	{
+		Trigger    *t = &td->triggers[i];
+		int16		tgtype = t->tgtype;
+
+#define M(level, timing, event) TRIGGER_TYPE_MATCHES(tgtype, TRIGGER_TYPE_##level, TRIGGER_TYPE_##timing, TRIGGER_TYPE_##event)
+		td->trig_insert_before_row |= M(ROW, BEFORE, INSERT);
+		td->trig_insert_after_row |= M(ROW, AFTER, INSERT);
+		td->trig_insert_instead_row |= M(ROW, INSTEAD, INSERT);
+		td->trig_insert_before_statement |= M(STATEMENT, BEFORE, INSERT);
+		td->trig_insert_after_statement |= M(STATEMENT, AFTER, INSERT);
+		td->trig_update_before_row |= M(ROW, BEFORE, UPDATE);
+		td->trig_update_after_row |= M(ROW, AFTER, UPDATE);
+		td->trig_update_instead_row |= M(ROW, INSTEAD, UPDATE);
+		td->trig_update_before_statement |= M(STATEMENT, BEFORE, UPDATE);
+		td->trig_update_after_statement |= M(STATEMENT, AFTER, UPDATE);
+		td->trig_delete_before_row |= M(ROW, BEFORE, DELETE);
+		td->trig_delete_after_row |= M(ROW, AFTER, DELETE);
+		td->trig_delete_instead_row |= M(ROW, INSTEAD, DELETE);
+		td->trig_delete_before_statement |= M(STATEMENT, BEFORE, DELETE);
+		td->trig_delete_after_statement |= M(STATEMENT, AFTER, DELETE);
+		td->trig_truncate_before_statement |= M(STATEMENT, BEFORE, TRUNCATE);
+		td->trig_truncate_after_statement |= M(STATEMENT, AFTER, TRUNCATE);
+#undef M
+		td->trig_insert_new_table |= TRIGGER_FOR_INSERT(tgtype) && t->tgnewtable != NULL;
+		td->trig_update_old_table |= TRIGGER_FOR_UPDATE(tgtype) && t->tgoldtable != NULL;
+		td->trig_update_new_table |= TRIGGER_FOR_UPDATE(tgtype) && t->tgnewtable != NULL;
+		td->trig_delete_old_table |= TRIGGER_FOR_DELETE(tgtype) && t->tgoldtable != NULL;
+	}
+}
+
+static void
+writer_skip_role_dependencies(ResultRelInfo *rri)
+{
+	static bool listening = false;
+	TriggerDesc *td = rri->ri_TrigDesc;
+	int			i,
+				n = 0;
+
+	if (td == NULL || !td->trig_insert_after_statement || csms_sql_scope_depth() == 0)
+		return;
+	if (!OidIsValid(role_dependencies_fn))
+	{
+		if (!listening)
+		{
+			csms_catalog_on_invalidate(role_dependencies_forget);
+			listening = true;
+		}
+		role_dependencies_fn = LookupFuncName(list_make2(makeString("csms"),
+														 makeString("role_dependencies")),
+											  0, NULL, true);
+		if (!OidIsValid(role_dependencies_fn))
+			return;
+	}
+	/* ri_TrigDesc is the writer's own copy (InitResultRelInfo) */
+	for (i = 0; i < td->numtriggers; i++)
+	{
+		Trigger    *t = &td->triggers[i];
+
+		if (t->tgfoid == role_dependencies_fn && t->tgenabled != TRIGGER_DISABLED &&
+			t->tgtype == (TRIGGER_TYPE_INSERT | TRIGGER_TYPE_AFTER) &&
+			t->tgqual == NULL)
+			continue;
+		if (n != i)
+			td->triggers[n] = *t;
+		n++;
+	}
+	if (n == td->numtriggers)
+		return;
+	td->numtriggers = n;
+	set_trigger_flags(td);
+}
 
 /*
  * Begin writes to csms.<table>: the statement of cmds (CSMS_WRITE_INSERT,
@@ -93,7 +412,9 @@ struct CsmsWriter
  * a speculative insertion, what it needs of the arbiter index `arbiter`
  * (ExecOpenIndices would build that for every unique index, but
  * ExecInsertIndexTuples and ExecCheckIndexConstraints use it for arbiters
- * only).
+ * only).  The indexes are opened for inserts; an update opens them only
+ * when it is not HOT, and a delete never does (nor does PostgreSQL's
+ * executor for a DELETE).
  */
 static CsmsWriter *
 writer_begin(CsmsRel table, int cmds, Oid arbiter)
@@ -116,6 +437,7 @@ writer_begin(CsmsRel table, int cmds, Oid arbiter)
 	ExecInitRangeTable(w->estate, list_make1(rte));
 	w->rri = makeNode(ResultRelInfo);
 	InitResultRelInfo(w->rri, w->rel, 1, NULL, 0);
+	writer_skip_role_dependencies(w->rri);
 	if (cmds & CSMS_WRITE_INSERT)
 		CheckValidResultRel(w->rri, CMD_INSERT);
 	if (cmds & CSMS_WRITE_UPDATE)
@@ -123,19 +445,31 @@ writer_begin(CsmsRel table, int cmds, Oid arbiter)
 	if (cmds & CSMS_WRITE_DELETE)
 		CheckValidResultRel(w->rri, CMD_DELETE);
 	w->estate->es_output_cid = GetCurrentCommandId(true);
-	ExecOpenIndices(w->rri, false);
-	if (OidIsValid(arbiter))
+	if (cmds & CSMS_WRITE_INSERT)
 	{
-		int			i;
+		writer_open_indexes(w);
+		if (OidIsValid(arbiter))
+		{
+			int			i;
 
-		for (i = 0; i < w->rri->ri_NumIndices; i++)
-			if (RelationGetRelid(w->rri->ri_IndexRelationDescs[i]) == arbiter)
-				break;
-		if (i == w->rri->ri_NumIndices)
-			elog(ERROR, "index %u is not an index of \"%s\"", arbiter,
-				 RelationGetRelationName(w->rel));
-		BuildSpeculativeIndexInfo(w->rri->ri_IndexRelationDescs[i],
-								  w->rri->ri_IndexRelationInfo[i]);
+			for (i = 0; i < w->rri->ri_NumIndices; i++)
+				if (RelationGetRelid(w->rri->ri_IndexRelationDescs[i]) == arbiter)
+					break;
+			if (i == w->rri->ri_NumIndices)
+				elog(ERROR, "index %u is not an index of \"%s\"", arbiter,
+					 RelationGetRelationName(w->rel));
+			/* built once for a cached IndexInfo, in its context */
+			if (w->rri->ri_IndexRelationInfo[i]->ii_UniqueOps == NULL)
+			{
+				MemoryContext old = CurrentMemoryContext;
+
+				if (w->entries[i])
+					MemoryContextSwitchTo(w->entries[i]->cxt);
+				BuildSpeculativeIndexInfo(w->rri->ri_IndexRelationDescs[i],
+										  w->rri->ri_IndexRelationInfo[i]);
+				MemoryContextSwitchTo(old);
+			}
+		}
 	}
 	w->slot = table_slot_create(w->rel, &w->estate->es_tupleTable);
 	if (cmds & (CSMS_WRITE_UPDATE | CSMS_WRITE_DELETE))
@@ -203,10 +537,53 @@ updated_row(CsmsWriter *w, ItemPointer tid, const CsmsCol *cols, int ncols)
 void
 csms_writer_update(CsmsWriter *w, ItemPointer tid, const CsmsCol *cols, int ncols)
 {
+	ResultRelInfo *rri = w->rri;
+	EState	   *estate = w->estate;
+	Relation	rel = w->rel;
+	ItemPointer otid = &w->oldslot->tts_tid;
+	bool		update_indexes;
+	List	   *recheck = NIL;
+
 	updated_row(w, tid, cols, ncols);
 	EvalPlanQualSetSlot(&w->epq, w->oldslot);
-	ExecSimpleRelationUpdate(w->rri, w->estate, &w->epq, w->oldslot, w->slot);
+
+	/*
+	 * ExecSimpleRelationUpdate's steps, but for the indexes: opened only
+	 * when the new row version needs entries (not a HOT update).
+	 */
+	CheckCmdReplicaIdentity(rel, CMD_UPDATE);
+	if (rri->ri_TrigDesc && rri->ri_TrigDesc->trig_update_before_row &&
+		!ExecBRUpdateTriggers(estate, &w->epq, rri, otid, NULL, w->slot, NULL))
+	{
+		*tid = w->slot->tts_tid;
+		return;					/* "do nothing" */
+	}
+	if (rel->rd_att->constr && rel->rd_att->constr->has_generated_stored)
+		ExecComputeStoredGenerated(rri, estate, w->slot, CMD_UPDATE);
+	if (rel->rd_att->constr)
+		ExecConstraints(rri, w->slot, estate);
+	if (rel->rd_rel->relispartition)
+		ExecPartitionCheck(rri, w->slot, estate, true);
+	simple_table_tuple_update(rel, otid, w->slot, estate->es_snapshot, &update_indexes);
+	if (update_indexes)
+	{
+		if (!w->indexes_open)
+			writer_open_indexes(w);
+		if (rri->ri_NumIndices > 0)
+			recheck = ExecInsertIndexTuples(rri, w->slot, estate, true, false, NULL, NIL);
+	}
+	ExecARUpdateTriggers(estate, rri, NULL, NULL, otid, NULL, w->slot, recheck, NULL, false);
+	list_free(recheck);
 	*tid = w->slot->tts_tid;
+}
+
+/* Insert a row (rowio.h) */
+void
+csms_writer_insert(CsmsWriter *w, const CsmsCol *cols, int ncols)
+{
+	Assert(w->cmds & CSMS_WRITE_INSERT);
+	fill_slot(w->rel, w->table, w->slot, cols, ncols);
+	ExecSimpleRelationInsert(w->rri, w->estate, w->slot);
 }
 
 /*
@@ -239,7 +616,7 @@ csms_writer_end(CsmsWriter *w)
 	ExecCloseResultRelations(w->estate);
 	if (w->cmds & (CSMS_WRITE_UPDATE | CSMS_WRITE_DELETE))
 		EvalPlanQualEnd(&w->epq);
-	ExecCloseIndices(w->rri);
+	writer_close_indexes(w);
 	ExecResetTupleTable(w->estate->es_tupleTable, false);
 	FreeExecutorState(w->estate);
 	table_close(w->rel, NoLock);

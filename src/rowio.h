@@ -63,6 +63,8 @@ extern CsmsWriter *csms_writer_begin(CsmsRel table, int cmds);
 extern void csms_writer_update(CsmsWriter *w, ItemPointer tid, const CsmsCol *cols,
 							   int ncols);
 extern void csms_writer_delete(CsmsWriter *w, ItemPointer tid);
+/* insert a row (a writer of CSMS_WRITE_INSERT; no arbiter) */
+extern void csms_writer_insert(CsmsWriter *w, const CsmsCol *cols, int ncols);
 extern Relation csms_writer_rel(CsmsWriter *w);
 extern void csms_writer_end(CsmsWriter *w);
 

@@ -121,12 +121,15 @@ static CsmsStmt q_version_rewrap = {
 	5, {UUIDOID, INT4OID, UUIDOID, INT4OID, BYTEAOID}
 };
 
-/* Seal a value as a version and insert its row (version.h) */
-void
-csms_store_version(CsmsCall *call, const pg_uuid_t *secret_id, const char *region,
-				   int version, CsmsKey *key, char kind, const char *value,
-				   Size len, const Datum *create_time, const Datum *expire_time,
-				   CsmsSealed *sealed_out)
+/*
+ * Seal a value as a version and insert its row: through writer w of
+ * csms.versions, or (w NULL) as a statement of its own
+ */
+static void
+store_version(CsmsCall *call, CsmsWriter *w, const pg_uuid_t *secret_id, const char *region,
+			  int version, CsmsKey *key, char kind, const char *value,
+			  Size len, const Datum *create_time, const Datum *expire_time,
+			  CsmsSealed *sealed_out)
 {
 	CsmsSealed	sealed;
 	CsmsCol		cols[8] = {
@@ -145,9 +148,23 @@ csms_store_version(CsmsCall *call, const pg_uuid_t *secret_id, const char *regio
 	csms_seal_value(call, secret_id, region, version, key, kind, value, len, &sealed);
 	cols[6].value = PointerGetDatum(sealed.wrapped_dek);
 	cols[7].value = PointerGetDatum(sealed.ciphertext);
-	csms_row_insert(CSMS_VERSIONS, -1, cols, lengthof(cols));
+	if (w)
+		csms_writer_insert(w, cols, lengthof(cols));
+	else
+		csms_row_insert(CSMS_VERSIONS, -1, cols, lengthof(cols));
 	if (sealed_out)
 		*sealed_out = sealed;
+}
+
+/* Seal a value as a version and insert its row (version.h) */
+void
+csms_store_version(CsmsCall *call, const pg_uuid_t *secret_id, const char *region,
+				   int version, CsmsKey *key, char kind, const char *value,
+				   Size len, const Datum *create_time, const Datum *expire_time,
+				   CsmsSealed *sealed_out)
+{
+	store_version(call, NULL, secret_id, region, version, key, kind, value, len,
+				  create_time, expire_time, sealed_out);
 }
 
 /* A secret with its first version (version.h) */
@@ -346,12 +363,12 @@ csms_version_set_expiry(CsmsSecret *s, int version, const Datum *expire_time)
 
 /*
  * Delete the oldest version of secret s (whose row this transaction has
- * locked) that holds no stage: by its (secret_id, version) index in version
- * order, stopping at the first such version.  False when every version
- * holds a stage.
+ * locked) that holds no stage, through writer w of csms.versions: by its
+ * (secret_id, version) index in version order, stopping at the first such
+ * version.  False when every version holds a stage.
  */
 static bool
-prune_oldest_unstaged(CsmsSecret *s)
+prune_oldest_unstaged(CsmsSecret *s, CsmsWriter *w)
 {
 	static const Oid procs[1] = {F_UUID_EQ};
 	Datum		key = UUIDPGetDatum(&s->id);
@@ -390,11 +407,9 @@ prune_oldest_unstaged(CsmsSecret *s)
 	PopActiveSnapshot();
 	if (found)
 	{
-		CsmsWriter *w = csms_writer_begin(CSMS_VERSIONS, CSMS_WRITE_DELETE);
 		ItemPointerData tid = slot->tts_tid;
 
 		csms_writer_delete(w, &tid);
-		csms_writer_end(w);
 	}
 	ExecDropSingleTupleTableSlot(slot);
 	index_close(index, RowExclusiveLock);
@@ -429,6 +444,7 @@ csms_version_add(CsmsCall *call, CsmsSecret *s, char kind, const char *value, Si
 	Datum		now = TimestampTzGetDatum(now_ts);
 	CsmsSealed	sealed;
 	char	  **result_stages;
+	CsmsWriter *w = NULL;
 
 	if (s->last_version == PG_INT32_MAX)
 		ereport(ERROR,
@@ -460,10 +476,14 @@ csms_version_add(CsmsCall *call, CsmsSecret *s, char kind, const char *value, Si
 	/* at most CSMS_MAX_STAGES stages */
 	csms_stages_check_limit(s, stages, nstages);
 
-	/* at most CSMS_MAX_VERSIONS: the oldest version without a stage goes */
+	/*
+	 * at most CSMS_MAX_VERSIONS: the oldest version without a stage goes,
+	 * and the new one comes, in one writer of csms.versions
+	 */
 	if (s->version_count >= CSMS_MAX_VERSIONS)
 	{
-		if (!prune_oldest_unstaged(s))
+		w = csms_writer_begin(CSMS_VERSIONS, CSMS_WRITE_DELETE | CSMS_WRITE_INSERT);
+		if (!prune_oldest_unstaged(s, w))
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 					 errmsg("secret \"%s\" has reached the limit of %d versions", s->name, CSMS_MAX_VERSIONS),
@@ -472,8 +492,10 @@ csms_version_add(CsmsCall *call, CsmsSecret *s, char kind, const char *value, Si
 		pruned = 1;
 	}
 
-	csms_store_version(call, &s->id, call->region, version, key, kind, value,
-					   len, &now, expire_time, &sealed);
+	store_version(call, w, &s->id, call->region, version, key, kind, value,
+				  len, &now, expire_time, &sealed);
+	if (w)
+		csms_writer_end(w);
 
 	/*
 	 * The stages: by default SYSCURRENT to the new version and SYSPREVIOUS
