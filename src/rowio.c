@@ -257,22 +257,85 @@ struct CsmsWriter
 	CsmsRel		table;
 	bool		indexes_open;
 	CachedIndex **entries;		/* per index: the cache entry of its IndexInfo */
+	Oid		   *skipped;		/* partial indexes not opened: no row is in them yet */
+	int			nskipped;
+	Oid			arbiter;		/* of a speculative insertion, or InvalidOid */
+	bool		ar_update_ri_pk_only;	/* the row triggers after update: foreign keys' checks of a referenced table */
 };
+
+/* Open one index of the writer's table (room for it is made) */
+static void
+writer_open_index(CsmsWriter *w, Oid indexoid)
+{
+	ResultRelInfo *rri = w->rri;
+	int			i = rri->ri_NumIndices;
+	Relation	index = index_open(indexoid, RowExclusiveLock);
+
+	rri->ri_IndexRelationDescs[i] = index;
+	rri->ri_IndexRelationInfo[i] = index_info_acquire(w->rel, index, &w->entries[i]);
+	/* counted as it goes, so that an error closes what is open */
+	rri->ri_NumIndices = i + 1;
+}
+
+/*
+ * Is row `slot` outside partial index indexoid, by the backend's IndexInfo
+ * of it?  Only for a cached entry of an index ready for inserts: the entry
+ * is as the relcache has the index, the invalidations of this transaction's
+ * locks applied, and a predicate never changes.
+ */
+static bool
+row_outside_partial_index(CsmsWriter *w, Oid indexoid, TupleTableSlot *slot)
+{
+	CachedIndex *e;
+	ExprContext *econtext;
+	bool		outside;
+
+	for (e = cached_indexes; e; e = e->next)
+		if (e->indexoid == indexoid)
+			break;
+	if (e == NULL || e->in_use || e->ii->ii_PredicateState == NULL ||
+		!e->ii->ii_ReadyForInserts)
+		return false;
+	econtext = GetPerTupleExprContext(w->estate);
+	econtext->ecxt_scantuple = slot;
+	/* a predicate's state is not reentrant (an error leaves it in use: see above) */
+	e->in_use = true;
+	outside = !ExecQual(e->ii->ii_PredicateState, econtext);
+	e->in_use = false;
+	return outside;
+}
 
 /*
  * Open the indexes of the writer's table, as ExecOpenIndices does (every
  * index of the table, RowExclusiveLock), with the IndexInfos of the cache.
+ * With slot, the row about to be inserted: a partial index it is outside of
+ * is not opened (ExecInsertIndexTuples would skip it; a third of a create's
+ * index opens), until a row that belongs in it comes.  Without, every index.
  */
 static void
-writer_open_indexes(CsmsWriter *w)
+writer_open_indexes(CsmsWriter *w, TupleTableSlot *slot)
 {
 	ResultRelInfo *rri = w->rri;
 	List	   *indexoids;
 	ListCell   *lc;
 	int			n,
-				i = 0;
+				i;
 
-	Assert(!w->indexes_open);
+	if (w->indexes_open)
+	{
+		/* the partial indexes left out so far that this row belongs in */
+		for (i = 0; i < w->nskipped;)
+		{
+			if (slot && row_outside_partial_index(w, w->skipped[i], slot))
+			{
+				i++;
+				continue;
+			}
+			writer_open_index(w, w->skipped[i]);
+			w->skipped[i] = w->skipped[--w->nskipped];
+		}
+		return;
+	}
 	w->indexes_open = true;
 	rri->ri_NumIndices = 0;
 	if (!RelationGetForm(w->rel)->relhasindex)
@@ -284,14 +347,13 @@ writer_open_indexes(CsmsWriter *w)
 	rri->ri_IndexRelationDescs = palloc(sizeof(Relation) * n);
 	rri->ri_IndexRelationInfo = palloc(sizeof(IndexInfo *) * n);
 	w->entries = palloc0(sizeof(CachedIndex *) * n);
+	w->skipped = palloc(sizeof(Oid) * n);
 	foreach(lc, indexoids)
 	{
-		Relation	index = index_open(lfirst_oid(lc), RowExclusiveLock);
-
-		rri->ri_IndexRelationDescs[i] = index;
-		rri->ri_IndexRelationInfo[i] = index_info_acquire(w->rel, index, &w->entries[i]);
-		/* counted as it goes, so that an error closes what is open */
-		rri->ri_NumIndices = ++i;
+		if (slot && row_outside_partial_index(w, lfirst_oid(lc), slot))
+			w->skipped[w->nskipped++] = lfirst_oid(lc);
+		else
+			writer_open_index(w, lfirst_oid(lc));
 	}
 	list_free(indexoids);
 }
@@ -412,9 +474,10 @@ writer_skip_role_dependencies(ResultRelInfo *rri)
  * a speculative insertion, what it needs of the arbiter index `arbiter`
  * (ExecOpenIndices would build that for every unique index, but
  * ExecInsertIndexTuples and ExecCheckIndexConstraints use it for arbiters
- * only).  The indexes are opened for inserts; an update opens them only
- * when it is not HOT, and a delete never does (nor does PostgreSQL's
- * executor for a DELETE).
+ * only).  The indexes are opened with the first row inserted (but for
+ * partial indexes it is outside of); an update opens them only when it is
+ * not HOT, and a delete never does (nor does PostgreSQL's executor for a
+ * DELETE).
  */
 static CsmsWriter *
 writer_begin(CsmsRel table, int cmds, Oid arbiter)
@@ -445,31 +508,19 @@ writer_begin(CsmsRel table, int cmds, Oid arbiter)
 	if (cmds & CSMS_WRITE_DELETE)
 		CheckValidResultRel(w->rri, CMD_DELETE);
 	w->estate->es_output_cid = GetCurrentCommandId(true);
-	if (cmds & CSMS_WRITE_INSERT)
+	w->arbiter = arbiter;
+	if ((cmds & CSMS_WRITE_UPDATE) && w->rri->ri_TrigDesc &&
+		w->rri->ri_TrigDesc->trig_update_after_row)
 	{
-		writer_open_indexes(w);
-		if (OidIsValid(arbiter))
-		{
-			int			i;
+		TriggerDesc *td = w->rri->ri_TrigDesc;
+		int			i;
 
-			for (i = 0; i < w->rri->ri_NumIndices; i++)
-				if (RelationGetRelid(w->rri->ri_IndexRelationDescs[i]) == arbiter)
-					break;
-			if (i == w->rri->ri_NumIndices)
-				elog(ERROR, "index %u is not an index of \"%s\"", arbiter,
-					 RelationGetRelationName(w->rel));
-			/* built once for a cached IndexInfo, in its context */
-			if (w->rri->ri_IndexRelationInfo[i]->ii_UniqueOps == NULL)
-			{
-				MemoryContext old = CurrentMemoryContext;
-
-				if (w->entries[i])
-					MemoryContextSwitchTo(w->entries[i]->cxt);
-				BuildSpeculativeIndexInfo(w->rri->ri_IndexRelationDescs[i],
-										  w->rri->ri_IndexRelationInfo[i]);
-				MemoryContextSwitchTo(old);
-			}
-		}
+		w->ar_update_ri_pk_only = true;
+		for (i = 0; i < td->numtriggers; i++)
+			if (TRIGGER_TYPE_MATCHES(td->triggers[i].tgtype, TRIGGER_TYPE_ROW,
+									 TRIGGER_TYPE_AFTER, TRIGGER_TYPE_UPDATE) &&
+				RI_FKey_trigger_type(td->triggers[i].tgfoid) != RI_TRIGGER_PK)
+				w->ar_update_ri_pk_only = false;
 	}
 	w->slot = table_slot_create(w->rel, &w->estate->es_tupleTable);
 	if (cmds & (CSMS_WRITE_UPDATE | CSMS_WRITE_DELETE))
@@ -486,6 +537,34 @@ writer_begin(CsmsRel table, int cmds, Oid arbiter)
 	if (cmds & CSMS_WRITE_DELETE)
 		ExecBSDeleteTriggers(w->estate, w->rri);
 	return w;
+}
+
+/*
+ * What a speculative insertion needs of the arbiter index (open: a unique
+ * index is never left out), built once for a cached IndexInfo, in its
+ * context
+ */
+static void
+writer_prepare_arbiter(CsmsWriter *w)
+{
+	int			i;
+
+	for (i = 0; i < w->rri->ri_NumIndices; i++)
+		if (RelationGetRelid(w->rri->ri_IndexRelationDescs[i]) == w->arbiter)
+			break;
+	if (i == w->rri->ri_NumIndices)
+		elog(ERROR, "index %u is not an index of \"%s\"", w->arbiter,
+			 RelationGetRelationName(w->rel));
+	if (w->rri->ri_IndexRelationInfo[i]->ii_UniqueOps == NULL)
+	{
+		MemoryContext old = CurrentMemoryContext;
+
+		if (w->entries[i])
+			MemoryContextSwitchTo(w->entries[i]->cxt);
+		BuildSpeculativeIndexInfo(w->rri->ri_IndexRelationDescs[i],
+								  w->rri->ri_IndexRelationInfo[i]);
+		MemoryContextSwitchTo(old);
+	}
 }
 
 /* A writer for the commands cmds of table */
@@ -567,12 +646,21 @@ csms_writer_update(CsmsWriter *w, ItemPointer tid, const CsmsCol *cols, int ncol
 	simple_table_tuple_update(rel, otid, w->slot, estate->es_snapshot, &update_indexes);
 	if (update_indexes)
 	{
-		if (!w->indexes_open)
-			writer_open_indexes(w);
+		writer_open_indexes(w, w->slot);
 		if (rri->ri_NumIndices > 0)
 			recheck = ExecInsertIndexTuples(rri, w->slot, estate, true, false, NULL, NIL);
 	}
-	ExecARUpdateTriggers(estate, rri, NULL, NULL, otid, NULL, w->slot, recheck, NULL, false);
+
+	/*
+	 * A HOT update changed no indexed column, so none of the key a foreign
+	 * key references (a unique index's): the checks of a referenced table
+	 * would find the keys equal and queue nothing
+	 * (RI_FKey_pk_upd_check_required), and, when they are all the row
+	 * triggers after update there are, need not be asked.
+	 */
+	if (update_indexes || !w->ar_update_ri_pk_only)
+		ExecARUpdateTriggers(estate, rri, NULL, NULL, otid, NULL, w->slot, recheck, NULL,
+							 false);
 	list_free(recheck);
 	*tid = w->slot->tts_tid;
 }
@@ -583,6 +671,7 @@ csms_writer_insert(CsmsWriter *w, const CsmsCol *cols, int ncols)
 {
 	Assert(w->cmds & CSMS_WRITE_INSERT);
 	fill_slot(w->rel, w->table, w->slot, cols, ncols);
+	writer_open_indexes(w, w->slot);
 	ExecSimpleRelationInsert(w->rri, w->estate, w->slot);
 }
 
@@ -655,6 +744,9 @@ csms_row_insert(CsmsRel table, int arbiter_index, const CsmsCol *cols, int ncols
 	tslot = w->slot;
 
 	fill_slot(w->rel, table, tslot, cols, ncols);
+	writer_open_indexes(w, tslot);
+	if (OidIsValid(arbiter))
+		writer_prepare_arbiter(w);
 	if (!OidIsValid(arbiter))
 		ExecSimpleRelationInsert(rri, estate, tslot);
 	else
