@@ -63,3 +63,26 @@ SET csms.now_offset = '8d';	-- a test aid: the due work's clock a week ahead
 CALL csms_run_maintenance();
 RESET csms.now_offset;
 SELECT event_type, secret_name, status FROM csms_list_notification_records(5);
+
+-- Rotation: a PG-ROLE secret rotates a real role's password (a SCRAM-SHA-256
+-- verifier computed in C, so the password is in no statement or catalog);
+-- a COMMON secret rotates through a rotation function; every attempt is a task.
+SET password_encryption = 'scram-sha-256';
+DROP ROLE IF EXISTS tour_app;
+CREATE ROLE tour_app LOGIN PASSWORD 'tour-first-password';
+SELECT name, secret_type FROM csms_create_secret('tour-app-db',
+	'{"username": "tour_app", "password": "tour-first-password", "dbname": "secrets"}',
+	secret_type => 'PG-ROLE');
+SELECT secret_name, version_id FROM csms_rotate_secret('tour-app-db');
+SELECT secret ->> 'username' AS username, length(secret ->> 'password') AS password_length
+  FROM (SELECT csms_get_secret_value('tour-app-db')::jsonb AS secret) s;
+SELECT left(rolpassword, 19) AS stored FROM pg_authid WHERE rolname = 'tour_app';
+CREATE OR REPLACE FUNCTION tour_token(secret_name text, version_id text) RETURNS text
+	LANGUAGE sql AS $$ SELECT 'token-' || version_id $$;
+SELECT name, rotation_func_urn FROM csms_create_secret('tour-token', 'token-v1',
+	rotation_func_urn => 'tour_token', auto_rotation => true, rotation_period => '30d');
+SELECT secret_name, version_id FROM csms_rotate_secret('tour-token');
+SELECT csms_get_secret_value('tour-token');
+SELECT secret_name, task_status, operate_type, trigger_type, version_id FROM csms_list_secret_tasks(page_size => 5);
+SELECT csms_delete_secret('tour-app-db');
+DROP ROLE tour_app;
