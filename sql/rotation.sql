@@ -271,6 +271,12 @@ SELECT task_status, trigger_type, attempt_nums, task_error_code, task_error_msg,
   FROM csms_list_secret_tasks('fn');
 SELECT rotation_func_urn FROM csms_update_secret('fn', rotation_func_urn => 'rot_null');
 SELECT try($$SELECT csms_rotate_secret('fn')$$);
+-- a value past the size limit
+CREATE FUNCTION rot_big(secret_name text, version_id text) RETURNS text
+	LANGUAGE sql AS $$ SELECT repeat('x', 40000) $$;
+SELECT rotation_func_urn FROM csms_update_secret('fn', rotation_func_urn => 'rot_big');
+SELECT try($$SELECT csms_rotate_secret('fn')$$);
+DROP FUNCTION rot_big(text, text);
 -- a function dropped after it was named
 SELECT rotation_func_urn FROM csms_update_secret('fn', rotation_func_urn => 'rot_twice(text,text)');
 DROP FUNCTION rot_twice(text, text);

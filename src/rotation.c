@@ -106,6 +106,15 @@ typedef struct TaskRow
 
 /* Rotation functions ------------------------------------------------------ */
 
+/* a function (secret_name text, version_id text) RETURNS text */
+static bool
+shape_ok(Form_pg_proc p)
+{
+	return p->prokind == PROKIND_FUNCTION && !p->proretset && p->prorettype == TEXTOID &&
+		p->pronargs == 2 && p->proargtypes.values[0] == TEXTOID &&
+		p->proargtypes.values[1] == TEXTOID;
+}
+
 /* 22023 unless f has the shape of a rotation function */
 static void
 check_function_shape(Oid f, const char *shown)
@@ -119,9 +128,7 @@ check_function_shape(Oid f, const char *shown)
 				(errcode(ERRCODE_UNDEFINED_FUNCTION),
 				 errmsg("rotation function %s does not exist", shown)));
 	p = (Form_pg_proc) GETSTRUCT(tup);
-	ok = p->prokind == PROKIND_FUNCTION && !p->proretset && p->prorettype == TEXTOID &&
-		p->pronargs == 2 && p->proargtypes.values[0] == TEXTOID &&
-		p->proargtypes.values[1] == TEXTOID;
+	ok = shape_ok(p);
 	ReleaseSysCache(tup);
 	if (!ok)
 		ereport(ERROR,
@@ -230,9 +237,7 @@ csms_rotation_function_allowed(const char *stored, Oid role)
 	if (!HeapTupleIsValid(tup))
 		return false;
 	p = (Form_pg_proc) GETSTRUCT(tup);
-	ok = p->prokind == PROKIND_FUNCTION && !p->proretset && p->prorettype == TEXTOID &&
-		p->pronargs == 2 && p->proargtypes.values[0] == TEXTOID &&
-		p->proargtypes.values[1] == TEXTOID && has_privs_of_role(role, p->proowner);
+	ok = shape_ok(p) && has_privs_of_role(role, p->proowner);
 	ReleaseSysCache(tup);
 	return ok && pg_proc_aclcheck(f, role, ACL_EXECUTE) == ACLCHECK_OK;
 }
@@ -311,11 +316,11 @@ function_value(CsmsSecret *s, const RotationPlan *p, int version, bool automatic
 						s->name)));
 	t = DatumGetTextPP(result);
 	*len = VARSIZE_ANY_EXHDR(t);
-	csms_check_value_size(*len);
 	out = csms_alloc_sensitive(*len + 1);
 	memcpy(out, VARDATA_ANY(t), *len);
-	/* the function's copy too */
+	/* the function's copy too, before anything may raise */
 	csms_wipe(VARDATA_ANY(t), *len);
+	csms_check_value_size(*len);
 	return out;
 }
 
