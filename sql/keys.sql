@@ -3,7 +3,7 @@
 \set VERBOSITY terse
 
 SELECT alias, region, state, description, key_version,
-       key_id ~ '^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$' AS uuid_v4,
+       key_id ~ '^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$' AS uuid_v7,
        create_time = update_time AS fresh
   FROM csms_create_key('app/main', 'main application key');
 SELECT alias, state, key_version FROM csms_create_key('other');

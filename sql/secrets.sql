@@ -24,6 +24,18 @@ SELECT name, state, description, secret_type, auto_rotation, rotation_period, ro
   FROM csms_create_secret('plain', 'x');
 SELECT (csms_show_secret('plain')).secret_type;
 
+-- ids are version 7 UUIDs (RFC 9562): the first 48 bits are the time of
+-- creation in milliseconds, so the ids of secrets made one after the other
+-- increase (and their index entries go to the right edge of the index)
+BEGIN;
+SELECT id AS id1, create_time AS t1 FROM csms_create_secret('uuid-a', 'x') \gset
+SELECT id AS id2 FROM csms_create_secret('uuid-b', 'x') \gset
+SELECT substr(:'id1', 15, 1) AS version, substr(:'id1', 20, 1) IN ('8', '9', 'a', 'b') AS variant,
+       :'id1'::uuid < :'id2'::uuid AS increasing,
+       abs(('x' || translate(substr(:'id1', 1, 13), '-', ''))::bit(48)::bigint
+           - (extract(epoch FROM :'t1'::timestamptz) * 1000)::bigint) < 1000 AS time_of_creation;
+ROLLBACK;
+
 -- show never returns a value; unknown and malformed names
 SELECT name, description FROM csms_show_secret('db-main');
 SELECT try($$SELECT csms_show_secret('missing')$$);

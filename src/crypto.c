@@ -16,10 +16,17 @@
  *
  *-------------------------------------------------------------------------
  */
+/* clock_gettime (csms_uuid7) under -std=c11 */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L
+#endif
+
 #include "crypto.h"
 
 #include <limits.h>
+#include <pthread.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/core_names.h>
@@ -77,6 +84,21 @@ csms_random_bytes(uint8_t *buf, size_t len)
 	return rand_fill(RAND_bytes, buf, len);
 }
 
+/* The bytes of a version 7 UUID (crypto.h) */
+void
+csms_uuid7_layout(uint8_t out[16], uint64_t unix_ts_ms, uint16_t rand_a, uint64_t rand_b)
+{
+	int			i;
+
+	for (i = 0; i < 6; i++)
+		out[i] = (uint8_t) (unix_ts_ms >> (40 - 8 * i));
+	out[6] = 0x70 | ((rand_a >> 8) & 0x0f);	/* version 7 */
+	out[7] = (uint8_t) rand_a;
+	out[8] = 0x80 | ((uint8_t) (rand_b >> 56) & 0x3f);	/* RFC 9562 variant */
+	for (i = 9; i < 16; i++)
+		out[i] = (uint8_t) (rand_b >> (8 * (15 - i)));
+}
+
 /*
  * Random bytes for the hot paths come from per-process buffers that one
  * OpenSSL call fills: each call has a fixed cost (about 6,000 instructions,
@@ -90,6 +112,11 @@ csms_random_bytes(uint8_t *buf, size_t len)
  * Two buffers: one for values that are not secret (GCM nonces, ids), filled
  * by RAND_bytes, 256 bytes; one for data keys (one per version written),
  * filled by RAND_priv_bytes (OpenSSL's DRBG for private values), 16 keys.
+ *
+ * The fork is seen by a pthread_atfork handler in the child, registered at
+ * the first take, not by comparing getpid() at every take: that is a system
+ * call, four per secret written (bench/profile-issue15.md).  Should the
+ * registration fail, every take compares getpid() as before.
  */
 typedef struct RandomPool
 {
@@ -105,6 +132,19 @@ static uint8_t key_bytes[16 * CSMS_KEY_LEN];
 static RandomPool public_pool = {public_bytes, sizeof(public_bytes), 0, 0, RAND_bytes};
 static RandomPool key_pool = {key_bytes, sizeof(key_bytes), 0, 0, RAND_priv_bytes};
 
+/* 0: not registered yet, 1: the atfork handler empties the pools, -1: failed */
+static int	pool_atfork = 0;
+
+/* In the child of a fork: neither pool holds its parent's bytes any more */
+static void
+pools_after_fork(void)
+{
+	csms_wipe(public_pool.bytes, public_pool.size);
+	public_pool.left = 0;
+	csms_wipe(key_pool.bytes, key_pool.size);
+	key_pool.left = 0;
+}
+
 /*
  * len bytes from a pool, refilled when empty (and after a fork); large
  * requests skip it
@@ -114,7 +154,9 @@ pool_take(RandomPool *pool, uint8_t *buf, size_t len)
 {
 	uint8_t    *from;
 
-	if (pool->pid != getpid())
+	if (pool_atfork == 0)
+		pool_atfork = pthread_atfork(NULL, NULL, pools_after_fork) == 0 ? 1 : -1;
+	if (pool_atfork < 0 && pool->pid != getpid())
 	{
 		csms_wipe(pool->bytes, pool->size);
 		pool->left = 0;
@@ -140,6 +182,34 @@ pool_take(RandomPool *pool, uint8_t *buf, size_t len)
 	memcpy(buf, from, len);
 	csms_wipe(from, len);
 	pool->left -= len;
+	return CSMS_OK;
+}
+
+/*
+ * A version 7 UUID (crypto.h).  The time is counted in steps of 1/4096 ms
+ * since the epoch; a step at or below the last one handed out here becomes
+ * the one after it.
+ */
+csms_crypto_status
+csms_uuid7(uint8_t out[16])
+{
+	static uint64_t last_step = 0;
+	struct timespec ts;
+	uint64_t	step;
+	uint64_t	rand_b;
+	csms_crypto_status st;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) != 0 || ts.tv_sec < 0)
+		return CSMS_ERR_RANDOM;
+	step = (uint64_t) ts.tv_sec * 1000 * 4096 +
+		(uint64_t) ts.tv_nsec * 4096 / 1000000;
+	if (step <= last_step)
+		step = last_step + 1;
+	st = csms_random_public((uint8_t *) &rand_b, sizeof(rand_b));
+	if (st != CSMS_OK)
+		return st;
+	last_step = step;
+	csms_uuid7_layout(out, step >> 12, (uint16_t) (step & 0xfff), rand_b);
 	return CSMS_OK;
 }
 

@@ -62,6 +62,21 @@ extern csms_crypto_status csms_random_public(uint8_t *buf, size_t len);
 extern csms_crypto_status csms_random_key(uint8_t *buf, size_t len);
 
 /*
+ * UUIDs of version 7 (RFC 9562): 48 bits of Unix time in milliseconds, 12
+ * bits of the millisecond's fraction (RFC 9562 section 6.2, method 3), 62
+ * random bits.  The ids of rows: time-ordered, so that index entries of new
+ * rows go to the right edge of their indexes rather than to a random page.
+ * csms_uuid7 reads the clock (CLOCK_REALTIME) and never returns a value at
+ * or below the last one of this process (a clock that steps back does not
+ * reorder them); csms_uuid7_layout is its deterministic part:
+ * unix_ts_ms (48 bits), the fraction rand_a (12 bits) and rand_b (the
+ * low 62 bits of rand_b are used).
+ */
+extern csms_crypto_status csms_uuid7(uint8_t out[16]);
+extern void csms_uuid7_layout(uint8_t out[16], uint64_t unix_ts_ms,
+							  uint16_t rand_a, uint64_t rand_b);
+
+/*
  * Raw AES-256-GCM with a caller-chosen 96-bit IV and a 16-byte tag: out gets
  * ptlen bytes of ciphertext, tag gets the tag.  For test vectors and for the
  * JWE A256GCM content encryption; everything else uses csms_seal/csms_open.

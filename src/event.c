@@ -495,7 +495,7 @@ csms_event_create(CsmsCall *call, TupleDesc tupdesc, const CsmsEventSpec *spec)
 	pg_uuid_t	id;
 
 	require_admin(call, "create an event");
-	csms_random_uuid(&id);
+	csms_new_uuid(&id);
 	LockRelationOid(csms_rel(CSMS_EVENTS), ShareRowExclusiveLock);
 	args[0] = csms_text_datum(call->region);
 	args[1] = Int32GetDatum(CSMS_MAX_EVENTS);

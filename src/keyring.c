@@ -680,7 +680,7 @@ key_create(CsmsCall *call, const char *alias, const char *description,
 	if (id)
 		key->id = *id;
 	else
-		csms_random_uuid(&key->id);
+		csms_new_uuid(&key->id);
 	strlcpy(key->id_text, csms_uuid_text(&key->id), sizeof(key->id_text));
 	key->alias = pstrdup(alias);
 	key->enabled = true;

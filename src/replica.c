@@ -463,7 +463,7 @@ csms_replica_create(CsmsCall *call, const char *name, const char *region,
 	csms_acl_check_key(call, key, region, CSMS_PRIV_USE);
 	csms_key_require_enabled(key);
 
-	csms_random_uuid(replica_id);
+	csms_new_uuid(replica_id);
 	args[0] = UUIDPGetDatum(replica_id);
 	args[1] = csms_text_datum(region);
 	args[2] = UUIDPGetDatum(&key->id);

@@ -882,7 +882,7 @@ static void
 task_begin(Attempt *a, bool automatic, TimestampTz when)
 {
 	memset(&a->t, 0, sizeof(a->t));
-	csms_random_uuid(&a->t.id);
+	csms_new_uuid(&a->t.id);
 	a->t.secret_id = a->s->id;
 	a->t.region = a->call->region;
 	a->t.secret_name = a->s->name;

@@ -17,16 +17,19 @@
 
 #include "util.h"
 
-/* A random (version 4) UUID, from the CSPRNG's buffer for public bytes. */
+/*
+ * A new row id: a version 7 UUID (crypto.h), time-ordered, so that the index
+ * entries of new secrets, versions, keys and tasks go to the right edge of
+ * their indexes, not to a random page that a checkpoint then makes the next
+ * write log whole.
+ */
 void
-csms_random_uuid(pg_uuid_t *uuid)
+csms_new_uuid(pg_uuid_t *uuid)
 {
-	if (csms_random_public(uuid->data, UUID_LEN) != CSMS_OK)
+	if (csms_uuid7(uuid->data) != CSMS_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("could not generate random bytes")));
-	uuid->data[6] = (uuid->data[6] & 0x0f) | 0x40;	/* version 4 */
-	uuid->data[8] = (uuid->data[8] & 0x3f) | 0x80;	/* RFC 4122 variant */
+				 errmsg("could not generate a UUID")));
 }
 
 /* The text form of a UUID, as uuid_out writes it. */

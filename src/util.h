@@ -45,7 +45,7 @@
 #define CSMS_KIND_BINARY	'b'
 
 /* ids */
-extern void csms_random_uuid(pg_uuid_t *uuid);
+extern void csms_new_uuid(pg_uuid_t *uuid);
 extern char *csms_uuid_text(const pg_uuid_t *uuid);
 extern bool csms_parse_uuid(const char *s, pg_uuid_t *uuid);
 extern char *csms_version_id(int version);

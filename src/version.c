@@ -186,7 +186,7 @@ csms_secret_create(CsmsCall *call, const CsmsNewSecret *ns, CsmsMade *made)
 	csms_key_material(call, key, key->version);
 
 	memset(made, 0, sizeof(*made));
-	csms_random_uuid(&made->id);
+	csms_new_uuid(&made->id);
 	csms_store_version(call, &made->id, call->region, 1, key, ns->kind, ns->value,
 					   ns->len, &now, NULL, &sealed);
 	if (ns->auto_rotation && ns->period)

@@ -24,6 +24,11 @@
  *
  *-------------------------------------------------------------------------
  */
+/* clock_gettime (csms_uuid7) under -std=c11 */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L
+#endif
+
 #include "crypto.h"
 
 #include <stdarg.h>
@@ -32,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -1514,6 +1520,62 @@ test_strerror(void)
 	CHECK(bad == 0, "strerror: %u empty or duplicate messages", bad);
 }
 
+/*
+ * UUID version 7: the example of RFC 9562 appendix A.6 (unix_ts_ms
+ * 0x017F22E279B0, rand_a 0xCC3, rand_b 0x18C4DC0C0C07398F), then generated
+ * ones: version and variant bits, the clock's millisecond, strictly
+ * increasing in a process, never two alike.
+ */
+static void
+test_uuid7(void)
+{
+	static const uint8_t rfc[16] = {
+		0x01, 0x7f, 0x22, 0xe2, 0x79, 0xb0, 0x7c, 0xc3,
+		0x98, 0xc4, 0xdc, 0x0c, 0x0c, 0x07, 0x39, 0x8f
+	};
+	uint8_t		u[16],
+				prev[16];
+	unsigned	bad_bits = 0,
+				not_after = 0,
+				off_clock = 0;
+	int			i;
+	struct timespec ts;
+
+	csms_uuid7_layout(u, UINT64_C(0x017F22E279B0), 0xCC3, UINT64_C(0x18C4DC0C0C07398F));
+	CHECK(memcmp(u, rfc, 16) == 0, "uuid7: RFC 9562 A.6 example");
+	/* only the low 62 bits of rand_b and 12 of rand_a are used */
+	csms_uuid7_layout(prev, UINT64_C(0x017F22E279B0), 0xFCC3, UINT64_C(0xD8C4DC0C0C07398F));
+	CHECK(memcmp(prev, rfc, 16) == 0, "uuid7: high bits of rand_a and rand_b ignored");
+
+	memset(prev, 0, sizeof(prev));
+	for (i = 0; i < 100000; i++)
+	{
+		uint64_t	ms = 0;
+		int			j;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		if (csms_uuid7(u) != CSMS_OK)
+		{
+			bad_bits++;
+			break;
+		}
+		if ((u[6] >> 4) != 7 || (u[8] >> 6) != 2)
+			bad_bits++;
+		if (memcmp(u, prev, 16) <= 0)
+			not_after++;
+		for (j = 0; j < 6; j++)
+			ms = (ms << 8) | u[j];
+		/* made after the clock was read, at most a second later */
+		if (ms + 1 < (uint64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000 ||
+			ms > (uint64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + 1000)
+			off_clock++;
+		memcpy(prev, u, 16);
+	}
+	CHECK(bad_bits == 0, "uuid7: version 7 and variant bits in 100000 ids (%u wrong)", bad_bits);
+	CHECK(not_after == 0, "uuid7: each id above the one before (%u not)", not_after);
+	CHECK(off_clock == 0, "uuid7: the time field is the clock's millisecond (%u off)", off_clock);
+}
+
 int
 main(void)
 {
@@ -1526,6 +1588,7 @@ main(void)
 	test_hex();
 	test_ct_equal_wipe();
 	test_random();
+	test_uuid7();
 	test_strerror();
 
 	printf("%lu passed, %lu failed\n", n_pass, n_fail);
