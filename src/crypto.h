@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
+#include <string.h>
 
 #define CSMS_KEY_LEN		32		/* AES-256 key, root key, CMK, DEK */
 #define CSMS_GCM_NONCE_LEN	12
@@ -73,6 +74,31 @@ extern csms_crypto_status csms_random_key(uint8_t *buf, size_t len);
  * low 62 bits of rand_b are used).
  */
 extern csms_crypto_status csms_uuid7(uint8_t out[16]);
+
+/*
+ * 64 mixed bits of a 16-byte id (and `salt`), for the per-process tables
+ * that pick a set by id (the data-key memo, the reads noted).  Never the
+ * id's leading bytes: a version 7 id leads with its time, the same for all
+ * ids made within a minute; a version 4 id (1.0's) with random bits; both
+ * end with 62 random bits.  splitmix64's finalizer over both halves.
+ */
+static inline uint64_t
+csms_id_hash64(const uint8_t id[16], uint64_t salt)
+{
+	uint64_t	hi,
+				lo,
+				x;
+
+	memcpy(&hi, id, sizeof(hi));
+	memcpy(&lo, id + 8, sizeof(lo));
+	x = hi ^ ((lo << 32) | (lo >> 32)) ^ salt;
+	x ^= x >> 30;
+	x *= UINT64_C(0xbf58476d1ce4e5b9);
+	x ^= x >> 27;
+	x *= UINT64_C(0x94d049bb133111eb);
+	x ^= x >> 31;
+	return x;
+}
 extern void csms_uuid7_layout(uint8_t out[16], uint64_t unix_ts_ms,
 							  uint16_t rand_a, uint64_t rand_b);
 

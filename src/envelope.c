@@ -213,15 +213,10 @@ forget_data_keys(void)
 static DekMemoSet *
 dek_memo_set(const pg_uuid_t *secret_id, int version, uint32 *tag)
 {
-	uint32		a,
-				b;
+	uint64		h = csms_uuid_hash64(secret_id, (uint64) (uint32) version * UINT64CONST(0x9E3779B97F4A7C15));
 
-	/* random bits of a v4 id: bytes 0-5 and 10-15 */
-	memcpy(&a, secret_id->data, sizeof(a));
-	memcpy(&b, secret_id->data + 12, sizeof(b));
-	a ^= (uint32) version * 0x9E3779B1;
-	*tag = (b ^ (uint32) version * 0x85EBCA77) | 1;
-	return &dek_memo[a % DEK_MEMO_SETS];
+	*tag = (uint32) (h >> 32) | 1;
+	return &dek_memo[(uint32) h % DEK_MEMO_SETS];
 }
 
 /*

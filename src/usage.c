@@ -395,8 +395,8 @@ usage_note(const pg_uuid_t *secret_id, TimestampTz when)
  * note, the row still shows the old time; within a minute of the note (or
  * the grain, when shorter), a read of the same secret does not try again.
  * A table of this process (so that the backends' reads do not bounce
- * shared partition locks between CPUs), 4-way set-associative by the id's
- * random bits, the oldest way of a set giving way; a miss only costs a
+ * shared partition locks between CPUs), 4-way set-associative by a hash of
+ * the id, the oldest way of a set giving way; a miss only costs a
  * note or a write.  4096 sets of 4 entries of 24 bytes (384 kB, touched as
  * used).
  */
@@ -414,11 +414,11 @@ typedef struct LocalDone
 
 static LocalDone local_done[LOCAL_DONE_SETS][LOCAL_DONE_WAYS];
 
-/* The set of secret `id`, by its random bits. */
+/* The set of secret `id` */
 static inline LocalDone *
 local_done_set(const pg_uuid_t *id)
 {
-	return local_done[(id->data[0] | id->data[1] << 8) % LOCAL_DONE_SETS];
+	return local_done[csms_uuid_hash64(id, 0) % LOCAL_DONE_SETS];
 }
 
 /*

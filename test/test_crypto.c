@@ -1574,6 +1574,34 @@ test_uuid7(void)
 	CHECK(bad_bits == 0, "uuid7: version 7 and variant bits in 100000 ids (%u wrong)", bad_bits);
 	CHECK(not_after == 0, "uuid7: each id above the one before (%u not)", not_after);
 	CHECK(off_clock == 0, "uuid7: the time field is the clock's millisecond (%u off)", off_clock);
+
+	/*
+	 * per-process tables pick one of 4096 sets by csms_id_hash64: 10,000 ids
+	 * made in a burst (one leading time for all) must spread over them as
+	 * random ones would (about 3,750 sets used; their first two bytes, what
+	 * the tables used to take, give one or two), and the salt moves an id
+	 * to another set
+	 */
+	{
+		static uint8_t used[4096];
+		unsigned	sets = 0,
+					moved = 0;
+
+		for (i = 0; i < 10000; i++)
+		{
+			uint64_t	h;
+
+			if (csms_uuid7(u) != CSMS_OK)
+				break;
+			h = csms_id_hash64(u, 0);
+			if (!used[h % 4096]++)
+				sets++;
+			if (csms_id_hash64(u, 1) % 4096 != h % 4096)
+				moved++;
+		}
+		CHECK(sets > 3500, "id_hash64: 10000 ids of one burst in %u of 4096 sets", sets);
+		CHECK(moved > 9900, "id_hash64: another salt, another set (%u of 10000)", moved);
+	}
 }
 
 int
