@@ -74,6 +74,8 @@ extern csms_crypto_status csms_random_key(uint8_t *buf, size_t len);
  * low 62 bits of rand_b are used).
  */
 extern csms_crypto_status csms_uuid7(uint8_t out[16]);
+extern void csms_uuid7_layout(uint8_t out[16], uint64_t unix_ts_ms,
+							  uint16_t rand_a, uint64_t rand_b);
 
 /*
  * 64 mixed bits of a 16-byte id (and `salt`), for the per-process tables
@@ -99,8 +101,6 @@ csms_id_hash64(const uint8_t id[16], uint64_t salt)
 	x ^= x >> 31;
 	return x;
 }
-extern void csms_uuid7_layout(uint8_t out[16], uint64_t unix_ts_ms,
-							  uint16_t rand_a, uint64_t rand_b);
 
 /*
  * Raw AES-256-GCM with a caller-chosen 96-bit IV and a 16-byte tag: out gets
