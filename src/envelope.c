@@ -213,7 +213,7 @@ forget_data_keys(void)
 static DekMemoSet *
 dek_memo_set(const pg_uuid_t *secret_id, int version, uint32 *tag)
 {
-	uint64		h = csms_uuid_hash64(secret_id, (uint64) (uint32) version * UINT64CONST(0x9E3779B97F4A7C15));
+	uint64		h = csms_id_hash64(secret_id->data, (uint64) (uint32) version * UINT64CONST(0x9E3779B97F4A7C15));
 
 	*tag = (uint32) (h >> 32) | 1;
 	return &dek_memo[(uint32) h % DEK_MEMO_SETS];

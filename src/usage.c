@@ -418,7 +418,7 @@ static LocalDone local_done[LOCAL_DONE_SETS][LOCAL_DONE_WAYS];
 static inline LocalDone *
 local_done_set(const pg_uuid_t *id)
 {
-	return local_done[csms_uuid_hash64(id, 0) % LOCAL_DONE_SETS];
+	return local_done[csms_id_hash64(id->data, 0) % LOCAL_DONE_SETS];
 }
 
 /*

@@ -46,13 +46,6 @@
 
 /* ids */
 extern void csms_new_uuid(pg_uuid_t *uuid);
-
-/* csms_id_hash64 (crypto.h) of a pg_uuid_t */
-static inline uint64
-csms_uuid_hash64(const pg_uuid_t *id, uint64 salt)
-{
-	return csms_id_hash64(id->data, salt);
-}
 extern char *csms_uuid_text(const pg_uuid_t *uuid);
 extern bool csms_parse_uuid(const char *s, pg_uuid_t *uuid);
 extern char *csms_version_id(int version);
